@@ -1,0 +1,233 @@
+"""The `bench` command line. Thin: parse, call the layer below, print.
+
+Every error a user can cause ends with one line on stderr that names the fix, and exit code 2.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import report
+from .classifiers import CLASSIFIERS
+from .config import ConfigError, Settings, load_settings
+from .datasets import DataCatalog, DataError
+from .metrics import METRICS
+from .names import UnknownNameError, resolve_name
+from .progress import RunProgress
+from .runner import PAPER_DATASETS, execute_local, make_plan, prepare_splits
+from .samplers.registry import all_entries, groups
+from .store import ResultStore, StoreError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Benchmark AutoSMOTE and imbalanced-learning samplers with the AutoSMOTE paper's protocol.")
+data_app = typer.Typer(no_args_is_help=True, help="Register datasets: from OpenML or from local files.")
+app.add_typer(data_app, name="data")
+
+console = Console()
+err_console = Console(stderr=True)
+USER_ERRORS = (ConfigError, DataError, StoreError, UnknownNameError)
+
+
+class State:
+    config: Optional[Path] = None
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+
+state = State()
+
+
+def user_errors(func):
+    """Turn a user's mistake into one line and exit code 2; nothing stored is touched."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as err:
+            err_console.print(f"error: {err}", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(2)
+    return wrapper
+
+
+def _csv(value: Optional[str], cast=str) -> Optional[tuple]:
+    if value is None:
+        return None
+    try:
+        return tuple(cast(v.strip()) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"cannot read {value!r} as a comma-separated list of {cast.__name__}s") from None
+
+
+@app.callback()
+def main(config: Optional[Path] = typer.Option(None, "--config", help="bench.toml to use "
+                                               "(default: $BENCH_CONFIG, ./bench.toml, the project's)")):
+    state.config = config
+
+
+# ---------------------------------------------------------------- data
+@data_app.command("pull")
+@user_errors
+def data_pull(names: Optional[list[str]] = typer.Argument(None, help="dataset names or OpenML ids "
+                                                          "(default: the paper's six)")):
+    """Download datasets from OpenML (the openml package) into the data directory."""
+    catalog = DataCatalog(state.settings.data_dir)
+    for record in catalog.pull(names or list(PAPER_DATASETS)):
+        console.print(f"pulled {record.name}: {record.n_rows} rows, {record.n_features} features")
+
+
+@data_app.command("import")
+@user_errors
+def data_import(paths: list[Path] = typer.Argument(..., help="ARFF / CSV / Parquet files or directories"),
+                target: Optional[str] = typer.Option(None, help="the target column (default: recognised "
+                                                     "for the paper's datasets, else class/target/label or the last column)"),
+                name: Optional[str] = typer.Option(None, help="register a single file under this name"),
+                recursive: bool = typer.Option(False, help="also scan subdirectories")):
+    """Register local data files; the paper's six are recognised by name and their counts checked."""
+    catalog = DataCatalog(state.settings.data_dir)
+    records = catalog.import_files(paths, target=target, name=name, recursive=recursive)
+    if not records:
+        raise DataError(f"no .arff, .csv or .parquet files in {', '.join(map(str, paths))}: "
+                        "pass data files or a directory holding them")
+    for r in records:
+        tag = "paper dataset, counts checked" if r.known else f"target {r.target}"
+        console.print(f"imported {r.name}: {r.n_rows} rows, {r.n_features} features ({tag})")
+
+
+@data_app.command("list")
+@user_errors
+def data_list():
+    """The datasets registered in the data directory."""
+    settings = state.settings
+    records = DataCatalog(settings.data_dir).records()
+    table = Table("name", "rows", "features", "encoded", "classes", "known", "source",
+                  title=f"datasets in {settings.data_dir}")
+    for r in records:
+        table.add_row(r.name, str(r.n_rows), str(r.n_features), str(r.n_features_encoded),
+                      "/".join(str(c) for c in r.class_counts.values()), "yes" if r.known else "",
+                      r.source)
+    console.print(table)
+    if not records:
+        console.print("none yet: run `bench data pull` or `bench data import PATH`")
+
+
+# ---------------------------------------------------------------- list
+@app.command("list")
+@user_errors
+def list_(what: str = typer.Argument(..., help="samplers | classifiers | datasets | metrics")):
+    """What can be run: samplers (with their groups), classifiers, datasets, metrics."""
+    what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
+                        listing="bench list --help")
+    if what == "samplers":
+        table = Table("sampler", "category", "group", "tuned on", "description")
+        for e in all_entries():
+            table.add_row(e.name, e.category, e.family, "ratio grid" if e.tunes_ratio else "(once)",
+                          e.description)
+        console.print(table)
+        console.print("groups for --samplers: " + ", ".join(sorted(groups())))
+    elif what == "classifiers":
+        for name, (_, text) in CLASSIFIERS.items():
+            console.print(f"{name:10s} {text}")
+    elif what == "metrics":
+        for name in METRICS:
+            console.print(name)
+    else:
+        data_list()
+
+
+# ---------------------------------------------------------------- run
+@app.command()
+@user_errors
+def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.toml: paper, quick, ci, ..."),
+        datasets: Optional[str] = typer.Option(None, help="all | comma-separated names"),
+        irs: Optional[str] = typer.Option(None, help="imbalance ratios, e.g. 20,50,100"),
+        seeds: Optional[str] = typer.Option(None, help="seeds, e.g. 1,2,3"),
+        classifiers: Optional[str] = typer.Option(None, help="e.g. SVM,KNN,DT,AdaBoost"),
+        samplers: Optional[str] = typer.Option(None, help="names or groups, e.g. imblearn,SMOTE"),
+        metrics: Optional[str] = typer.Option(None, help="macro_f1,mcc"),
+        ratios: Optional[str] = typer.Option(None, help="the ratio grid, e.g. 0.5,1.0"),
+        workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)"),
+        time_limit: Optional[float] = typer.Option(None, help="seconds per unit before it is killed"),
+        results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
+        retry_failed: bool = typer.Option(False, help="recompute rows stored as error or timeout"),
+        dry_run: bool = typer.Option(False, help="print the plan's size and stop")):
+    """Run the protocol; what is already stored is skipped, so rerunning resumes."""
+    settings = state.settings
+    run_settings = settings.run_for(
+        profile, datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
+        classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
+        ratios=_csv(ratios, float), workers=workers, time_limit=time_limit,
+        results=str(results) if results else None)
+    catalog = DataCatalog(settings.data_dir)
+    store = ResultStore(Path(run_settings.results))
+    with store.exclusive():
+        if retry_failed:
+            console.print(f"retrying {store.forget(('error', 'timeout'))} failed rows")
+        plan = make_plan(run_settings, catalog, store.keys(), settings.data.impute, settings.data.leak)
+        n_workers = run_settings.workers or os.cpu_count() or 1
+        console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
+                      f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
+                      f"on {n_workers} workers -> {store.path}", highlight=False)
+        if dry_run or not plan.units:
+            return
+        prepare_splits(plan.units, catalog)
+        started = time.monotonic()
+        with RunProgress(plan.rows, console) as progress:
+            def on_rows(rows):
+                store.write(rows)
+                progress.update(rows)
+            execute_local(plan.units, settings.data_dir, workers=n_workers,
+                          time_limit=run_settings.time_limit, on_rows=on_rows)
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
+        console.print(f"done in {time.monotonic() - started:.0f} s: {counts}. "
+                      f"Next: bench table --results {run_settings.results}", highlight=False)
+
+
+# ---------------------------------------------------------------- table / status
+@app.command()
+@user_errors
+def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
+          table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | all"),
+          fmt: str = typer.Option("markdown", "--format", help="markdown | latex | csv"),
+          results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
+          reference: Optional[str] = typer.Option(None, help="the sampler the Wilcoxon marks compare against"),
+          pairing: Optional[str] = typer.Option(None, help="configuration | run"),
+          alternative: Optional[str] = typer.Option(None, help="greater | two-sided"),
+          noop: Optional[str] = typer.Option(None, help="no-op rows count with their score, or as missing")):
+    """Print the paper's tables from whatever the store holds; never runs anything."""
+    settings = state.settings
+    metric = resolve_name(metric, METRICS, "metric", listing="bench list metrics")
+    fmt = resolve_name(fmt, ["markdown", "latex", "csv"], "format", listing="bench table --help")
+    table_ = resolve_name(table_, ["1", "2", "all"], "table", listing="bench table --help")
+    store = _open_store(results, settings)
+    print(report.tables(store.frame(), DataCatalog(settings.data_dir), settings, metric=metric, which=table_,
+                        fmt=fmt, reference=reference, pairing=pairing, alternative=alternative, noop=noop))
+
+
+@app.command()
+@user_errors
+def status(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)")):
+    """Rows in the store by sampler and status, with the most common error messages."""
+    store = _open_store(results, state.settings)
+    console.print(report.status_summary(store.frame()), highlight=False)
+
+
+def _open_store(results: Optional[Path], settings: Settings) -> ResultStore:
+    directory = Path(results or settings.run.results)
+    if not (directory / "bench.sqlite").is_file():
+        raise StoreError(f"no results in {directory}: run `bench run --results {directory}` first "
+                         "or pass the directory that holds bench.sqlite")
+    return ResultStore(directory)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,126 @@
+"""One unit of work: resample a training split once, then fit and score every classifier on it.
+
+A unit's rows are a pure function of their specs, so the store can key them by a hash and a rerun
+reproduces them exactly. The best ratio per metric is chosen later from the stored validation scores
+(bench.stats.select_best), so one fit serves both metrics and validation and test scores.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .classifiers import make_classifier
+from .datasets import DataCatalog
+from .metrics import METRICS
+from .samplers.registry import SAMPLERS, all_entries
+
+STATUSES = ("ok", "no-op", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A resampling of one split with one parameter set, shared by several classifiers."""
+    dataset: str
+    ir: int
+    seed: int
+    sampler: str            # registry name
+    label: str              # the name shown in tables (with fixed parameters, if any)
+    params: str             # JSON, sorted keys: the parameters tried (e.g. {"ratio": 0.3})
+    version: str            # the sampler's code version
+    preprocessing: str      # JSON: impute / leak
+    classifiers: tuple[str, ...]
+    tune_metric: str | None = None   # set for samplers that tune on one metric internally
+
+    def spec(self, classifier: str) -> dict[str, Any]:
+        return {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
+                "params": json.loads(self.params), "version": self.version,
+                "preprocessing": json.loads(self.preprocessing), "classifier": classifier,
+                "tune_metric": self.tune_metric}
+
+    def key(self, classifier: str) -> str:
+        return spec_key(self.spec(classifier))
+
+
+def spec_key(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass
+class Row:
+    """One stored result: a (unit, classifier) pair with its status and scores."""
+    key: str
+    spec: dict[str, Any]
+    status: str
+    message: str = ""
+    resample_s: float = 0.0
+    fit_s: float = 0.0
+    n_train: int = 0
+    n_minority: int = 0
+    scores: dict[tuple[str, str], float] = field(default_factory=dict)   # (split, metric) -> value
+
+
+def failed_rows(unit: Unit, status: str, message: str) -> list[Row]:
+    return [Row(unit.key(c), unit.spec(c), status, message) for c in unit.classifiers]
+
+
+def run_unit(unit: Unit, data_dir: Path) -> list[Row]:
+    """Compute a unit's rows. Never raises for a method's failure: that becomes an error row."""
+    all_entries()
+    entry = SAMPLERS[unit.sampler]
+    prep = json.loads(unit.preprocessing)
+    split = DataCatalog(data_dir).split(unit.dataset, unit.ir, unit.seed, **prep)
+    params = json.loads(unit.params)
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        try:
+            X, y = _resample(entry, params, unit.seed, split.X_train, split.y_train)
+        except Exception as err:  # any failure of a third-party method is a result, not a crash
+            return failed_rows(unit, "error", _one_line(err))
+        resample_s = time.perf_counter() - start
+        unchanged = X.shape == split.X_train.shape and np.array_equal(X, split.X_train) \
+            and np.array_equal(y, split.y_train)
+        status = "no-op" if unchanged and not entry.identity else "ok"
+        message = "the sampler returned its input unchanged" if status == "no-op" else ""
+        rows = []
+        for name in unit.classifiers:
+            row = Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
+                      n_train=len(y), n_minority=int(np.sum(y == 1)))
+            try:
+                start = time.perf_counter()
+                model = make_classifier(name, unit.seed).fit(X, y)
+                row.fit_s = time.perf_counter() - start
+                for split_name, Xs, ys in (("val", split.X_val, split.y_val),
+                                           ("test", split.X_test, split.y_test)):
+                    pred = model.predict(Xs)
+                    for metric, score in METRICS.items():
+                        row.scores[(split_name, metric)] = score(ys, pred)
+            except Exception as err:
+                row.status, row.message, row.scores = "error", _one_line(err), {}
+            rows.append(row)
+    return rows
+
+
+def _resample(entry, params: dict[str, Any], seed: int, X: np.ndarray, y: np.ndarray):
+    ratio = params.get("ratio")
+    counts = np.bincount(y, minlength=2)
+    if ratio is not None and ratio <= counts[1] / counts[0]:
+        return X, y   # the protocol: a ratio at or below the current one asks for no change
+    X_res, y_res = entry.make(params, seed).fit_resample(X, y)
+    return np.asarray(X_res, dtype=float), np.asarray(y_res)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or "(no message)"
+    where = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
+    origin = f" [{Path(where.filename).name}:{where.lineno}]" if where else ""
+    return f"{type(err).__name__}: {text[:400]}{origin}"

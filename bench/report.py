@@ -1,0 +1,92 @@
+"""Assemble the paper's tables from the store: select -> average -> rank -> test -> render."""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import stats, tables as render
+from .config import Settings
+from .datasets import DataCatalog, table1
+from .metrics import LABELS
+from .samplers.registry import all_entries
+
+
+def tables(frame: pd.DataFrame, catalog: DataCatalog, settings: Settings, *, metric: str, which: str,
+           fmt: str, reference: str | None = None, pairing: str | None = None,
+           alternative: str | None = None, noop: str | None = None) -> str:
+    parts = []
+    if which in ("1", "all"):
+        parts.append(dataset_table(frame, catalog, fmt))
+    if which in ("2", "all"):
+        t = settings.table
+        setting = stats.WilcoxonSetting(reference or t.reference, pairing or t.pairing,
+                                        alternative or t.alternative, t.alpha)
+        parts.append(rank_table(frame, metric, setting, noop or t.noop, fmt))
+    return "\n\n".join(parts)
+
+
+def dataset_table(frame: pd.DataFrame, catalog: DataCatalog, fmt: str) -> str:
+    names = list(dict.fromkeys(frame["dataset"]))
+    irs = sorted(int(i) for i in frame["ir"].dropna().unique())
+    records = [catalog.get(n) for n in names]
+    return render.render_frame(table1(records, irs), fmt=fmt,
+                               title=f"Table 1: dataset statistics with imbalance ratios {'/'.join(map(str, irs))}",
+                               notes=["Minorities: majority // IR, as in the paper (full data); "
+                                      "each split is under-sampled the same way."])
+
+
+def rank_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting, noop: str, fmt: str) -> str:
+    runs = frame[frame["status"] != "no-op"] if noop == "missing" else frame
+    best = stats.select_best(runs, metric)
+    cfg = stats.config_scores(best)
+    ranks = stats.rank_table(cfg)
+    order = _sampler_order(ranks.index)
+    ranks = ranks.loc[order]
+    notes = [f"Average rank (1 = best) of the test {LABELS[metric]}: per configuration (dataset, classifier, "
+             f"IR) each sampler's score is averaged over seeds {_seeds(best)}, after tuning on the validation "
+             f"{LABELS[metric]}; {len(cfg)} configurations in 'overall'."]
+    notes += _missing_notes(cfg, ranks)
+    marks = None
+    if setting.reference in set(best["sampler"]):
+        marks = stats.better_marks(best, setting).loc[order]
+        notes.append("▲ " + setting.describe() if fmt == "markdown" else setting.describe())
+    else:
+        notes.append(f"No Wilcoxon marks: the reference {setting.reference!r} has no results "
+                     "(set [table] reference or --reference).")
+    if noop == "missing":
+        notes.append("Rows whose sampler returned its input unchanged (no-op) count as missing.")
+    categories = {e.name: e.category for e in all_entries()}
+    groups = {label: categories.get(label.split("[")[0], "other") for label in order}
+    return render.render_rank_table(ranks, marks, fmt=fmt, notes=notes, groups=groups,
+                                    title=f"Table 2: average ranks, {LABELS[metric]}")
+
+
+def status_summary(frame: pd.DataFrame) -> str:
+    counts = frame.pivot_table(index="sampler", columns="status", values="key", aggfunc="count", fill_value=0)
+    lines = [counts.loc[_sampler_order(counts.index)].to_string()]
+    failed = frame[frame["status"].isin(["error", "timeout"])]
+    if not failed.empty:
+        lines.append("\nmost common failures:")
+        top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(10)
+        lines += [f"  {n:5d}  {sampler}: {message}" for (sampler, message), n in top.items()]
+    return "\n".join(lines)
+
+
+def _sampler_order(labels) -> list[str]:
+    """Table 2's row order: the registry's order, unknown labels last."""
+    position = {e.name: i for i, e in enumerate(all_entries())}
+    return sorted(labels, key=lambda s: (position.get(s.split("[")[0], len(position)), s))
+
+
+def _seeds(best: pd.DataFrame) -> str:
+    return ",".join(str(s) for s in sorted(best["seed"].unique()))
+
+
+def _missing_notes(cfg: pd.DataFrame, ranks: pd.DataFrame) -> list[str]:
+    incomplete = cfg.isna().sum()
+    incomplete = incomplete[incomplete > 0]
+    if incomplete.empty:
+        return []
+    listed = ", ".join(f"{s} ({n} of {len(cfg)})" for s, n in incomplete.items())
+    return [f"— = not ranked in that column: the sampler lacks a valid score (failed, timed out or missing) "
+            f"in some of its configurations; ranks there are over the samplers complete in every one. "
+            f"Incomplete configurations per sampler: {listed}."]

@@ -1,0 +1,135 @@
+"""The plan (grid of units minus what is stored) and the local executor.
+
+The executor runs each unit in its own forked worker process so that a unit over its time limit can be
+killed outright (a thread or a pool worker cannot be); the driver alone writes the store.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from .classifiers import resolve_classifiers
+from .config import RunSettings
+from .datasets import DataCatalog
+from .metrics import METRICS
+from .names import resolve_name
+from .protocol import Row, Unit, failed_rows, run_unit
+from .samplers.registry import resolve_samplers
+
+PAPER_DATASETS = ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope", "electricity")
+
+
+@dataclass
+class Plan:
+    units: list[Unit]          # what is left to compute
+    total_rows: int            # rows of the whole grid, stored or not
+    stored_rows: int
+
+    @property
+    def rows(self) -> int:
+        return sum(len(u.classifiers) for u in self.units)
+
+
+def resolve_datasets(names: Iterable[str], catalog: DataCatalog) -> list[str]:
+    """`all` means the paper's six; other names must be registered in the data directory."""
+    names = list(names)
+    if names == ["all"]:
+        names = list(PAPER_DATASETS)
+    registered = {r.name for r in catalog.records()}
+    known = sorted(registered | set(PAPER_DATASETS))
+    out = []
+    for name in names:
+        canonical = resolve_name(name, known, "dataset", listing="bench list datasets")
+        if canonical not in registered:
+            # A paper dataset not yet here is fetched from OpenML; offline that fails with a DataError
+            # that names `bench data import`.
+            catalog.pull([canonical])
+        out.append(canonical)
+    return out
+
+
+def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: str, leak: bool) -> Plan:
+    datasets = resolve_datasets(run.datasets, catalog)
+    classifiers = resolve_classifiers(run.classifiers)
+    samplers = resolve_samplers(run.samplers)
+    for metric in run.metrics:
+        resolve_name(metric, METRICS, "metric")
+    preprocessing = json.dumps({"impute": impute, "leak": leak}, sort_keys=True)
+    units, total, done = [], 0, 0
+    for dataset in datasets:
+        for ir in run.irs:
+            for seed in run.seeds:
+                for choice in samplers:
+                    for params in choice.grid(run.ratios):
+                        unit = Unit(dataset, ir, seed, choice.entry.name, choice.label,
+                                    json.dumps(params, sort_keys=True), choice.entry.version, preprocessing,
+                                    tuple(classifiers))
+                        missing = tuple(c for c in classifiers if unit.key(c) not in stored)
+                        total += len(classifiers)
+                        done += len(classifiers) - len(missing)
+                        if missing:
+                            units.append(Unit(**{**unit.__dict__, "classifiers": missing}))
+    return Plan(units, total, done)
+
+
+def prepare_splits(units: list[Unit], catalog: DataCatalog) -> None:
+    """Build every split the plan needs once, in the driver, before workers read them from the cache."""
+    for dataset, ir, seed, prep in sorted({(u.dataset, u.ir, u.seed, u.preprocessing) for u in units}):
+        catalog.split(dataset, ir, seed, **json.loads(prep))
+
+
+def execute_local(units: list[Unit], data_dir: Path, *, workers: int, time_limit: float,
+                  on_rows: Callable[[list[Row]], None]) -> None:
+    """Run units in forked workers, at most `workers` at once, each killed past `time_limit` seconds."""
+    ctx = mp.get_context("fork")
+    pending = list(reversed(units))
+    running: dict[object, tuple[Unit, mp.Process, float]] = {}   # receiving end -> (unit, process, deadline)
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, workers):
+                unit = pending.pop()
+                receiver, sender = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker, args=(unit, data_dir, sender), daemon=True)
+                proc.start()
+                sender.close()
+                running[receiver] = (unit, proc, time.monotonic() + time_limit)
+            next_deadline = min(d for _, _, d in running.values())
+            ready = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()))
+            for receiver in ready:
+                unit, proc, _ = running.pop(receiver)
+                try:
+                    rows = receiver.recv()
+                except EOFError:   # the worker died without answering (killed, out of memory, ...)
+                    proc.join()
+                    rows = failed_rows(unit, "error", f"worker process died (exit code {proc.exitcode})")
+                receiver.close()
+                proc.join()
+                on_rows(rows)
+            now = time.monotonic()
+            for receiver in [r for r, (_, _, d) in running.items() if d <= now]:
+                unit, proc, _ = running.pop(receiver)
+                proc.kill()
+                proc.join()
+                receiver.close()
+                on_rows(failed_rows(unit, "timeout", f"exceeded the time limit of {time_limit:g} s"))
+    finally:
+        for receiver, (_, proc, _) in running.items():
+            proc.kill()
+            proc.join()
+            receiver.close()
+
+
+def _worker(unit: Unit, data_dir: Path, sender) -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        rows = run_unit(unit, data_dir)
+    except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
+        rows = failed_rows(unit, "error", f"{type(err).__name__}: {err}")
+    sender.send(rows)
+    sender.close()

@@ -1,0 +1,58 @@
+"""No-resampling and the imbalanced-learn samplers of the paper's Table 2 (11 under, 7 over, 2 combined)."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import imblearn
+from imblearn import combine, over_sampling, under_sampling
+
+from .registry import SamplerEntry, register
+
+
+class NoResampling:
+    """The identity sampler: the classifier sees the imbalanced training split as it is."""
+
+    def fit_resample(self, X, y):
+        return X, y
+
+
+TABLE2 = {
+    "under": (under_sampling, ["ClusterCentroids", "CondensedNearestNeighbour", "EditedNearestNeighbours",
+                               "RepeatedEditedNearestNeighbours", "AllKNN", "InstanceHardnessThreshold",
+                               "NearMiss", "NeighbourhoodCleaningRule", "OneSidedSelection",
+                               "RandomUnderSampler", "TomekLinks"]),
+    "over": (over_sampling, ["RandomOverSampler", "SMOTE", "SMOTEN", "ADASYN", "BorderlineSMOTE",
+                             "KMeansSMOTE", "SVMSMOTE"]),
+    "combined": (combine, ["SMOTEENN", "SMOTETomek"]),
+}
+
+
+def _factory(cls):
+    takes_seed = "random_state" in inspect.signature(cls).parameters
+
+    def make(params: dict[str, Any], random_state: int):
+        kwargs = {k: v for k, v in params.items() if k != "ratio"}
+        if "ratio" in params:
+            # For binary data imblearn's float sampling_strategy is exactly the protocol's desired
+            # ratio N_minority / N_majority after resampling.
+            kwargs["sampling_strategy"] = params["ratio"]
+        if takes_seed:
+            kwargs["random_state"] = random_state
+        return cls(**kwargs)
+
+    return make
+
+
+register(SamplerEntry("No-resampling", "No-resampling", "none", lambda params, rs: NoResampling(),
+                      version="1", tunes_ratio=False, identity=True,
+                      description="the training split as it is"))
+for category, (module, names) in TABLE2.items():
+    for name in names:
+        cls = getattr(module, name)
+        register(SamplerEntry(
+            name, category, "imblearn", _factory(cls), version=f"imblearn-{imblearn.__version__}",
+            # Cleaning methods take no ratio: the protocol runs them once with their defaults.
+            tunes_ratio=cls._sampling_type != "clean-sampling",
+            description=(inspect.getdoc(cls) or "").split("\n")[0],
+        ))

@@ -1,0 +1,110 @@
+"""One registry for every sampler. Adapters (imblearn, ...) add entries; the runner only sees entries.
+
+A sampler reference in bench.toml or on the command line is a name (`SMOTE`), a selection group
+(`imblearn`, `under`, `over`, `combined`), or a name with fixed parameters (`SMOTE[k_neighbors=3]`),
+which become part of the run's identity.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..names import UnknownNameError, resolve_name
+
+
+@dataclass(frozen=True)
+class SamplerEntry:
+    name: str
+    category: str                   # Table 2's row group: No-resampling, under, over, combined, ...
+    family: str                     # the library it comes from; also a selection group
+    make: Callable[[dict[str, Any], int], Any]   # (fixed params, random_state) -> object with fit_resample
+    version: str                    # part of a run's key: a new library version means new runs
+    tunes_ratio: bool = True        # grid-searched over the desired ratio on validation
+    identity: bool = False          # returns its input by design (No-resampling): not a "no-op"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SamplerChoice:
+    """A registry entry plus the fixed parameters the user gave it."""
+    entry: SamplerEntry
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.fixed:
+            return self.entry.name
+        inner = ",".join(f"{k}={v}" for k, v in sorted(self.fixed.items()))
+        return f"{self.entry.name}[{inner}]"
+
+    def grid(self, ratios: tuple[float, ...]) -> list[dict[str, Any]]:
+        """The parameter sets tried on the validation split (one when the sampler takes no ratio)."""
+        if not self.entry.tunes_ratio:
+            return [dict(self.fixed)]
+        return [{**self.fixed, "ratio": float(r)} for r in ratios]
+
+
+SAMPLERS: dict[str, SamplerEntry] = {}
+
+
+def register(entry: SamplerEntry) -> SamplerEntry:
+    if entry.name in SAMPLERS:
+        raise ValueError(f"sampler {entry.name} registered twice")
+    SAMPLERS[entry.name] = entry
+    return entry
+
+
+def groups() -> dict[str, list[str]]:
+    """Selection groups: each family and each category, plus `all`."""
+    out: dict[str, list[str]] = {"all": list(SAMPLERS)}
+    for entry in SAMPLERS.values():
+        out.setdefault(entry.family, []).append(entry.name)
+        out.setdefault(entry.category, []).append(entry.name)
+    return out
+
+
+def parse_sampler(text: str) -> SamplerChoice:
+    """`Name` or `Name[key=value,...]`; values are Python literals (numbers, strings, True/False)."""
+    name, _, rest = text.strip().partition("[")
+    fixed: dict[str, Any] = {}
+    if rest:
+        if not rest.endswith("]"):
+            raise UnknownNameError(f"malformed sampler {text!r}: write Name[key=value,...]")
+        for item in filter(None, (p.strip() for p in rest[:-1].split(","))):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise UnknownNameError(f"malformed sampler parameter {item!r} in {text!r}: write key=value")
+            try:
+                fixed[key.strip()] = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError):
+                fixed[key.strip()] = value.strip()
+        json.dumps(fixed)  # parameters must be JSON-serialisable: they are part of the run key
+    entry = SAMPLERS[resolve_name(name, SAMPLERS, "sampler")]
+    return SamplerChoice(entry, fixed)
+
+
+def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
+    """Expand groups and parse names; keep the first occurrence of each label, in order."""
+    _load_adapters()
+    by_group = groups()
+    out: dict[str, SamplerChoice] = {}
+    for ref in refs:
+        if ref in by_group:
+            choices = [SamplerChoice(SAMPLERS[n]) for n in by_group[ref]]
+        else:
+            choices = [parse_sampler(ref)]
+        for choice in choices:
+            out.setdefault(choice.label, choice)
+    return list(out.values())
+
+
+def _load_adapters() -> None:
+    """Importing an adapter module registers its samplers."""
+    from . import imblearn_adapter  # noqa: F401
+
+
+def all_entries() -> list[SamplerEntry]:
+    _load_adapters()
+    return list(SAMPLERS.values())

@@ -1,0 +1,114 @@
+"""The command line: bad input ends with one line naming the fix and exit code 2; nothing stored is touched."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.cli import app
+
+runner = CliRunner()
+
+
+def bench(*args):
+    return runner.invoke(app, list(args))
+
+
+def _digest(path):
+    """The store's content (the file's bytes change when SQLite folds its write-ahead log in)."""
+    with sqlite3.connect(path) as conn:
+        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+
+
+@pytest.fixture
+def stored(toy_env):
+    """A results directory with one finished small run in it."""
+    result = bench("run", "--samplers", "No-resampling,RandomOverSampler")
+    assert result.exit_code == 0, result.output
+    return toy_env / "runs" / "bench.sqlite"
+
+
+def _one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "--datasets", "phonem"], ["unknown dataset 'phonem'", "phoneme"]),
+    (["run", "--samplers", "SMOTEE"], ["unknown sampler 'SMOTEE'", "SMOTE"]),
+    (["run", "--classifiers", "SVN"], ["unknown classifier 'SVN'", "SVM"]),
+    (["run", "--metrics", "f1"], ["unknown metric 'f1'"]),
+    (["run", "--profile", "fast"], ["unknown profile 'fast'"]),
+    (["run", "--seeds", "1,x"], ["comma-separated list of ints"]),
+    (["table", "--metric", "auc"], ["unknown metric 'auc'"]),
+])
+def test_unknown_names_suggest_the_closest(stored, args, words):
+    before = _digest(stored)
+    _one_line_error(bench(*args), *words)
+    assert _digest(stored) == before
+
+
+def test_registered_paper_dataset_missing_and_no_network(toy_env, monkeypatch):
+    import openml
+
+    def offline(*a, **k):
+        raise ConnectionError("no route to host")
+    monkeypatch.setattr(openml.datasets, "get_dataset", offline)
+    _one_line_error(bench("run", "--datasets", "phoneme"), "bench data import")
+    _one_line_error(bench("data", "pull", "phoneme"), "bench data import")
+
+
+def test_malformed_bench_toml(toy_env, stored):
+    config = toy_env / "bench.toml"
+    config.write_text(config.read_text().replace("irs = [5]", "irs = 5.5"))
+    before = _digest(stored)
+    _one_line_error(bench("run"), "run.irs", "integer")
+    assert _digest(stored) == before
+
+
+def test_results_dir_not_writable(toy_env):
+    blocker = toy_env / "a-file"
+    blocker.write_text("")
+    _one_line_error(bench("run", "--results", str(blocker / "runs")), "not writable", "--results")
+
+
+def test_table_without_results(toy_env):
+    _one_line_error(bench("table", "--results", str(toy_env / "nothing")), "no results", "bench run")
+
+
+def test_second_run_on_the_same_directory_is_refused(stored):
+    from bench.store import ResultStore
+    store = ResultStore(stored.parent)
+    with store.exclusive():
+        _one_line_error(bench("run"), "another `bench run`")
+
+
+def test_table_prints_both_tables_with_marks(stored):
+    result = bench("table", "--metric", "mcc")
+    assert result.exit_code == 0, result.output
+    assert "Table 1" in result.output and "Table 2" in result.output
+    assert "RandomOverSampler" in result.output and "No-resampling" in result.output
+    assert "Wilcoxon" in result.output
+    csv = bench("table", "--table", "2", "--format", "csv")
+    assert csv.exit_code == 0 and "toy" in csv.output
+
+
+def test_help_on_every_command():
+    for args in (["--help"], ["run", "--help"], ["table", "--help"], ["data", "--help"],
+                 ["data", "import", "--help"], ["data", "pull", "--help"], ["data", "list", "--help"],
+                 ["list", "--help"], ["status", "--help"]):
+        result = bench(*args)
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_list_samplers_shows_table2_rows_and_groups():
+    result = bench("list", "samplers")
+    assert result.exit_code == 0
+    for name in ("ClusterCentroids", "SMOTEN", "SMOTETomek", "No-resampling", "imblearn"):
+        assert name in result.output

@@ -1,0 +1,128 @@
+"""The run path: plan -> forked workers -> store, with error / timeout / no-op rows and resume."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.config import load_settings
+from bench.datasets import DataCatalog
+from bench.runner import execute_local, make_plan
+from bench.samplers.registry import SAMPLERS, SamplerEntry, register
+from bench.store import ResultStore
+
+
+class _Sleeps:
+    def fit_resample(self, X, y):
+        time.sleep(30)
+        return X, y
+
+
+class _Raises:
+    def fit_resample(self, X, y):
+        raise RuntimeError("broken on purpose")
+
+
+class _ReturnsInput:
+    def fit_resample(self, X, y):
+        return X.copy(), y.copy()
+
+
+for name, cls in (("test-sleeps", _Sleeps), ("test-raises", _Raises), ("test-returns-input", _ReturnsInput)):
+    if name not in SAMPLERS:
+        register(SamplerEntry(name, "test", "test", lambda params, rs, cls=cls: cls(), version="1",
+                              tunes_ratio=False))
+
+
+def _run(toy_env, results_dir, **overrides):
+    settings = load_settings()
+    run = dataclasses.replace(settings.run_for(), results=str(results_dir), **overrides)
+    catalog = DataCatalog(settings.data_dir)
+    store = ResultStore(results_dir)
+    plan = make_plan(run, catalog, store.keys(), "zero", False)
+    execute_local(plan.units, settings.data_dir, workers=run.workers, time_limit=run.time_limit,
+                  on_rows=store.write)
+    return store.frame(), plan
+
+
+def test_one_resampling_serves_every_classifier_and_both_metrics(toy_env):
+    frame, plan = _run(toy_env, toy_env / "r")
+    # No-resampling once, TomekLinks once (cleaning), RandomOverSampler per ratio (2): 4 units x 2 classifiers
+    assert len(plan.units) == 4 and plan.rows == 8
+    assert len(frame) == 8 and set(frame["status"]) == {"ok"}
+    for column in ("val_macro_f1", "val_mcc", "test_macro_f1", "test_mcc"):
+        assert frame[column].between(-1, 1).all()
+    ros = frame[frame["sampler"] == "RandomOverSampler"]
+    # ratio 1.0 balances the classes: half the training rows are minority
+    balanced = ros[ros["params"] == '{"ratio": 1.0}']
+    assert (balanced["n_minority"] * 2 == balanced["n_train"]).all()
+
+
+def test_same_seed_gives_identical_scores(toy_env):
+    a, _ = _run(toy_env, toy_env / "a")
+    b, _ = _run(toy_env, toy_env / "b")
+    cols = ["key", "status", "val_macro_f1", "test_macro_f1", "val_mcc", "test_mcc"]
+    assert a[cols].equals(b[cols])
+
+
+def test_rerun_computes_nothing(toy_env):
+    _run(toy_env, toy_env / "r")
+    _, plan = _run(toy_env, toy_env / "r")
+    assert plan.units == [] and plan.stored_rows == 8
+
+
+def test_failures_become_rows_with_a_status(toy_env):
+    frame, _ = _run(toy_env, toy_env / "r", samplers=("test-sleeps", "test-raises", "test-returns-input"),
+                    time_limit=2.0)
+    by_sampler = frame.groupby("sampler")["status"].unique().map(list).to_dict()
+    assert by_sampler == {"test-sleeps": ["timeout"], "test-raises": ["error"],
+                          "test-returns-input": ["no-op"]}
+    raised = frame[frame["sampler"] == "test-raises"]
+    assert raised["message"].str.contains("RuntimeError: broken on purpose").all()
+    assert raised["test_mcc"].isna().all()
+    # a no-op row still carries the scores of the classifier trained on the unchanged data
+    assert frame.loc[frame["sampler"] == "test-returns-input", "test_mcc"].notna().all()
+
+
+def _bench(*args, env=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "bench.cli", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)
+
+
+def _count_rows(db):
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        try:
+            return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+def test_resume_after_sigkill_gives_the_rows_of_an_uninterrupted_run(toy_env):
+    env = {**os.environ}
+    args = ["run", "--samplers", "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks",
+            "--ratios", "0.3,0.6,1.0", "--workers", "1"]
+    killed_dir = toy_env / "killed"
+    proc = _bench(*args, "--results", str(killed_dir), env=env, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _count_rows(killed_dir / "bench.sqlite") < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)   # the driver and its workers, mid-run
+    proc.wait()
+    partial = _count_rows(killed_dir / "bench.sqlite")
+    assert 4 <= partial < 22, "the kill should land mid-run"
+    resumed = _bench(*args, "--results", str(killed_dir), env=env)
+    assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
+    clean = _bench(*args, "--results", str(toy_env / "clean"), env=env)
+    assert clean.wait(timeout=300) == 0, clean.stdout.read()
+    query = "SELECT key, status, value FROM runs JOIN scores USING (key) ORDER BY key, split, metric"
+    with sqlite3.connect(killed_dir / "bench.sqlite") as a, sqlite3.connect(toy_env / "clean" / "bench.sqlite") as b:
+        assert a.execute(query).fetchall() == b.execute(query).fetchall()
+        assert a.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 22
