@@ -185,8 +185,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
             def on_rows(rows):
                 store.write(rows)
                 progress.update(rows)
-            execute_local(plan.units, settings.data_dir, workers=n_workers,
-                          time_limit=run_settings.time_limit, on_rows=on_rows)
+            execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
         console.print(f"done in {time.monotonic() - started:.0f} s: {counts}. "
                       f"Next: bench table --results {run_settings.results}", highlight=False)

@@ -41,6 +41,8 @@ class RunSettings:
     ratios: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
     workers: int = 0
     time_limit: float = 900.0
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)   # sampler -> parameters (part of the key)
+    time_limits: dict[str, float] = field(default_factory=dict)       # sampler -> seconds, overrides time_limit
 
 
 @dataclass(frozen=True)
@@ -146,11 +148,21 @@ def _section(cls, body: dict[str, Any], where: str, base=None, source: str = "be
         if key not in names:
             raise ConfigError(f"{source}: unknown key {where}.{key}; expected one of {', '.join(names)}")
         values[key] = _coerce(value, names[key].type, f"{where}.{key}", source)
+        if base is not None and isinstance(values[key], dict):   # a profile adds to the [run] tables
+            values[key] = _merge(getattr(base, key), values[key])
         section = where.split(".")[0]
         choices = _CHOICES.get(f"{section}.{key}")
         if choices and values[key] not in choices:
             raise ConfigError(f"{source}: {where}.{key} must be one of {', '.join(choices)}, got {value!r}")
     return dataclasses.replace(base, **values) if base is not None else cls(**values)
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Per-sampler tables merge key by key; plain values replace."""
+    out = dict(base)
+    for name, value in update.items():
+        out[name] = {**out[name], **value} if isinstance(value, dict) and isinstance(out.get(name), dict) else value
+    return out
 
 
 def _coerce(value: Any, type_name: str, key: str, source: str) -> Any:
@@ -167,6 +179,13 @@ def _coerce(value: Any, type_name: str, key: str, source: str) -> Any:
         return float(value) if ok else fail("a positive number")
     if type_name == "str":
         return value if isinstance(value, str) else fail("a string")
+    if type_name == "dict[str, Any]":
+        return value if isinstance(value, dict) else fail("a table of parameters, e.g. { budget = 100 }")
+    if type_name.startswith("dict["):
+        if not isinstance(value, dict):
+            fail("a table keyed by sampler name, e.g. { AutoSMOTE = ... }")
+        inner = type_name[len("dict[str, "):-1]
+        return {name: _coerce(v, inner, f"{key}.{name}", source) for name, v in value.items()}
     if type_name.startswith("tuple["):
         item = type_name[len("tuple["):].split(",")[0]
         if isinstance(value, str):

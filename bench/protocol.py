@@ -11,7 +11,7 @@ import json
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from .classifiers import make_classifier
 from .datasets import DataCatalog
 from .metrics import METRICS
-from .samplers.registry import SAMPLERS, all_entries
+from .samplers.registry import SAMPLERS, SamplerContext, all_entries
 
 STATUSES = ("ok", "no-op", "error", "timeout")
 
@@ -39,6 +39,7 @@ class Unit:
     preprocessing: str      # JSON: impute / leak
     classifiers: tuple[str, ...]
     tune_metric: str | None = None   # set for samplers that tune on one metric internally
+    time_limit: float = 900.0        # seconds before the worker is killed (not part of the identity)
 
     def spec(self, classifier: str) -> dict[str, Any]:
         return {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
@@ -66,6 +67,7 @@ class Row:
     n_train: int = 0
     n_minority: int = 0
     scores: dict[tuple[str, str], float] = field(default_factory=dict)   # (split, metric) -> value
+    extra: dict[str, Any] = field(default_factory=dict)   # what the method reports (e.g. a search curve)
 
 
 def failed_rows(unit: Unit, status: str, message: str) -> list[Row]:
@@ -76,14 +78,21 @@ def run_unit(unit: Unit, data_dir: Path) -> list[Row]:
     """Compute a unit's rows. Never raises for a method's failure: that becomes an error row."""
     all_entries()
     entry = SAMPLERS[unit.sampler]
-    prep = json.loads(unit.preprocessing)
-    split = DataCatalog(data_dir).split(unit.dataset, unit.ir, unit.seed, **prep)
+    split = DataCatalog(data_dir).split(unit.dataset, unit.ir, unit.seed, **json.loads(unit.preprocessing))
     params = json.loads(unit.params)
+    context = SamplerContext(unit.seed, split.X_val, split.y_val,
+                             classifier=unit.classifiers[0] if entry.per_classifier else None,
+                             metric=unit.tune_metric)
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
+        if entry.predicts:   # the method is itself the classifier (it wraps the base one)
+            return [_fit_and_score(Row(unit.key(name), unit.spec(name), "ok"), split, split.X_train,
+                                   split.y_train, lambda: entry.make(params, replace(context, classifier=name)),
+                                   entry.fit_info)
+                    for name in unit.classifiers]
         start = time.perf_counter()
         try:
-            X, y = _resample(entry, params, unit.seed, split.X_train, split.y_train)
+            X, y, info = _resample(entry, params, context, split.X_train, split.y_train)
         except Exception as err:  # any failure of a third-party method is a result, not a crash
             return failed_rows(unit, "error", _one_line(err))
         resample_s = time.perf_counter() - start
@@ -91,32 +100,40 @@ def run_unit(unit: Unit, data_dir: Path) -> list[Row]:
             and np.array_equal(y, split.y_train)
         status = "no-op" if unchanged and not entry.identity else "ok"
         message = "the sampler returned its input unchanged" if status == "no-op" else ""
-        rows = []
-        for name in unit.classifiers:
-            row = Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
-                      n_train=len(y), n_minority=int(np.sum(y == 1)))
-            try:
-                start = time.perf_counter()
-                model = make_classifier(name, unit.seed).fit(X, y)
-                row.fit_s = time.perf_counter() - start
-                for split_name, Xs, ys in (("val", split.X_val, split.y_val),
-                                           ("test", split.X_test, split.y_test)):
-                    pred = model.predict(Xs)
-                    for metric, score in METRICS.items():
-                        row.scores[(split_name, metric)] = score(ys, pred)
-            except Exception as err:
-                row.status, row.message, row.scores = "error", _one_line(err), {}
-            rows.append(row)
-    return rows
+        return [_fit_and_score(Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
+                                   extra=info),
+                               split, X, y, lambda: make_classifier(name, unit.seed))
+                for name in unit.classifiers]
 
 
-def _resample(entry, params: dict[str, Any], seed: int, X: np.ndarray, y: np.ndarray):
+def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_info=None) -> Row:
+    """Fit one model on (X, y) and score it on the validation and test splits with every metric."""
+    row.n_train, row.n_minority = len(y), int(np.sum(y == 1))
+    try:
+        start = time.perf_counter()
+        model = build().fit(X, y)
+        row.fit_s = time.perf_counter() - start
+        if fit_info is not None:
+            row.extra = fit_info(model)
+        for split_name, Xs, ys in (("val", split.X_val, split.y_val), ("test", split.X_test, split.y_test)):
+            pred = model.predict(Xs)
+            for metric, score in METRICS.items():
+                row.scores[(split_name, metric)] = score(ys, pred)
+    except Exception as err:
+        row.status, row.message, row.scores = "error", _one_line(err), {}
+    return row
+
+
+def _resample(entry, params: dict[str, Any], context: SamplerContext, X: np.ndarray, y: np.ndarray):
+    """The resampled training set and what the method reports about its fit (e.g. a search curve)."""
     ratio = params.get("ratio")
     counts = np.bincount(y, minlength=2)
     if ratio is not None and ratio <= counts[1] / counts[0]:
-        return X, y   # the protocol: a ratio at or below the current one asks for no change
-    X_res, y_res = entry.make(params, seed).fit_resample(X, y)
-    return np.asarray(X_res, dtype=float), np.asarray(y_res)
+        return X, y, {}   # the protocol: a ratio at or below the current one asks for no change
+    sampler = entry.make(params, context)
+    X_res, y_res = sampler.fit_resample(X, y)
+    info = entry.fit_info(sampler) if entry.fit_info is not None else {}
+    return np.asarray(X_res, dtype=float), np.asarray(y_res), info
 
 
 def _one_line(err: BaseException) -> str:

@@ -28,7 +28,10 @@ def dataset_table(frame: pd.DataFrame, catalog: DataCatalog, fmt: str) -> str:
     names = list(dict.fromkeys(frame["dataset"]))
     irs = sorted(int(i) for i in frame["ir"].dropna().unique())
     records = [catalog.get(n) for n in names]
-    return render.render_frame(table1(records, irs), fmt=fmt,
+    stats_table = table1(records, irs).rename(columns={
+        "name": "Dataset", "majority": "# Majorities", "minority": f"# Minorities (IR {'/'.join(map(str, irs))})",
+        "n_features_encoded": "# Features"})
+    return render.render_frame(stats_table, fmt=fmt,
                                title=f"Table 1: dataset statistics with imbalance ratios {'/'.join(map(str, irs))}",
                                notes=["Minorities: majority // IR, as in the paper (full data); "
                                       "each split is under-sampled the same way."])

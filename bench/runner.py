@@ -10,7 +10,8 @@ import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import product
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -58,23 +59,26 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
     datasets = resolve_datasets(run.datasets, catalog)
     classifiers = resolve_classifiers(run.classifiers)
     samplers = resolve_samplers(run.samplers)
-    for metric in run.metrics:
-        resolve_name(metric, METRICS, "metric")
+    metrics = [resolve_name(m, METRICS, "metric", listing="bench list metrics") for m in run.metrics]
+    for name in (*run.params, *run.time_limits):   # per-sampler settings must name real samplers
+        resolve_samplers([name])
     preprocessing = json.dumps({"impute": impute, "leak": leak}, sort_keys=True)
     units, total, done = [], 0, 0
-    for dataset in datasets:
-        for ir in run.irs:
-            for seed in run.seeds:
-                for choice in samplers:
-                    for params in choice.grid(run.ratios):
-                        unit = Unit(dataset, ir, seed, choice.entry.name, choice.label,
-                                    json.dumps(params, sort_keys=True), choice.entry.version, preprocessing,
-                                    tuple(classifiers))
-                        missing = tuple(c for c in classifiers if unit.key(c) not in stored)
-                        total += len(classifiers)
-                        done += len(classifiers) - len(missing)
-                        if missing:
-                            units.append(Unit(**{**unit.__dict__, "classifiers": missing}))
+    for dataset, ir, seed, choice in product(datasets, run.irs, run.seeds, samplers):
+        entry = choice.entry
+        # Methods that search against a classifier or a metric get a unit for each.
+        groups = [(c,) for c in classifiers] if entry.per_classifier else [tuple(classifiers)]
+        tune_metrics = metrics if entry.per_metric else [None]
+        defaults = run.params.get(entry.name, {})   # from bench.toml: part of the key, not of the label
+        limit = run.time_limits.get(entry.name, run.time_limit)
+        for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
+            unit = Unit(dataset, ir, seed, entry.name, choice.label, json.dumps({**defaults, **params}, sort_keys=True),
+                        entry.version, preprocessing, group, metric, limit)
+            missing = tuple(c for c in group if unit.key(c) not in stored)
+            total += len(group)
+            done += len(group) - len(missing)
+            if missing:
+                units.append(replace(unit, classifiers=missing))
     return Plan(units, total, done)
 
 
@@ -84,9 +88,9 @@ def prepare_splits(units: list[Unit], catalog: DataCatalog) -> None:
         catalog.split(dataset, ir, seed, **json.loads(prep))
 
 
-def execute_local(units: list[Unit], data_dir: Path, *, workers: int, time_limit: float,
+def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
                   on_rows: Callable[[list[Row]], None]) -> None:
-    """Run units in forked workers, at most `workers` at once, each killed past `time_limit` seconds."""
+    """Run units in forked workers, at most `workers` at once, each killed past its time limit."""
     ctx = mp.get_context("fork")
     pending = list(reversed(units))
     running: dict[object, tuple[Unit, mp.Process, float]] = {}   # receiving end -> (unit, process, deadline)
@@ -98,7 +102,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int, time_limit
                 proc = ctx.Process(target=_worker, args=(unit, data_dir, sender), daemon=True)
                 proc.start()
                 sender.close()
-                running[receiver] = (unit, proc, time.monotonic() + time_limit)
+                running[receiver] = (unit, proc, time.monotonic() + unit.time_limit)
             next_deadline = min(d for _, _, d in running.values())
             ready = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()))
             for receiver in ready:
@@ -117,7 +121,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int, time_limit
                 proc.kill()
                 proc.join()
                 receiver.close()
-                on_rows(failed_rows(unit, "timeout", f"exceeded the time limit of {time_limit:g} s"))
+                on_rows(failed_rows(unit, "timeout", f"exceeded the time limit of {unit.time_limit:g} s"))
     finally:
         for receiver, (_, proc, _) in running.items():
             proc.kill()

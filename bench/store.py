@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL CHECK (status IN ('ok', 'no-op', 'error', 'timeout')),
     message TEXT NOT NULL DEFAULT '',
     resample_s REAL, fit_s REAL, n_train INTEGER, n_minority INTEGER,
-    spec TEXT NOT NULL, finished_at REAL NOT NULL
+    extra TEXT NOT NULL DEFAULT '{}', spec TEXT NOT NULL, finished_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS scores (
     key TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE INDEX IF NOT EXISTS runs_by_config ON runs (dataset, ir, seed, classifier, sampler);
 """
 DB_NAME = "bench.sqlite"
+SCHEMA_VERSION = 1
 
 
 class StoreError(Exception):
@@ -59,7 +60,12 @@ class ResultStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise StoreError(f"{self.path} was written by another version of bench (schema {version}, "
+                             f"this one reads {SCHEMA_VERSION}): pass a new --results DIR")
         self._conn.executescript(SCHEMA)
+        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._conn.close()
@@ -99,11 +105,11 @@ class ResultStore:
             for r in rows:
                 s = r.spec
                 cur.execute(
-                    "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (r.key, s["dataset"], s["ir"], s["seed"], s["sampler"],
                      json.dumps(s["params"], sort_keys=True), s["classifier"], s["tune_metric"], r.status,
                      r.message, r.resample_s, r.fit_s, r.n_train, r.n_minority,
-                     json.dumps(s, sort_keys=True), now))
+                     json.dumps(r.extra, sort_keys=True), json.dumps(s, sort_keys=True), now))
                 cur.execute("DELETE FROM scores WHERE key = ?", (r.key,))
                 cur.executemany("INSERT INTO scores VALUES (?,?,?,?)",
                                 [(r.key, split, metric, v) for (split, metric), v in r.scores.items()])

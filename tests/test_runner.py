@@ -36,7 +36,7 @@ class _ReturnsInput:
 
 for name, cls in (("test-sleeps", _Sleeps), ("test-raises", _Raises), ("test-returns-input", _ReturnsInput)):
     if name not in SAMPLERS:
-        register(SamplerEntry(name, "test", "test", lambda params, rs, cls=cls: cls(), version="1",
+        register(SamplerEntry(name, "test", "test", lambda params, context, cls=cls: cls(), version="1",
                               tunes_ratio=False))
 
 
@@ -46,8 +46,7 @@ def _run(toy_env, results_dir, **overrides):
     catalog = DataCatalog(settings.data_dir)
     store = ResultStore(results_dir)
     plan = make_plan(run, catalog, store.keys(), "zero", False)
-    execute_local(plan.units, settings.data_dir, workers=run.workers, time_limit=run.time_limit,
-                  on_rows=store.write)
+    execute_local(plan.units, settings.data_dir, workers=run.workers, on_rows=store.write)
     return store.frame(), plan
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import imblearn
 from imblearn import combine, over_sampling, under_sampling
 
-from .registry import SamplerEntry, register
+from .registry import SamplerContext, SamplerEntry, register
 
 
 class NoResampling:
@@ -31,20 +31,20 @@ TABLE2 = {
 def _factory(cls):
     takes_seed = "random_state" in inspect.signature(cls).parameters
 
-    def make(params: dict[str, Any], random_state: int):
+    def make(params: dict[str, Any], context: SamplerContext):
         kwargs = {k: v for k, v in params.items() if k != "ratio"}
         if "ratio" in params:
             # For binary data imblearn's float sampling_strategy is exactly the protocol's desired
             # ratio N_minority / N_majority after resampling.
             kwargs["sampling_strategy"] = params["ratio"]
         if takes_seed:
-            kwargs["random_state"] = random_state
+            kwargs["random_state"] = context.random_state
         return cls(**kwargs)
 
     return make
 
 
-register(SamplerEntry("No-resampling", "No-resampling", "none", lambda params, rs: NoResampling(),
+register(SamplerEntry("No-resampling", "No-resampling", "none", lambda params, context: NoResampling(),
                       version="1", tunes_ratio=False, identity=True,
                       description="the training split as it is"))
 for category, (module, names) in TABLE2.items():

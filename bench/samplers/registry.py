@@ -7,11 +7,24 @@ which become part of the run's identity.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
+import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from ..names import UnknownNameError, resolve_name
+
+
+@dataclass(frozen=True)
+class SamplerContext:
+    """What a unit knows besides the parameters: methods that search use the validation split."""
+    random_state: int
+    X_val: Any = None
+    y_val: Any = None
+    classifier: str | None = None   # set for per-classifier methods (they search against it)
+    metric: str | None = None       # set for per-metric methods (their reward)
 
 
 @dataclass(frozen=True)
@@ -19,10 +32,14 @@ class SamplerEntry:
     name: str
     category: str                   # Table 2's row group: No-resampling, under, over, combined, ...
     family: str                     # the library it comes from; also a selection group
-    make: Callable[[dict[str, Any], int], Any]   # (fixed params, random_state) -> object with fit_resample
+    make: Callable[[dict[str, Any], SamplerContext], Any]   # -> object with fit_resample (or fit/predict)
     version: str                    # part of a run's key: a new library version means new runs
     tunes_ratio: bool = True        # grid-searched over the desired ratio on validation
     identity: bool = False          # returns its input by design (No-resampling): not a "no-op"
+    per_classifier: bool = False    # one unit per classifier (the method searches against it)
+    per_metric: bool = False        # one unit per tuning metric (the method's reward)
+    predicts: bool = False          # make() gives a classifier wrapping the base one, not a resampler
+    fit_info: Callable[[Any], dict[str, Any]] | None = None   # what to store from the fitted object
     description: str = ""
 
 
@@ -101,8 +118,16 @@ def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
 
 
 def _load_adapters() -> None:
-    """Importing an adapter module registers its samplers."""
-    from . import imblearn_adapter  # noqa: F401
+    """Importing an adapter module (`bench/samplers/*_adapter.py`) registers its samplers."""
+    package = Path(__file__).parent
+    for info in sorted(pkgutil.iter_modules([str(package)]), key=lambda m: ADAPTER_ORDER.get(m.name, 99)):
+        if info.name.endswith("_adapter"):
+            importlib.import_module(f"{__package__}.{info.name}")
+
+
+# Table 2's order of the families; adapters not listed load after these, alphabetically.
+ADAPTER_ORDER = {"imblearn_adapter": 0, "sdv_adapter": 1, "mesa_adapter": 2, "autosmote_adapter": 3,
+                 "gumbel_adapter": 4, "smote_variants_adapter": 5}
 
 
 def all_entries() -> list[SamplerEntry]:
