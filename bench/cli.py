@@ -128,12 +128,11 @@ def list_(what: str = typer.Argument(..., help="samplers | classifiers | dataset
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
     if what == "samplers":
-        table = Table("sampler", "category", "group", "tuned on", "description")
         for e in all_entries():
-            table.add_row(e.name, e.category, e.family, "ratio grid" if e.tunes_ratio else "(once)",
-                          e.description)
-        console.print(table)
-        console.print("groups for --samplers: " + ", ".join(sorted(groups())))
+            tuning = ("ratio grid" if e.tunes_ratio else "once") + (", per classifier" if e.per_classifier else "") \
+                + (", per metric" if e.per_metric else "")
+            console.print(f"{e.name:34s} {e.category:15s} {e.family:15s} {tuning}", highlight=False, soft_wrap=True)
+        console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
     elif what == "classifiers":
         for name, (_, text) in CLASSIFIERS.items():
             console.print(f"{name:10s} {text}")

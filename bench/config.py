@@ -39,6 +39,8 @@ class RunSettings:
     samplers: tuple[str, ...] = ("No-resampling", "imblearn")
     metrics: tuple[str, ...] = ("macro_f1", "mcc")
     ratios: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
+    split: str = "ir"              # "ir": the paper's IR splits; "stratified": train/test at the data's own imbalance
+    test_size: float = 0.2         # for split = "stratified"
     workers: int = 0
     time_limit: float = 900.0
     params: dict[str, dict[str, Any]] = field(default_factory=dict)   # sampler -> parameters (part of the key)
@@ -79,6 +81,8 @@ class Settings:
 
 _CHOICES = {
     "data.impute": ("zero", "mean"),
+    "run.split": ("ir", "stratified"),
+    "profiles.split": ("ir", "stratified"),
     "table.pairing": ("configuration", "run"),
     "table.alternative": ("greater", "two-sided"),
     "table.noop": ("score", "missing"),

@@ -36,7 +36,7 @@ class Unit:
     label: str              # the name shown in tables (with fixed parameters, if any)
     params: str             # JSON, sorted keys: the parameters tried (e.g. {"ratio": 0.3})
     version: str            # the sampler's code version
-    preprocessing: str      # JSON: impute / leak
+    split_spec: str         # JSON: how the split is made (kind "ir" or "stratified", preprocessing)
     classifiers: tuple[str, ...]
     tune_metric: str | None = None   # set for samplers that tune on one metric internally
     time_limit: float = 900.0        # seconds before the worker is killed (not part of the identity)
@@ -44,7 +44,7 @@ class Unit:
     def spec(self, classifier: str) -> dict[str, Any]:
         return {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
                 "params": json.loads(self.params), "version": self.version,
-                "preprocessing": json.loads(self.preprocessing), "classifier": classifier,
+                "split": json.loads(self.split_spec), "classifier": classifier,
                 "tune_metric": self.tune_metric}
 
     def key(self, classifier: str) -> str:
@@ -74,11 +74,26 @@ def failed_rows(unit: Unit, status: str, message: str) -> list[Row]:
     return [Row(unit.key(c), unit.spec(c), status, message) for c in unit.classifiers]
 
 
+def split_spec(kind: str, impute: str, leak: bool, test_size: float) -> str:
+    """The JSON that names a split's construction; part of every run's identity."""
+    spec = {"kind": kind, "impute": impute}
+    spec.update({"leak": leak} if kind == "ir" else {"test_size": test_size})
+    return json.dumps(spec, sort_keys=True)
+
+
+def load_split(catalog: DataCatalog, unit: Unit):
+    """The paper's IR split (train/validation/test), or a stratified train/test split without validation."""
+    spec = json.loads(unit.split_spec)
+    if spec["kind"] == "stratified":
+        return catalog.stratified_split(unit.dataset, unit.seed, spec["test_size"], impute=spec["impute"])
+    return catalog.split(unit.dataset, unit.ir, unit.seed, impute=spec["impute"], leak=spec["leak"])
+
+
 def run_unit(unit: Unit, data_dir: Path) -> list[Row]:
     """Compute a unit's rows. Never raises for a method's failure: that becomes an error row."""
     all_entries()
     entry = SAMPLERS[unit.sampler]
-    split = DataCatalog(data_dir).split(unit.dataset, unit.ir, unit.seed, **json.loads(unit.preprocessing))
+    split = load_split(DataCatalog(data_dir), unit)
     params = json.loads(unit.params)
     context = SamplerContext(unit.seed, split.X_val, split.y_val,
                              classifier=unit.classifiers[0] if entry.per_classifier else None,
@@ -116,6 +131,8 @@ def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_inf
         if fit_info is not None:
             row.extra = fit_info(model)
         for split_name, Xs, ys in (("val", split.X_val, split.y_val), ("test", split.X_test, split.y_test)):
+            if len(ys) == 0:   # a protocol without a validation split
+                continue
             pred = model.predict(Xs)
             for metric, score in METRICS.items():
                 row.scores[(split_name, metric)] = score(ys, pred)

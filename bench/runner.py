@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from .config import RunSettings
 from .datasets import DataCatalog
 from .metrics import METRICS
 from .names import resolve_name
-from .protocol import Row, Unit, failed_rows, run_unit
+from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec
 from .samplers.registry import resolve_samplers
 
 PAPER_DATASETS = ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope", "electricity")
@@ -56,15 +57,17 @@ def resolve_datasets(names: Iterable[str], catalog: DataCatalog) -> list[str]:
 
 
 def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: str, leak: bool) -> Plan:
+    """Every (unit, classifier) row of the grid that the store lacks, grouped into units."""
     datasets = resolve_datasets(run.datasets, catalog)
     classifiers = resolve_classifiers(run.classifiers)
     samplers = resolve_samplers(run.samplers)
     metrics = [resolve_name(m, METRICS, "metric", listing="bench list metrics") for m in run.metrics]
     for name in (*run.params, *run.time_limits):   # per-sampler settings must name real samplers
         resolve_samplers([name])
-    preprocessing = json.dumps({"impute": impute, "leak": leak}, sort_keys=True)
+    spec = split_spec(run.split, impute, leak, run.test_size)
+    irs = run.irs if run.split == "ir" else (0,)   # 0: the data's own imbalance
     units, total, done = [], 0, 0
-    for dataset, ir, seed, choice in product(datasets, run.irs, run.seeds, samplers):
+    for dataset, ir, seed, choice in product(datasets, irs, run.seeds, samplers):
         entry = choice.entry
         # Methods that search against a classifier or a metric get a unit for each.
         groups = [(c,) for c in classifiers] if entry.per_classifier else [tuple(classifiers)]
@@ -73,7 +76,7 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
         limit = run.time_limits.get(entry.name, run.time_limit)
         for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
             unit = Unit(dataset, ir, seed, entry.name, choice.label, json.dumps({**defaults, **params}, sort_keys=True),
-                        entry.version, preprocessing, group, metric, limit)
+                        entry.version, spec, group, metric, limit)
             missing = tuple(c for c in group if unit.key(c) not in stored)
             total += len(group)
             done += len(group) - len(missing)
@@ -84,8 +87,8 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
 
 def prepare_splits(units: list[Unit], catalog: DataCatalog) -> None:
     """Build every split the plan needs once, in the driver, before workers read them from the cache."""
-    for dataset, ir, seed, prep in sorted({(u.dataset, u.ir, u.seed, u.preprocessing) for u in units}):
-        catalog.split(dataset, ir, seed, **json.loads(prep))
+    for unit in {(u.dataset, u.ir, u.seed, u.split_spec): u for u in units}.values():
+        load_split(catalog, unit)
 
 
 def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
@@ -130,7 +133,10 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
 
 
 def _worker(unit: Unit, data_dir: Path, sender) -> None:
+    """One unit in a forked process; one thread, since the executor already runs one worker per core."""
     os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:   # torch keeps its own thread pool, which threadpoolctl does not reach
+        sys.modules["torch"].set_num_threads(1)
     try:
         rows = run_unit(unit, data_dir)
     except Exception as err:   # e.g. a split that cannot be read: still one answer per unit

@@ -304,7 +304,7 @@ def select_best(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Per (dataset, ir, seed, classifier, sampler) the test score of the best-on-validation params.
 
     Candidates for ``metric`` m: rows with status "ok" or "no-op", tune_metric null or equal to m, and
-    a finite ``val_<m>``. Within a group the row with the highest ``val_<m>`` wins; ties go to the
+    a finite ``val_<m>`` (or the group's only such row, when there is no validation split). Within a group the row with the highest ``val_<m>`` wins; ties go to the
     first in order of ``params`` sorted as strings. Output columns: dataset, classifier, ir, seed,
     sampler, params, score (= the winner's ``test_<m>``, NaN if that is not finite). Every group in
     ``runs`` appears, in order of first appearance; a group with no candidate gets params None and
@@ -322,11 +322,11 @@ def select_best(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     df["_test"] = _finite(df[test])
     df["_params"] = df["params"].astype(str)
     tm = df["tune_metric"]
-    cand = (
-        df["status"].isin(_OK_STATUSES)
-        & (tm.isna() | (tm.astype(object) == metric))
-        & df["_val"].notna()
-    )
+    usable = df["status"].isin(_OK_STATUSES) & (tm.isna() | (tm.astype(object) == metric))
+    # A protocol without a validation split (e.g. stratified train/test) has nothing to tune on: a
+    # group's single usable row is then taken as it is; several untuned rows stay ambiguous (NaN).
+    n_usable = usable.groupby([df[k] for k in keys], dropna=False).transform("sum")
+    cand = usable & (df["_val"].notna() | (n_usable == 1))
     best = (
         df[cand]
         .sort_values(["_val", "_params"], ascending=[False, True], kind="mergesort")

@@ -360,3 +360,19 @@ def test_select_best_feeds_config_scores():
     cfg = config_scores(select_best(runs_frame(), "macro_f1"))
     assert cfg.loc[("d1", "svm", 10), "SMOTE"] == pytest.approx(0.60)
     assert math.isnan(cfg.loc[("d1", "svm", 10), "CTGAN"])
+
+
+def test_select_best_without_validation_takes_a_lone_row_only():
+    # A stratified train/test protocol has no validation scores: a group's single row is its result,
+    # but two untuned rows (two ratios) cannot be told apart and stay missing.
+    cols = ["dataset", "ir", "seed", "classifier", "sampler", "params", "tune_metric", "status",
+            "val_macro_f1", "test_macro_f1"]
+    g = ("glass", 0, 1, "mlp")
+    runs = pd.DataFrame([
+        (*g, "SMOTE", '{"ratio": 1.0}', None, "ok", NAN, 0.61),
+        (*g, "ROS", '{"ratio": 0.5}', None, "ok", NAN, 0.50),
+        (*g, "ROS", '{"ratio": 1.0}', None, "ok", NAN, 0.55),
+    ], columns=cols)
+    b = select_best(runs, "macro_f1").set_index("sampler")
+    assert b.loc["SMOTE", "score"] == pytest.approx(0.61)
+    assert math.isnan(b.loc["ROS", "score"])

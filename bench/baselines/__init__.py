@@ -1,0 +1,1 @@
+"""Imbalanced-learning methods re-implemented from their papers, usable without the harness."""

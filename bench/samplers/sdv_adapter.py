@@ -1,0 +1,171 @@
+"""CTGAN and TVAE through sdv's 2.x single-table API, used as oversamplers (the paper's "generative" rows).
+
+The protocol: fit the synthesizer on the minority rows of the training split with the library's defaults
+(300 epochs unless `epochs` is given, e.g. `CTGAN[epochs=50]` in bench.toml), then add as many synthetic
+minority rows as the desired ratio asks for. Training runs on a GPU when torch sees one.
+
+sdv and torch take seconds to import, and every command loads all adapters, so both are imported only
+when a synthesizer is fitted.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import numbers
+import warnings
+from importlib.metadata import version
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_X_y
+
+from .registry import SamplerContext, SamplerEntry, register
+
+SYNTHESIZERS = {"CTGAN": "CTGANSynthesizer", "TVAE": "TVAESynthesizer"}
+TABLE = "minority"   # sdv 2.x fits and samples dicts of tables; ours has one
+OWN_PARAMS = ("ratio", "epochs", "enable_gpu")   # every other parameter goes to the synthesizer
+
+
+class SDVOversampler:
+    """Adds round(ratio * N_majority) - N_minority rows drawn from an sdv synthesizer fit on the minority rows.
+
+    `epochs=None` keeps the library default; `enable_gpu=None` means "when torch sees a GPU".
+    `synthesizer_params` are passed to the synthesizer as they are (e.g. batch_size, embedding_dim).
+    The fit is seeded through numpy's and torch's global generators, which sdv/ctgan draw from; sdv
+    samples from its own fixed seed, so a (seed, data) pair gives the same rows every time on a CPU.
+    """
+
+    def __init__(self, synthesizer: str, ratio: float, *, epochs: int | None = None,
+                 enable_gpu: bool | None = None, random_state: int = 0,
+                 synthesizer_params: dict[str, Any] | None = None):
+        self.synthesizer = synthesizer
+        self.ratio = ratio
+        self.epochs = epochs
+        self.enable_gpu = enable_gpu
+        self.random_state = random_state
+        self.synthesizer_params = synthesizer_params or {}
+
+    def fit_resample(self, X, y):
+        X, y = check_X_y(X, y, dtype=np.float64)
+        synthesizer_class = self._check_params()
+        n_new = self._n_new(y)
+        if n_new == 0:
+            return X, y
+        synthetic = self._sample_minority(synthesizer_class, X[y == 1], n_new)
+        return np.vstack([X, synthetic]), np.concatenate([y, np.ones(n_new, dtype=y.dtype)])
+
+    def _check_params(self):
+        """Validate the parameters; return the sdv synthesizer class they name."""
+        if self.synthesizer not in SYNTHESIZERS:
+            raise ValueError(f"synthesizer must be one of {sorted(SYNTHESIZERS)}, got {self.synthesizer!r}")
+        if not _is_real(self.ratio) or not 0 < self.ratio <= 1:
+            raise ValueError(f"ratio must be a number in (0, 1], got {self.ratio!r}")
+        if self.epochs is not None and (not _is_int(self.epochs) or self.epochs < 1):
+            raise ValueError(f"epochs must be a positive integer or None, got {self.epochs!r}")
+        if self.enable_gpu is not None and not isinstance(self.enable_gpu, bool):
+            raise ValueError(f"enable_gpu must be True, False or None, got {self.enable_gpu!r}")
+        from sdv import single_table
+        synthesizer_class = getattr(single_table, SYNTHESIZERS[self.synthesizer])
+        accepted = set(inspect.signature(synthesizer_class).parameters) - {"metadata", *OWN_PARAMS}
+        unknown = sorted(set(self.synthesizer_params) - accepted)
+        if unknown:
+            raise ValueError(f"unknown {self.synthesizer} parameter(s) {unknown}; "
+                             f"accepted: {sorted(accepted | set(OWN_PARAMS))}")
+        return synthesizer_class
+
+    def _n_new(self, y: np.ndarray) -> int:
+        """How many minority rows bring N_minority / N_majority to the ratio (the protocol's count)."""
+        if not set(np.unique(y)) <= {0, 1} or len(np.unique(y)) != 2:
+            raise ValueError(f"y must hold both labels 0 (majority) and 1 (minority), got {np.unique(y)}")
+        n_minority, n_majority = int(np.sum(y == 1)), int(np.sum(y == 0))
+        n_new = round(self.ratio * n_majority) - n_minority
+        if n_new < 0:
+            raise ValueError(f"ratio {self.ratio} is below the current {n_minority}/{n_majority}: "
+                             "an oversampler cannot remove minority rows")
+        return n_new
+
+    def _sample_minority(self, synthesizer_class, X_minority: np.ndarray, n_rows: int) -> np.ndarray:
+        """Fit the synthesizer on the minority rows and draw `n_rows` new ones."""
+        columns = [f"f{j}" for j in range(X_minority.shape[1])]
+        model = synthesizer_class(_numerical_metadata(columns), **self._synthesizer_kwargs())
+        with _quiet(), _seeded_global_rngs(self.random_state):
+            model.fit({TABLE: pd.DataFrame(X_minority, columns=columns)})
+            sampled = model.sample(num_rows=n_rows)[TABLE]
+        if len(sampled) != n_rows:
+            raise RuntimeError(f"{self.synthesizer} returned {len(sampled)} rows, {n_rows} were asked for")
+        return sampled[columns].to_numpy(dtype=np.float64)
+
+    def _synthesizer_kwargs(self) -> dict[str, Any]:
+        kwargs = {**self.synthesizer_params, "enable_gpu": self.uses_gpu()}
+        if self.epochs is not None:
+            kwargs["epochs"] = self.epochs
+        return kwargs
+
+    def uses_gpu(self) -> bool:
+        """sdv 2.x picks the device from `enable_gpu` (ctgan's `cuda` flag is deprecated): CUDA when seen."""
+        import torch
+        return torch.cuda.is_available() and self.enable_gpu is not False
+
+
+def _numerical_metadata(columns: list[str]):
+    """Every column declared numerical, the one-hot 0/1 ones included, instead of sdv's detection.
+
+    Detection would call a 0/1 column "ordinal" and could take a column of unique floats for a key
+    (never modelled). As numerical, sdv's defaults still give 0/1 samples for a 0/1 column: it learns
+    0 decimals (enforce_rounding) and clips to the minority's [min, max] (enforce_min_max_values), and
+    CTGAN models every feature alike, as the other oversamplers see them.
+    """
+    from sdv.metadata import Metadata
+    table = {"columns": {name: {"sdtype": "numerical"} for name in columns}}
+    return Metadata.load_from_dict({"tables": {TABLE: table}})
+
+
+@contextlib.contextmanager
+def _quiet():
+    """sdv/ctgan warn about their own internals and may print advice (e.g. CTGAN's PerformanceAlert)."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def _seeded_global_rngs(seed: int):
+    """Seed numpy's and torch's global generators for one fit, then restore them for the caller."""
+    import torch
+    numpy_state = np.random.get_state()
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _factory(name: str):
+    def make(params: dict[str, Any], context: SamplerContext) -> SDVOversampler:
+        extra = {k: v for k, v in params.items() if k not in OWN_PARAMS}
+        return SDVOversampler(name, params["ratio"], epochs=params.get("epochs"),
+                              enable_gpu=params.get("enable_gpu"), random_state=context.random_state,
+                              synthesizer_params=extra)
+
+    return make
+
+
+SDV_VERSION = version("sdv")   # read without importing sdv (slow); same as sdv.__version__
+for _name in SYNTHESIZERS:
+    register(SamplerEntry(
+        _name, "generative", "sdv", _factory(_name), version=f"sdv-{SDV_VERSION}+adapter1",
+        fit_info=lambda sampler: {"device": "cuda" if sampler.uses_gpu() else "cpu"},
+        description=f"{_name} (sdv {SDV_VERSION}) fit on the minority rows, sampling what the ratio asks",
+    ))
