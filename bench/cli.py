@@ -194,7 +194,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
 @app.command()
 @user_errors
 def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
-          table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | all"),
+          table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | all | "
+                                     "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol)"),
           fmt: str = typer.Option("markdown", "--format", help="markdown | latex | csv"),
           results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
           reference: Optional[str] = typer.Option(None, help="the sampler the Wilcoxon marks compare against"),
@@ -205,7 +206,7 @@ def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
     settings = state.settings
     metric = resolve_name(metric, METRICS, "metric", listing="bench list metrics")
     fmt = resolve_name(fmt, ["markdown", "latex", "csv"], "format", listing="bench table --help")
-    table_ = resolve_name(table_, ["1", "2", "all"], "table", listing="bench table --help")
+    table_ = resolve_name(table_, ["1", "2", "all", "gumbel"], "table", listing="bench table --help")
     store = _open_store(results, settings)
     print(report.tables(store.frame(), DataCatalog(settings.data_dir), settings, metric=metric, which=table_,
                         fmt=fmt, reference=reference, pairing=pairing, alternative=alternative, noop=noop))

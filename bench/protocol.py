@@ -144,8 +144,8 @@ def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_inf
 def _resample(entry, params: dict[str, Any], context: SamplerContext, X: np.ndarray, y: np.ndarray):
     """The resampled training set and what the method reports about its fit (e.g. a search curve)."""
     ratio = params.get("ratio")
-    counts = np.bincount(y, minlength=2)
-    if ratio is not None and ratio <= counts[1] / counts[0]:
+    counts = np.bincount(y)
+    if ratio is not None and ratio <= counts.min() / counts.max():
         return X, y, {}   # the protocol: a ratio at or below the current one asks for no change
     sampler = entry.make(params, context)
     X_res, y_res = sampler.fit_resample(X, y)

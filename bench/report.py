@@ -9,6 +9,8 @@ from .datasets import DataCatalog, table1
 from .metrics import LABELS
 from .samplers.registry import all_entries
 
+MISSING = "—"
+
 
 def tables(frame: pd.DataFrame, catalog: DataCatalog, settings: Settings, *, metric: str, which: str,
            fmt: str, reference: str | None = None, pairing: str | None = None,
@@ -16,6 +18,8 @@ def tables(frame: pd.DataFrame, catalog: DataCatalog, settings: Settings, *, met
     parts = []
     if which in ("1", "all"):
         parts.append(dataset_table(frame, catalog, fmt))
+    if which == "gumbel":
+        return gumbel_table(frame, metric, fmt)
     if which in ("2", "all"):
         t = settings.table
         setting = stats.WilcoxonSetting(reference or t.reference, pairing or t.pairing,
@@ -61,6 +65,29 @@ def rank_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting,
     groups = {label: categories.get(label.split("[")[0], "other") for label in order}
     return render.render_rank_table(ranks, marks, fmt=fmt, notes=notes, groups=groups,
                                     title=f"Table 2: average ranks, {LABELS[metric]}")
+
+
+def gumbel_table(frame: pd.DataFrame, metric: str, fmt: str) -> str:
+    """The Gumbel-AutoSMOTE paper's table: mean +- std over seeds per dataset, average rank, training time."""
+    best = stats.select_best(frame, metric)
+    ranks = stats.rank_table(stats.config_scores(best))
+    spread = best.groupby(["sampler", "dataset"], sort=False)["score"].agg(["mean", "std"])
+    # a dataset where some seed failed has no mean: shown as missing, like every failed cell
+    incomplete = best.groupby(["sampler", "dataset"], sort=False)["score"].apply(lambda s: s.isna().any())
+    cells = (spread["mean"].map("{:.3f}".format) + " ± " + spread["std"].fillna(0).map("{:.3f}".format))
+    cells = cells.where(~incomplete, MISSING).unstack()
+    order = _sampler_order(cells.index)
+    table = cells.loc[order, list(dict.fromkeys(best["dataset"]))]
+    table["avg. rank"] = ranks.loc[order, stats.OVERALL].map("{:.2f}".format).replace("nan", MISSING)
+    ok = frame[frame["status"].isin(["ok", "no-op"])]
+    seconds = (ok["resample_s"] + ok["fit_s"]).groupby(ok["sampler"]).mean()
+    table["train s/run"] = seconds.reindex(order).map("{:.1f}".format)
+    table.index.name = "sampler"
+    seeds = _seeds(best)
+    return render.render_frame(table, fmt=fmt, title=f"Gumbel-AutoSMOTE protocol: test {LABELS[metric]}",
+                               notes=[f"Mean ± std over seeds {seeds} of the test {LABELS[metric]}; average rank "
+                                      "(1 = best) of the seed-averaged scores over the datasets; training time = "
+                                      "resampling + classifier fit, mean seconds per run."])
 
 
 def status_summary(frame: pd.DataFrame) -> str:

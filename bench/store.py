@@ -17,6 +17,7 @@ from typing import Iterator
 
 import pandas as pd
 
+from .metrics import METRICS
 from .protocol import Row
 
 SCHEMA = """
@@ -124,11 +125,11 @@ class ResultStore:
         """Every row, scores widened to val_<metric> / test_<metric> columns."""
         runs = pd.read_sql_query("SELECT * FROM runs ORDER BY key", self._conn)
         scores = pd.read_sql_query("SELECT * FROM scores", self._conn)
-        if scores.empty:
-            return runs
         scores["column"] = scores["split"] + "_" + scores["metric"]
-        wide = scores.pivot(index="key", columns="column", values="value").reset_index()
-        return runs.merge(wide, on="key", how="left")
+        wide = scores.pivot(index="key", columns="column", values="value")
+        # every metric's columns exist even when no row has them (e.g. no validation split)
+        wide = wide.reindex(columns=[f"{split}_{m}" for split in ("val", "test") for m in METRICS])
+        return runs.merge(wide, left_on="key", right_index=True, how="left")
 
     @contextmanager
     def _transaction(self):

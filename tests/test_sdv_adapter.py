@@ -109,7 +109,16 @@ def test_invalid_parameters_raise_value_error(tiny, kwargs, message):
         SDVOversampler("TVAE", **kwargs).fit_resample(X, y)
 
 
-def test_labels_other_than_zero_and_one_raise_value_error(tiny):
+def test_every_smaller_class_is_raised_to_the_ratio(tiny):
     X, y = tiny
-    with pytest.raises(ValueError, match="both labels 0"):
-        SDVOversampler("CTGAN", 0.5).fit_resample(X, y + 1)
+    labels = np.where(y == 1, "b", "a").astype(object)
+    labels[:30] = "c"   # 90 "a", 40 "b", 30 "c": ratio 0.5 -> 45 rows each, "b" +5 and "c" +15
+    codes = np.unique(labels, return_inverse=True)[1]
+    _, y_res = SDVOversampler("TVAE", 0.5, epochs=EPOCHS).fit_resample(X, codes)
+    assert np.bincount(y_res).tolist() == [90, 45, 45]
+
+
+def test_one_class_raises_value_error(tiny):
+    X, y = tiny
+    with pytest.raises(ValueError, match="at least two classes"):
+        SDVOversampler("CTGAN", 0.5).fit_resample(X, np.zeros_like(y))

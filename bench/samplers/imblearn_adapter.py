@@ -5,6 +5,7 @@ import inspect
 from typing import Any
 
 import imblearn
+import numpy as np
 from imblearn import combine, over_sampling, under_sampling
 
 from .registry import SamplerContext, SamplerEntry, register
@@ -28,18 +29,37 @@ TABLE2 = {
 }
 
 
+class RatioSampler:
+    """An imblearn sampler asked for the protocol's ratio N_class / N_majority after resampling.
+
+    For binary data imblearn's float `sampling_strategy` is exactly that ratio. imblearn refuses a float
+    for multi-class data, so there the ratio becomes per-class target counts: over-samplers raise every
+    smaller class to ratio * N_largest, under-samplers cut every class above N_smallest / ratio.
+    """
+
+    def __init__(self, cls, ratio: float, **kwargs):
+        self.cls, self.ratio, self.kwargs = cls, ratio, kwargs
+
+    def fit_resample(self, X, y):
+        labels, counts = np.unique(y, return_counts=True)
+        if len(labels) == 2:
+            strategy = self.ratio
+        elif self.cls._sampling_type == "over-sampling":
+            strategy = {c: max(n, int(self.ratio * counts.max())) for c, n in zip(labels, counts)
+                        if n < counts.max()}
+        else:
+            strategy = {c: min(n, int(counts.min() / self.ratio)) for c, n in zip(labels, counts)}
+        return self.cls(sampling_strategy=strategy, **self.kwargs).fit_resample(X, y)
+
+
 def _factory(cls):
     takes_seed = "random_state" in inspect.signature(cls).parameters
 
     def make(params: dict[str, Any], context: SamplerContext):
         kwargs = {k: v for k, v in params.items() if k != "ratio"}
-        if "ratio" in params:
-            # For binary data imblearn's float sampling_strategy is exactly the protocol's desired
-            # ratio N_minority / N_majority after resampling.
-            kwargs["sampling_strategy"] = params["ratio"]
         if takes_seed:
             kwargs["random_state"] = context.random_state
-        return cls(**kwargs)
+        return RatioSampler(cls, params["ratio"], **kwargs) if "ratio" in params else cls(**kwargs)
 
     return make
 

@@ -29,7 +29,7 @@ OWN_PARAMS = ("ratio", "epochs", "enable_gpu")   # every other parameter goes to
 
 
 class SDVOversampler:
-    """Adds round(ratio * N_majority) - N_minority rows drawn from an sdv synthesizer fit on the minority rows.
+    """Adds round(ratio * N_largest) - N_class rows per smaller class, from an sdv synthesizer fit on that class.
 
     `epochs=None` keeps the library default; `enable_gpu=None` means "when torch sees a GPU".
     `synthesizer_params` are passed to the synthesizer as they are (e.g. batch_size, embedding_dim).
@@ -48,13 +48,15 @@ class SDVOversampler:
         self.synthesizer_params = synthesizer_params or {}
 
     def fit_resample(self, X, y):
+        """Every class smaller than the largest gets its own synthesizer (binary: the minority only)."""
         X, y = check_X_y(X, y, dtype=np.float64)
         synthesizer_class = self._check_params()
-        n_new = self._n_new(y)
-        if n_new == 0:
-            return X, y
-        synthetic = self._sample_minority(synthesizer_class, X[y == 1], n_new)
-        return np.vstack([X, synthetic]), np.concatenate([y, np.ones(n_new, dtype=y.dtype)])
+        parts_X, parts_y = [X], [y]
+        for label, n_new in self._n_new(y).items():
+            if n_new:
+                parts_X.append(self._sample_minority(synthesizer_class, X[y == label], n_new))
+                parts_y.append(np.full(n_new, label, dtype=y.dtype))
+        return np.vstack(parts_X), np.concatenate(parts_y)
 
     def _check_params(self):
         """Validate the parameters; return the sdv synthesizer class they name."""
@@ -75,16 +77,21 @@ class SDVOversampler:
                              f"accepted: {sorted(accepted | set(OWN_PARAMS))}")
         return synthesizer_class
 
-    def _n_new(self, y: np.ndarray) -> int:
-        """How many minority rows bring N_minority / N_majority to the ratio (the protocol's count)."""
-        if not set(np.unique(y)) <= {0, 1} or len(np.unique(y)) != 2:
-            raise ValueError(f"y must hold both labels 0 (majority) and 1 (minority), got {np.unique(y)}")
-        n_minority, n_majority = int(np.sum(y == 1)), int(np.sum(y == 0))
-        n_new = round(self.ratio * n_majority) - n_minority
-        if n_new < 0:
-            raise ValueError(f"ratio {self.ratio} is below the current {n_minority}/{n_majority}: "
-                             "an oversampler cannot remove minority rows")
-        return n_new
+    def _n_new(self, y: np.ndarray) -> dict:
+        """Rows to add per smaller class so that N_class / N_largest reaches the ratio (the protocol's count)."""
+        labels, counts = np.unique(y, return_counts=True)
+        if len(labels) < 2:
+            raise ValueError(f"y must hold at least two classes, got {labels}")
+        target = round(self.ratio * counts.max())
+        out = {}
+        for label, n in zip(labels, counts):
+            if n == counts.max():
+                continue
+            if target < n:
+                raise ValueError(f"ratio {self.ratio} is below the current {n}/{counts.max()} of class {label}: "
+                                 "an oversampler cannot remove rows")
+            out[label] = target - n
+        return out
 
     def _sample_minority(self, synthesizer_class, X_minority: np.ndarray, n_rows: int) -> np.ndarray:
         """Fit the synthesizer on the minority rows and draw `n_rows` new ones."""
