@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import check as check_mod
 from . import report
 from .classifiers import CLASSIFIERS
 from .config import ConfigError, Settings, load_settings
@@ -166,8 +168,16 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
         ratios=_csv(ratios, float), workers=workers, time_limit=time_limit,
         results=str(results) if results else None)
+    _execute(run_settings, settings, ResultStore(Path(run_settings.results)), retry_failed=retry_failed,
+             dry_run=dry_run)
+    if not dry_run:
+        console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
+
+
+def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_failed: bool = False,
+             dry_run: bool = False) -> None:
+    """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`."""
     catalog = DataCatalog(settings.data_dir)
-    store = ResultStore(Path(run_settings.results))
     with store.exclusive():
         if retry_failed:
             console.print(f"retrying {store.forget(('error', 'timeout'))} failed rows")
@@ -186,8 +196,37 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                 progress.update(rows)
             execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
-        console.print(f"done in {time.monotonic() - started:.0f} s: {counts}. "
-                      f"Next: bench table --results {run_settings.results}", highlight=False)
+        console.print(f"done in {time.monotonic() - started:.0f} s: {counts}.", highlight=False)
+
+
+@app.command()
+@user_errors
+def check(update: bool = typer.Option(False, help="rewrite the baseline from this run, on purpose"),
+          profile: Optional[str] = typer.Option(None, help="the profile to run (default: [check] profile)"),
+          baseline: Optional[Path] = typer.Option(None, help="baseline directory (default: [check] baseline)"),
+          tolerance: Optional[float] = typer.Option(None, help="largest allowed move of an average rank"),
+          workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)")):
+    """Rank regression check: run a small fixed profile afresh and compare with the committed baseline."""
+    settings = state.settings
+    cfg = settings.check
+    run_settings = settings.run_for(profile or cfg.profile, workers=workers)
+    directory = Path(baseline or cfg.baseline)
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+        store = ResultStore(Path(scratch))
+        _execute(run_settings, settings, store)
+        frame = store.frame()
+        store.close()
+    if update:
+        check_mod.write_baseline(frame, directory, run_settings.metrics)
+        console.print(f"baseline of {len(frame)} rows written to {directory}")
+        return
+    result = check_mod.compare(frame, directory, run_settings.metrics, tolerance or cfg.tolerance)
+    if result.ok:
+        console.print(f"check passed: {result.rows} rows match {directory}", highlight=False)
+        return
+    for problem in result.problems:
+        err_console.print(f"check failed: {problem}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- table / status

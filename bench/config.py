@@ -57,10 +57,18 @@ class TableSettings:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    profile: str = "ci"
+    baseline: str = "results/ci"
+    tolerance: float = 0.5
+
+
+@dataclass(frozen=True)
 class Settings:
     data: DataSettings = field(default_factory=DataSettings)
     run: RunSettings = field(default_factory=RunSettings)
     table: TableSettings = field(default_factory=TableSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "built-in defaults"
 
@@ -118,7 +126,7 @@ def load_settings(path: Path | None = None) -> Settings:
 
 
 def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
-    known = {"data", "run", "table", "profiles"}
+    known = {"data", "run", "table", "check", "profiles"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{source}: unknown section [{key}]; expected one of {', '.join(sorted(known))}")
@@ -138,6 +146,7 @@ def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
         data=_section(DataSettings, raw.get("data", {}), "data", source=source),
         run=run,
         table=_section(TableSettings, raw.get("table", {}), "table", source=source),
+        check=_section(CheckSettings, raw.get("check", {}), "check", source=source),
         profiles=profiles,
         source=source,
     )
