@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import tempfile
 import time
@@ -62,10 +63,11 @@ def user_errors(func):
 
 
 def _csv(value: Optional[str], cast=str) -> Optional[tuple]:
+    """A comma-separated flag; commas inside brackets belong to a sampler's parameters (`SMOTE[k=3,m=2]`)."""
     if value is None:
         return None
     try:
-        return tuple(cast(v.strip()) for v in value.split(",") if v.strip())
+        return tuple(cast(v.strip()) for v in re.split(r",(?![^\[]*\])", value) if v.strip())
     except ValueError:
         raise ConfigError(f"cannot read {value!r} as a comma-separated list of {cast.__name__}s") from None
 
@@ -234,6 +236,7 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
 @user_errors
 def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
           table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | all | "
+                                     "3 (AutoSMOTE among the smote-variants) | 4 (AutoSMOTE ablations) | "
                                      "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol)"),
           fmt: str = typer.Option("markdown", "--format", help="markdown | latex | csv"),
           results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
@@ -245,7 +248,7 @@ def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
     settings = state.settings
     metric = resolve_name(metric, METRICS, "metric", listing="bench list metrics")
     fmt = resolve_name(fmt, ["markdown", "latex", "csv"], "format", listing="bench table --help")
-    table_ = resolve_name(table_, ["1", "2", "all", "gumbel"], "table", listing="bench table --help")
+    table_ = resolve_name(table_, ["1", "2", "3", "4", "all", "gumbel"], "table", listing="bench table --help")
     store = _open_store(results, settings)
     print(report.tables(store.frame(), DataCatalog(settings.data_dir), settings, metric=metric, which=table_,
                         fmt=fmt, reference=reference, pairing=pairing, alternative=alternative, noop=noop))

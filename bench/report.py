@@ -1,6 +1,8 @@
 """Assemble the paper's tables from the store: select -> average -> rank -> test -> render."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from . import stats, tables as render
@@ -8,6 +10,7 @@ from .config import Settings
 from .datasets import DataCatalog, table1
 from .metrics import LABELS
 from .samplers.registry import all_entries
+from .store import StoreError
 
 MISSING = "—"
 
@@ -20,12 +23,45 @@ def tables(frame: pd.DataFrame, catalog: DataCatalog, settings: Settings, *, met
         parts.append(dataset_table(frame, catalog, fmt))
     if which == "gumbel":
         return gumbel_table(frame, metric, fmt)
+    t = settings.table
+    setting = stats.WilcoxonSetting(reference or t.reference, pairing or t.pairing,
+                                    alternative or t.alternative, t.alpha)
+    if which == "3":
+        return smote_variants_table(frame, metric, setting, fmt)
+    ablation = frame["sampler"].str.startswith("AutoSMOTE[ablation=")
+    if which == "4":
+        rows = frame[ablation | (frame["sampler"] == "AutoSMOTE")]
+        if not ablation.any():
+            raise StoreError("no AutoSMOTE ablation rows in the store: run e.g. "
+                             "`bench run --samplers 'AutoSMOTE,AutoSMOTE[ablation=random_search]'` first")
+        full = dataclasses.replace(setting, reference="AutoSMOTE")
+        return rank_table(rows, metric, full, noop or t.noop, fmt, title=f"Table 4: ablations, {LABELS[metric]}")
     if which in ("2", "all"):
-        t = settings.table
-        setting = stats.WilcoxonSetting(reference or t.reference, pairing or t.pairing,
-                                        alternative or t.alternative, t.alpha)
-        parts.append(rank_table(frame, metric, setting, noop or t.noop, fmt))
+        table2_rows = frame[~frame["sampler"].str.startswith("sv.") & ~ablation]
+        parts.append(rank_table(table2_rows, metric, setting, noop or t.noop, fmt))
     return "\n\n".join(parts)
+
+
+def smote_variants_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting, fmt: str) -> str:
+    """Table 3: AutoSMOTE ranked among every smote-variants oversampler, overall, best first."""
+    chosen = frame[frame["sampler"].str.startswith("sv.") | (frame["sampler"] == "AutoSMOTE")]
+    if chosen.empty:
+        raise StoreError("no smote-variants rows in the store: run `bench run --samplers smote_variants` first")
+    best = stats.select_best(chosen, metric)
+    cfg = stats.config_scores(best)
+    ranks = stats.rank_table(cfg)[[stats.OVERALL]].sort_values(stats.OVERALL, na_position="last")
+    notes = [f"Overall average rank (1 = best) of the test {LABELS[metric]} among {len(ranks)} samplers over "
+             f"{len(cfg)} configurations (dataset, classifier, IR), seeds {_seeds(best)}; every sampler tuned on "
+             "the validation split."]
+    notes += _missing_notes(cfg, ranks)
+    marks = None
+    if setting.reference in set(best["sampler"]):
+        marks = stats.better_marks(best, setting).loc[ranks.index, [stats.OVERALL]]
+        notes.append(("▲ " if fmt == "markdown" else "") + setting.describe())
+    else:
+        notes.append(f"No Wilcoxon marks: the reference {setting.reference!r} has no results here.")
+    return render.render_rank_table(ranks, marks, fmt=fmt, notes=notes,
+                                    title=f"Table 3: AutoSMOTE among the smote-variants oversamplers, {LABELS[metric]}")
 
 
 def dataset_table(frame: pd.DataFrame, catalog: DataCatalog, fmt: str) -> str:
@@ -41,7 +77,8 @@ def dataset_table(frame: pd.DataFrame, catalog: DataCatalog, fmt: str) -> str:
                                       "each split is under-sampled the same way."])
 
 
-def rank_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting, noop: str, fmt: str) -> str:
+def rank_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting, noop: str, fmt: str,
+               title: str | None = None) -> str:
     runs = frame[frame["status"] != "no-op"] if noop == "missing" else frame
     best = stats.select_best(runs, metric)
     cfg = stats.config_scores(best)
@@ -64,7 +101,7 @@ def rank_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting,
     categories = {e.name: e.category for e in all_entries()}
     groups = {label: categories.get(label.split("[")[0], "other") for label in order}
     return render.render_rank_table(ranks, marks, fmt=fmt, notes=notes, groups=groups,
-                                    title=f"Table 2: average ranks, {LABELS[metric]}")
+                                    title=title or f"Table 2: average ranks, {LABELS[metric]}")
 
 
 def gumbel_table(frame: pd.DataFrame, metric: str, fmt: str) -> str:
