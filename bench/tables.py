@@ -152,7 +152,7 @@ def render_rank_table(
     if marks is None:
         mk = pd.DataFrame(False, index=values.index, columns=cols)
     else:
-        mk = marks.reindex(index=values.index, columns=cols).fillna(False).astype(bool)
+        mk = marks.reindex(index=values.index, columns=cols).eq(True)   # absent marks are False
     # compare what is displayed: the 2-decimal text, parsed back
     rounded = values.apply(lambda col: col.map(lambda v: float(f"{v:.2f}") if math.isfinite(v) else np.nan))
     best = rounded.min(axis=0, skipna=True)
