@@ -1,0 +1,13 @@
+"""AutoSMOTE: automated over-sampling by hierarchical reinforcement learning (Zha et al., CIKM 2022).
+
+    from autosmote import AutoSMOTE
+    X_res, y_res = AutoSMOTE(classifier=LinearSVC(), metric="macro_f1", budget=1000,
+                             validation=(X_val, y_val), random_state=0, n_jobs=2).fit_resample(X, y)
+
+`autosmote.space` is the SMOTE search space (neighbours, synthetic rows); `autosmote.rl` the policies,
+V-trace learner, actors and the sampler. The library does not depend on the benchmark harness.
+"""
+from .rl.sampler import AutoSMOTE
+
+__version__ = "0.1.0"
+__all__ = ["AutoSMOTE", "__version__"]

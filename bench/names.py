@@ -17,10 +17,17 @@ def resolve_name(name: str, known: Iterable[str], kind: str, aliases: Mapping[st
                  listing: str | None = None) -> str:
     """Return the canonical spelling of `name` (case and punctuation ignored) or raise with suggestions."""
     known = list(known)
+    if name in known:
+        return name
+    # case and punctuation are forgiven, unless two names fold alike (SVMSMOTE vs sv.MSMOTE)
+    hits = {k for k in known if _fold(k) == _fold(name)}
+    hits |= {t for a, t in (aliases or {}).items() if _fold(a) == _fold(name)}
+    if len(hits) > 1:
+        raise UnknownNameError(f"ambiguous {kind} {name!r}: write one of {', '.join(sorted(hits))}")
+    if hits:
+        return hits.pop()
     folded = {_fold(k): k for k in known}
     folded.update({_fold(a): t for a, t in (aliases or {}).items()})
-    if _fold(name) in folded:
-        return folded[_fold(name)]
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     close += [folded[f] for f in difflib.get_close_matches(_fold(name), folded, n=3, cutoff=0.6)
               if folded[f] not in close]

@@ -102,7 +102,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
             while pending and len(running) < max(1, workers):
                 unit = pending.pop()
                 receiver, sender = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_worker, args=(unit, data_dir, sender), daemon=True)
+                proc = ctx.Process(target=_worker, args=(unit, data_dir, sender))   # not daemonic: a unit may start its own workers
                 proc.start()
                 sender.close()
                 running[receiver] = (unit, proc, time.monotonic() + unit.time_limit)

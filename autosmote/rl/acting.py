@@ -1,0 +1,413 @@
+"""The actor's side: play one episode of Algorithm 1 (paper 3.2) with fixed policy weights, on CPU.
+
+Exact batching of the low-level policy. Within one row's g samples the features the low-level policy
+sees change only when a usage count crosses a bin edge (the row's own count, or the count of the
+neighbour just chosen). So one set of logits serves every sample up to that point: the sampler draws a
+block of actions from it by inverse CDF, one uniform per sample, scans the block for the first bin
+crossing, keeps the samples up to and including it, and continues with the changed logits on the
+following uniforms. The result is the same sequence of samples that one-at-a-time sampling with the same
+uniforms gives; only the number of network evaluations differs.
+
+Pair logits depend only on (row, row bin, neighbour rank, neighbour bin), so they are cached per row for
+as long as the actor's weights are unchanged (across episodes too), and computed in batches: at a row's
+start, for every row bin the row will pass through and for the neighbours' current bins (plus the next
+bin of neighbours close to an edge); anything else on demand.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..space import N_USAGE_BINS, SearchSpace, state_features
+from .policies import LowLevelPolicy, StatePolicy, build_policies, load_flat_parameters
+
+TOP_BIN = N_USAGE_BINS - 1
+NEVER = 1 << 60      # "this count never changes bin again" (already in the top bin)
+ABLATIONS = ("no_cross_instance", "no_instance_specific", "no_low_level", "flat", "random_search", "merged")
+
+
+@dataclass(frozen=True)
+class PlayerConfig:
+    """What an actor needs to know about the search besides the data."""
+    space: SearchSpace
+    bin_width: int = 20
+    kept_subepisodes: int = 10
+    ablation: str | None = None
+    within_row_updates: bool = True   # False: the approximation that freezes a row's state at its start
+
+    @property
+    def learned(self) -> dict[str, bool]:
+        """Which decisions a policy makes (the others are fixed or uniform)."""
+        a = self.ablation
+        return {"cross": a not in ("no_cross_instance", "flat", "random_search"),
+                "instance": a not in ("no_instance_specific", "flat", "random_search"),
+                "low": a not in ("no_low_level", "random_search"),
+                "flat": a == "flat"}
+
+
+@dataclass
+class Episode:
+    """One episode: the decisions (enough to rebuild its synthetic set) and the steps for the learner."""
+    index: int
+    samples_per_row: np.ndarray          # (n,) synthetic samples started at each minority row
+    actions: np.ndarray                  # (S,) low-level action ids, rows in order
+    g1: int
+    g2: np.ndarray                       # (n,) instance-specific factors (-1 under the flat policy)
+    steps: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)   # policy -> step arrays
+    score: float = float("nan")
+    act_s: float = 0.0            # wall seconds generating the episode and its synthetic rows
+    fit_s: float = 0.0            # wall seconds fitting the classifier and scoring it
+    act_cpu: float = 0.0          # the same in CPU seconds of the actor's process
+    fit_cpu: float = 0.0
+
+
+class StateActing:
+    """A state policy's action distribution for every (row, usage bin), computed once per weight version."""
+
+    def __init__(self, net: StatePolicy, states: torch.Tensor):
+        with torch.inference_mode():
+            logits, _ = net(states.reshape(-1, states.shape[-1]))
+            logp = torch.log_softmax(logits.double(), dim=-1)
+        self.logp = logp.numpy().reshape(states.shape[0], states.shape[1], -1)
+        self.cdf = np.cumsum(np.exp(self.logp), axis=-1)
+
+    def sample(self, row: int, usage_bin: int, u: float) -> tuple[int, float]:
+        cdf = self.cdf[row, usage_bin]
+        action = int(np.searchsorted(cdf[:-1], u * cdf[-1], side="right"))
+        return action, float(self.logp[row, usage_bin, action])
+
+
+def _dense_relu_impl():
+    """relu(x @ w.T + b) in one oneDNN call where torch has it (saves two passes over the output)."""
+    try:
+        op = torch.ops.mkldnn._linear_pointwise
+        op(torch.zeros(1, 2), torch.zeros(3, 2), torch.zeros(3), "relu", [], "")
+        return lambda x, w, b: op(x, w, b, "relu", [], "")
+    except (AttributeError, RuntimeError):
+        return lambda x, w, b: torch.relu(torch.nn.functional.linear(x, w, b))
+
+
+dense_relu = _dense_relu_impl()
+
+
+class LowLevelActing:
+    """Pair logits of the low-level policy with a per-row cache; the exact block sampler of one row."""
+
+    def __init__(self, net: LowLevelPolicy, states: torch.Tensor, neighbours: np.ndarray, bin_width: int):
+        n_rows, k = neighbours.shape
+        self.k, self.n_weights, self.bin_width = k, net.n_weights, bin_width
+        self.neighbours = neighbours
+        self.neighbour_lists = neighbours.tolist()
+        self.n_pairs = k * net.n_weights
+        self.rank_of = [a // net.n_weights for a in range(self.n_pairs + 1)]   # the stop action gets rank k
+        with torch.inference_mode():      # the first layer in three parts, each computed once per input
+            flat_states = states.reshape(-1, states.shape[-1])
+            self.state_h = net.state_part(flat_states).contiguous()           # (n * bins, H)
+            self.neighbour_h = net.neighbour_part(flat_states).contiguous()   # (n * bins, H)
+            self.weight_h = net.weight_part().contiguous()                     # (n_weights, H)
+            self.second_w = net.second.weight.detach().contiguous()
+            self.second_b = net.second.bias.detach()
+            self.out_w = net.out.weight[0].detach()
+            self.out_b = net.out.bias.detach()
+            _, stop = net.value_and_stop(flat_states)
+        self.stop_logits = None if stop is None else stop.double().numpy().reshape(n_rows, N_USAGE_BINS)
+        self.cache: dict[int, np.ndarray] = {}
+        self.arange_k = np.arange(k)
+
+    # ----------------------------------------------------------------- pair logits
+    def pair_logits(self, own: np.ndarray, partner: np.ndarray) -> np.ndarray:
+        """(P, n_weights) logits for P (row * bins + row bin, neighbour * bins + neighbour bin) codes."""
+        with torch.inference_mode():
+            h = self.state_h[torch.from_numpy(own)]
+            h += self.neighbour_h[torch.from_numpy(partner)]
+            h = torch.add(h[:, None, :], self.weight_h).relu_().view(-1, h.shape[1])
+            h = dense_relu(h, self.second_w, self.second_b)
+            logits = torch.mv(h, self.out_w).add_(self.out_b)
+        return logits.numpy().reshape(len(own), self.n_weights)
+
+    def _row_cache(self, row: int) -> np.ndarray:
+        """(row bin, neighbour rank, neighbour bin, weight) logits of one row; NaN = not computed yet."""
+        block = self.cache.get(row)
+        if block is None:
+            block = np.full((N_USAGE_BINS, self.k, N_USAGE_BINS, self.n_weights), np.nan, dtype=np.float32)
+            self.cache[row] = block
+        return block
+
+    def _fill(self, row: int, block: np.ndarray, row_bins: np.ndarray, ranks: np.ndarray,
+              partner_bins: np.ndarray) -> None:
+        """Compute the missing entries among the given (row bin, rank, neighbour bin) combinations."""
+        missing = np.isnan(block[row_bins, ranks, partner_bins, 0])
+        if not missing.any():
+            return
+        row_bins, ranks, partner_bins = row_bins[missing], ranks[missing], partner_bins[missing]
+        own = row * N_USAGE_BINS + row_bins
+        partner = self.neighbours[row][ranks] * N_USAGE_BINS + partner_bins
+        block[row_bins, ranks, partner_bins] = self.pair_logits(own, partner)
+
+    def _prefetch(self, row: int, block: np.ndarray, count: int, g: int, bins: list[int],
+                  slack: list[int]) -> None:
+        """One batched evaluation of what the row will most likely need (exactness does not depend on it):
+        every row bin it will pass through, with the neighbours' current bins and the next bin of
+        neighbours close to an edge."""
+        first, last = min(count // self.bin_width, TOP_BIN), min((count + g - 1) // self.bin_width, TOP_BIN)
+        bins_arr = np.array(bins)
+        near = (np.array(slack) <= 2 * g // self.k + 1) & (bins_arr < TOP_BIN)
+        near[0] = False
+        extra = np.flatnonzero(near)
+        ranks = np.concatenate([self.arange_k, extra])
+        partner_bins = np.concatenate([bins_arr, bins_arr[extra] + 1])
+        n_bins = last - first + 1
+        row_bins = np.repeat(np.arange(first, last + 1), len(ranks))
+        ranks, partner_bins = np.tile(ranks, n_bins), np.tile(partner_bins, n_bins)
+        own_pairs = ranks == 0
+        partner_bins[own_pairs] = row_bins[own_pairs]     # rank 0 is the row itself: its bin is the row's
+        self._fill(row, block, row_bins, ranks, partner_bins)
+
+    def state_logits(self, row: int, row_bin: int, bins) -> np.ndarray:
+        """(K * n_weights [+ stop],) logits of the state (row, row bin, neighbours' bins)."""
+        block = self._row_cache(row)
+        bins_arr = np.asarray(bins)
+        logits = block[row_bin, self.arange_k, bins_arr]
+        if np.isnan(logits[:, 0]).any():
+            self._fill(row, block, np.full(self.k, row_bin), self.arange_k, bins_arr)
+            logits = block[row_bin, self.arange_k, bins_arr]
+        logits = logits.reshape(-1).astype(np.float64)
+        if self.stop_logits is not None:
+            logits = np.append(logits, self.stop_logits[row, row_bin])
+        return logits
+
+    # ----------------------------------------------------------------- sampling one row
+    def sample_row(self, row: int, g: int, u: np.ndarray, counts: list[int]) -> tuple[list[int], list[tuple]]:
+        """Up to g low-level steps for `row` (all g, or until the stop action under the flat policy).
+
+        Updates `counts` (usage counts of all minority rows) in place. Returns the step actions and the
+        segments [(first step, end step, row bin, neighbours' bins, log normaliser)] of steps that share
+        one state.
+        """
+        width, k, nw = self.bin_width, self.k, self.n_weights
+        partners, rank_of = self.neighbour_lists[row], self.rank_of
+        block = self._row_cache(row)
+        bins = [min(counts[m] // width, TOP_BIN) for m in partners]
+        slack = [width - counts[m] % width if b < TOP_BIN else NEVER for m, b in zip(partners, bins)]
+        count = counts[row]
+        self._prefetch(row, block, count, g, bins, slack)
+        steps: list[int] = []
+        segments: list[tuple] = []
+        t, stopped = 0, False
+        while t < g and not stopped:
+            row_bin = min(count // width, TOP_BIN)
+            bins[0] = row_bin
+            row_left = width - count % width if row_bin < TOP_BIN else NEVER
+            logits = self.state_logits(row, row_bin, bins)
+            shift = logits.max()
+            weights = np.exp(logits - shift)
+            while True:
+                cdf = weights.cumsum()
+                total = cdf[-1]
+                drawn = cdf[:-1].searchsorted(u[t:t + min(g - t, row_left)] * total, "right").tolist()
+                crossed, taken, used = 0, 0, row_left
+                for a in drawn:
+                    taken += 1
+                    j = rank_of[a]
+                    if j == 0:
+                        row_left -= 2                 # the row is its own neighbour: start and partner
+                    elif j == k:
+                        stopped = True                # flat policy: move to the next row
+                        break
+                    else:
+                        row_left -= 1
+                        counts[partners[j]] += 1
+                        s = slack[j] - 1
+                        slack[j] = s
+                        if s == 0:
+                            crossed = j
+                            break
+                    if row_left <= 0:
+                        break
+                count += used - row_left
+                segments.append((t, t + taken, row_bin, tuple(bins), shift + math.log(total)))
+                steps += drawn[:taken]
+                t += taken
+                if crossed:                           # a neighbour changed bin: only its pairs change
+                    bins[crossed] += 1
+                    slack[crossed] = width if bins[crossed] < TOP_BIN else NEVER
+                if row_left <= 0 or t >= g or stopped or not crossed:
+                    break                             # done, or the row's own bin changed: all pairs change
+                fresh = block[row_bin, crossed, bins[crossed]]
+                if fresh[0] != fresh[0]:              # NaN: not computed yet
+                    self._fill(row, block, np.array([row_bin]), np.array([crossed]), np.array([bins[crossed]]))
+                weights[crossed * nw:(crossed + 1) * nw] = np.exp(fresh - shift)
+        counts[row] = count
+        return steps, segments
+
+    def sample_row_frozen(self, row: int, g: int, u: np.ndarray, counts: list[int]) -> tuple[list[int], list[tuple]]:
+        """The approximation: all of the row's steps are drawn from the state at the row's start (one
+        forward pass per row); usage counts still change, for the next rows' states."""
+        width, nw = self.bin_width, self.n_weights
+        partners = self.neighbour_lists[row]
+        bins = [min(counts[m] // width, TOP_BIN) for m in partners]
+        logits = self.state_logits(row, bins[0], bins)
+        shift = logits.max()
+        cdf = np.exp(logits - shift).cumsum()
+        drawn = cdf[:-1].searchsorted(u[:g] * cdf[-1], "right")
+        stops = np.flatnonzero(drawn == self.n_pairs)
+        samples = drawn[:stops[0]] if len(stops) else drawn
+        per_rank = np.bincount(samples // nw, minlength=self.k)
+        for j in np.flatnonzero(per_rank).tolist():
+            counts[partners[j]] += int(per_rank[j])
+        counts[row] += len(samples)
+        steps = drawn[:len(samples) + (1 if len(stops) else 0)].tolist()
+        return steps, [(0, len(steps), bins[0], tuple(bins), shift + math.log(cdf[-1]))]
+
+    def behaviour_log_probs(self, row: int, steps: list[int], segments: list[tuple]) -> np.ndarray:
+        """log mu of each step, from the cached logits of its segment's state (weights unchanged since)."""
+        actions = np.asarray(steps)
+        out = np.empty(len(actions))
+        for start, end, row_bin, bins, log_norm in segments:
+            out[start:end] = self.state_logits(row, row_bin, bins)[actions[start:end]] - log_norm
+        return out
+
+
+def segment_steps(row: int, steps: list[int], segments: list[tuple], logmu: np.ndarray, k: int) -> dict:
+    """The learner's step arrays of one low-level sub-episode."""
+    n = len(steps)
+    row_bins = np.empty(n, dtype=np.int8)
+    partner_bins = np.empty((n, k), dtype=np.int8)
+    for start, end, row_bin, bins, _ in segments:
+        row_bins[start:end] = row_bin
+        partner_bins[start:end] = bins
+    done = np.zeros(n, dtype=bool)
+    done[-1] = True
+    return {"rows": np.full(n, row, dtype=np.int32), "bins": row_bins, "partner_bins": partner_bins,
+            "actions": np.asarray(steps, dtype=np.int16), "logmu": logmu, "done": done}
+
+
+class EpisodePlayer:
+    """Plays episodes with the latest weights it was given; one per actor."""
+
+    def __init__(self, config: PlayerConfig, X_scaled: np.ndarray, neighbours: np.ndarray):
+        self.config = config
+        self.space = config.space
+        self.neighbours = neighbours
+        self.n_rows = len(neighbours)
+        self.states = torch.from_numpy(state_features(X_scaled))
+        learned = config.learned
+        self.nets = build_policies(self.states.shape[-1], self.space.g1_actions, self.space.g2_actions,
+                                   self.space.n_weights, seed=0, cross=learned["cross"],
+                                   instance=learned["instance"], low=learned["low"], flat=learned["flat"])
+        self.versions: dict[str, int] = {}
+        self.acting: dict[str, object] = {}
+
+    def load(self, weights: dict[str, tuple[int, np.ndarray]]) -> None:
+        """Take new weights; derived tables and caches are rebuilt only for nets whose version changed."""
+        for name, (version, flat) in weights.items():
+            if self.versions.get(name) == version:
+                continue
+            net = self.nets[name]
+            load_flat_parameters(net, flat)
+            if name == "low":
+                self.acting[name] = LowLevelActing(net, self.states, self.neighbours, self.config.bin_width)
+            else:
+                states = self.states[:1, :1] if name == "cross" else self.states
+                self.acting[name] = StateActing(net, states)
+            self.versions[name] = version
+
+    def play(self, index: int, seed: int) -> Episode:
+        """Algorithm 1 with the current weights; the RNG stream depends only on (seed, index)."""
+        start, start_cpu = time.perf_counter(), time.process_time()
+        rng = np.random.default_rng([seed, index])
+        space, cfg, n = self.space, self.config, self.n_rows
+        steps: dict[str, dict[str, np.ndarray]] = {}
+        g1 = self._cross_instance(rng, steps)
+        counts = [0] * n
+        g2 = np.full(n, -1, dtype=np.int64)
+        per_row = np.zeros(n, dtype=np.int64)
+        actions: list[np.ndarray] = []
+        instance_steps = []
+        low_rows: list[tuple[int, list[int], list[tuple]]] = []
+        low = self.acting.get("low")
+        flat = cfg.ablation == "flat"
+        row_uniforms = rng.random(n)
+        for i in range(n):
+            if flat:
+                g = space.max_per_row                # the flat policy stops earlier by itself
+            else:
+                g2[i] = self._instance_specific(i, counts, row_uniforms[i], instance_steps)
+                g = g1 * int(g2[i])
+            if g == 0:
+                continue
+            if low is None:
+                row_actions = rng.integers(0, space.n_pairs, size=g)
+                self._count_uniform(i, row_actions, counts)
+                actions.append(row_actions)
+                per_row[i] = g
+                continue
+            sample_row = low.sample_row if cfg.within_row_updates else low.sample_row_frozen
+            row_steps, segments = sample_row(i, g, rng.random(g), counts)
+            samples = [a for a in row_steps if a < space.n_pairs] if flat else row_steps
+            per_row[i] = len(samples)
+            actions.append(np.asarray(samples, dtype=np.int64))
+            low_rows.append((i, row_steps, segments))
+        if instance_steps:
+            steps["instance"] = self._instance_arrays(instance_steps)
+        if low is not None and low_rows:
+            steps["low"] = self._kept_low_steps(low_rows, rng)
+        all_actions = np.concatenate(actions).astype(np.int16) if actions else np.zeros(0, np.int16)
+        episode = Episode(index, per_row.astype(np.int32), all_actions, g1, g2.astype(np.int32), steps)
+        episode.act_s = time.perf_counter() - start
+        episode.act_cpu = time.process_time() - start_cpu
+        return episode
+
+    # ----------------------------------------------------------------- the decisions
+    def _cross_instance(self, rng: np.random.Generator, steps: dict) -> int:
+        """g1 from the cross-instance policy (its state: the first row, all counts zero), or fixed/uniform."""
+        u = rng.random()
+        if self.config.ablation == "flat":
+            return -1
+        if self.config.ablation == "no_cross_instance":
+            return self.space.g1_actions // 2
+        if "cross" not in self.acting:
+            return int(u * self.space.g1_actions)
+        action, logmu = self.acting["cross"].sample(0, 0, u)
+        steps["cross"] = {"rows": np.zeros(1, np.int32), "bins": np.zeros(1, np.int8),
+                          "actions": np.array([action], np.int16), "logmu": np.array([logmu]),
+                          "done": np.ones(1, bool)}
+        return action
+
+    def _instance_specific(self, row: int, counts: list[int], u: float, record: list) -> int:
+        if self.config.ablation == "no_instance_specific":
+            return self.space.g2_actions // 2
+        if "instance" not in self.acting:
+            return int(u * self.space.g2_actions)
+        usage_bin = min(counts[row] // self.config.bin_width, TOP_BIN)
+        action, logmu = self.acting["instance"].sample(row, usage_bin, u)
+        record.append((row, usage_bin, action, logmu))
+        return action
+
+    def _count_uniform(self, row: int, row_actions: np.ndarray, counts: list[int]) -> None:
+        """Usage counts under uniform low-level decisions (they feed the instance-specific state)."""
+        partners = self.neighbours[row]
+        per_rank = np.bincount(row_actions // self.space.n_weights, minlength=self.space.k)
+        for j in np.flatnonzero(per_rank).tolist():
+            counts[partners[j]] += int(per_rank[j])
+        counts[row] += len(row_actions)
+
+    @staticmethod
+    def _instance_arrays(record: list) -> dict[str, np.ndarray]:
+        rows, bins, actions, logmu = zip(*record)
+        done = np.zeros(len(rows), bool)
+        done[-1] = True
+        return {"rows": np.array(rows, np.int32), "bins": np.array(bins, np.int8),
+                "actions": np.array(actions, np.int16), "logmu": np.array(logmu), "done": done}
+
+    def _kept_low_steps(self, low_rows: list, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """A random sample of `kept_subepisodes` low-level sub-episodes (rows in order), as step arrays."""
+        kept = rng.choice(len(low_rows), size=min(self.config.kept_subepisodes, len(low_rows)), replace=False)
+        low = self.acting["low"]
+        parts = [segment_steps(row, steps, segments, low.behaviour_log_probs(row, steps, segments), self.space.k)
+                 for row, steps, segments in (low_rows[j] for j in sorted(kept.tolist()))]
+        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}

@@ -1,0 +1,186 @@
+"""Every oversampler of smote-variants (Kovács 2019) as a harness sampler named `sv.<Name>`.
+
+The harness's ratio r is the minority / majority ratio wanted after resampling; smote-variants'
+`proportion` p is the fraction of the class-count gap to fill. p is therefore derived from y at fit
+time. Oversamplers without a `proportion` run once with their defaults. Crashes propagate (the
+harness stores an error row) and outputs equal to the input are left for the harness to call no-ops.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from contextlib import contextmanager
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import smote_variants as sv
+
+from .registry import SamplerContext, SamplerEntry, register
+
+# smote-variants logs every call at INFO through its own stream handler: keep only warnings.
+SV_LOGGER = logging.getLogger("smote_variants")
+SV_LOGGER.setLevel(logging.WARNING)
+
+PREFIX = "sv."
+FAMILY = "smote_variants"
+CATEGORY = "smote-variants"
+VERSION = f"smote-variants-{sv.__version__}+adapter1"
+# Set by the adapter itself: a user-fixed value would conflict with the ratio grid or the seed.
+RESERVED = ("proportion", "random_state", "n_jobs")
+
+
+def proportion_for_ratio(ratio: float, n_majority: int, n_minority: int) -> float:
+    """smote-variants' `proportion` that brings N_minority / N_majority to `ratio`.
+
+    smote-variants generates int(p * (n_majority - n_minority)) rows; the harness wants
+    int(ratio * n_majority - n_minority) of them (imbalanced-learn's truncation). Half a row is
+    added to p so that the library's truncation lands on that count despite float rounding.
+    """
+    if isinstance(ratio, bool) or not isinstance(ratio, Real) or not np.isfinite(ratio) or ratio <= 0:
+        raise ValueError(f"ratio must be a positive number, got {ratio!r}")
+    if n_minority < 0 or n_majority <= n_minority:
+        raise ValueError(f"needs more majority than minority rows, got {n_majority} majority and "
+                         f"{n_minority} minority")
+    n_new = int(ratio * n_majority - n_minority)
+    if n_new <= 0:
+        return 0.0
+    return (n_new + 0.5) / (n_majority - n_minority)
+
+
+class SmoteVariantsSampler:
+    """One smote-variants oversampler behind `fit_resample`, seeded and single-threaded."""
+
+    def __init__(self, oversampler: type, ratio: float | None = None, random_state: int | None = None,
+                 params: dict[str, Any] | None = None):
+        self.oversampler = oversampler
+        self.ratio = ratio
+        self.random_state = random_state
+        self.params = dict(params or {})
+        self.returned_input_because: str | None = None
+
+    def fit_resample(self, X, y):
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y)
+        oversampler = self.oversampler(**self._constructor_arguments(y))
+        with _seeded_global_numpy(self.random_state), _listening_for_copies() as listener:
+            X_res, y_res = oversampler.sample(X, y)
+            X_res, y_res = np.asarray(X_res, dtype=float), np.asarray(y_res).astype(y.dtype, copy=False)
+            _check_feature_space(oversampler, X, X_res)
+        unchanged = X_res.shape == X.shape and np.array_equal(X_res, X) and np.array_equal(y_res, y)
+        # a sub-step may hand back copies without the whole method doing so: only then is it the reason
+        self.returned_input_because = listener.reason if unchanged else None
+        return X_res, y_res
+
+    def _constructor_arguments(self, y: np.ndarray) -> dict[str, Any]:
+        accepted = _named_parameters(self.oversampler)
+        name = self.oversampler.__name__
+        for key in self.params:
+            if key in RESERVED:
+                raise ValueError(f"{name}: {key} is set by the adapter (the ratio grid, the seed, one job)")
+            if key not in accepted:
+                raise ValueError(f"{name} has no parameter {key!r}; it takes {', '.join(sorted(accepted))}")
+        arguments = dict(self.params)
+        if self.ratio is not None:
+            if "proportion" not in accepted:
+                raise ValueError(f"{name} takes no proportion, so it cannot be given a ratio")
+            counts = np.bincount(y.astype(int), minlength=2)
+            arguments["proportion"] = proportion_for_ratio(self.ratio, int(counts[0]), int(counts[1]))
+        if "random_state" in accepted:
+            arguments["random_state"] = self.random_state
+        if "n_jobs" in accepted:
+            arguments["n_jobs"] = 1
+        return arguments
+
+
+def _check_feature_space(oversampler, X: np.ndarray, X_res: np.ndarray) -> None:
+    """Reject rows returned in a space of the method's own (E_SMOTE's feature selection, ISOMAP_Hybrid's
+    embedding): the harness scores on the original features, so they would fail or score nonsense."""
+    mapped = np.asarray(oversampler.preprocessing_transform(X))
+    transformed = not (mapped is X or np.array_equal(mapped, X))
+    if transformed or X_res.ndim != 2 or X_res.shape[1] != X.shape[1]:
+        raise ValueError(f"{type(oversampler).__name__} resamples in a feature space of its own "
+                         f"({X.shape[1]} columns in, {X_res.shape[-1]} out"
+                         f"{', transformed' if transformed else ''}); the harness scores classifiers on "
+                         "the original validation and test features")
+
+
+class _ReasonForCopies(logging.Handler):
+    """Keeps smote-variants' own reason when it hands the input back (e.g. kmeans_SMOTE: no cluster
+    left after filtering), so a no-op row says why."""
+    PATTERN = re.compile(r"returning copies|Too few minority|not enough dimensions")
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.reason: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.PATTERN.search(str(record.msg)):
+            self.reason = record.getMessage()
+
+
+@contextmanager
+def _listening_for_copies():
+    """Route the library's INFO records to a _ReasonForCopies only (nothing printed), then restore."""
+    listener = _ReasonForCopies()
+    saved = SV_LOGGER.level, SV_LOGGER.handlers, SV_LOGGER.propagate
+    SV_LOGGER.setLevel(logging.INFO)
+    SV_LOGGER.handlers, SV_LOGGER.propagate = [listener], False
+    try:
+        yield listener
+    finally:
+        SV_LOGGER.setLevel(saved[0])
+        SV_LOGGER.handlers, SV_LOGGER.propagate = saved[1], saved[2]
+
+
+def _reported_reason(sampler: SmoteVariantsSampler) -> dict[str, Any]:
+    """What the harness stores with the row: the library's reason for returning its input, if any."""
+    return {"returned_input_because": sampler.returned_input_because} if sampler.returned_input_because else {}
+
+
+@contextmanager
+def _seeded_global_numpy(random_state: int | None):
+    """Seed numpy's global generator for the call: some methods draw from it (E_SMOTE's
+    np.random.choice, estimators built without a random_state), which would break reruns."""
+    if random_state is None:
+        yield
+        return
+    saved = np.random.get_state()
+    np.random.seed(random_state)
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+def _named_parameters(oversampler: type) -> set[str]:
+    """The constructor's named parameters; its catch-all **kwargs would silently swallow typos."""
+    return {name for name, p in inspect.signature(oversampler).parameters.items()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+
+_TITLE = re.compile(r"\btitle\s*=\s*[{\"](.*?)[}\"]\s*[,}]", re.S | re.I)
+
+
+def describe(oversampler: type) -> str:
+    """The title of the paper in the class's BibTeX reference, else its docstring's first paragraph."""
+    doc = inspect.getdoc(oversampler) or ""
+    found = _TITLE.search(doc)
+    text = found.group(1).replace("{", "").replace("}", "") if found else doc.split("\n\n")[0]
+    return " ".join(text.split()).removeprefix("Description: ")
+
+
+def entry_for(oversampler: type) -> SamplerEntry:
+    """The registry entry of one smote-variants oversampler class."""
+    def make(params: dict[str, Any], context: SamplerContext) -> SmoteVariantsSampler:
+        fixed = {key: value for key, value in params.items() if key != "ratio"}
+        return SmoteVariantsSampler(oversampler, params.get("ratio"), context.random_state, fixed)
+
+    return SamplerEntry(PREFIX + oversampler.__name__, CATEGORY, FAMILY, make, version=VERSION,
+                        tunes_ratio="proportion" in _named_parameters(oversampler),
+                        fit_info=_reported_reason, description=describe(oversampler))
+
+
+for _oversampler in sv.get_all_oversamplers():
+    register(entry_for(_oversampler))
