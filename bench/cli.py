@@ -4,6 +4,7 @@ Every error a user can cause ends with one line on stderr that names the fix, an
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -18,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import check as check_mod
-from . import report
+from . import publish, report
 from .classifiers import CLASSIFIERS
 from .config import ConfigError, Settings, load_settings
 from .datasets import DataCatalog, DataError
@@ -192,11 +193,14 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_fail
             return
         prepare_splits(plan.units, catalog)
         started = time.monotonic()
+        invocation = store.log_invocation(" ".join(["bench", *sys.argv[1:]]),
+                                          {**dataclasses.asdict(run_settings), "data": dataclasses.asdict(settings.data)})
         with RunProgress(plan.rows, console) as progress:
             def on_rows(rows):
                 store.write(rows)
                 progress.update(rows)
             execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
+        store.finish_invocation(invocation, progress.done)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
         console.print(f"done in {time.monotonic() - started:.0f} s: {counts}.", highlight=False)
 
@@ -252,6 +256,36 @@ def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
     store = _open_store(results, settings)
     print(report.tables(store.frame(), DataCatalog(settings.data_dir), settings, metric=metric, which=table_,
                         fmt=fmt, reference=reference, pairing=pairing, alternative=alternative, noop=noop))
+
+
+@app.command("report")
+@user_errors
+def report_command(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
+           out: Path = typer.Option(Path("results"), help="where the report goes"),
+           reference: Optional[str] = typer.Option(None, help="the method Table 2 marks compare against"),
+           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
+                                                       "(default: ../shared/paper-tables when present)"),
+           toy: Optional[Path] = typer.Option(None, help="the 2-D toy data of Figure 7 "
+                                              "(default: ../shared/datasets/toy2/toy2_1.csv when present)")):
+    """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram and the paper comparison, with an index."""
+    settings = state.settings
+    store = _open_store(results, settings)
+    frame = store.frame()
+    catalog = DataCatalog(settings.data_dir)
+    commands = store.invocations()
+    command = "\n".join(commands["command"]) if not commands.empty else "(no `bench run` recorded in this store)"
+    settings_text = Path(settings.source).read_text() if Path(settings.source).is_file() else settings.source
+    table1 = report.dataset_table_frame(frame[frame["ir"] > 0], catalog)
+    written = publish.write_report(
+        frame, out, settings_text=settings_text, command=command,
+        paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
+        toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")),
+        reference=reference or settings.table.reference, table1=table1, table=settings.table)
+    console.print(f"wrote {len(written)} files to {out}; start at {written[-1]}", highlight=False)
+
+
+def _existing(path: Path) -> Optional[Path]:
+    return path if path.exists() else None
 
 
 @app.command()

@@ -64,14 +64,18 @@ def smote_variants_table(frame: pd.DataFrame, metric: str, setting: stats.Wilcox
                                     title=f"Table 3: AutoSMOTE among the smote-variants oversamplers, {LABELS[metric]}")
 
 
-def dataset_table(frame: pd.DataFrame, catalog: DataCatalog, fmt: str) -> str:
+def dataset_table_frame(frame: pd.DataFrame, catalog: DataCatalog) -> pd.DataFrame:
+    """Table 1 for the datasets and IRs in the store, with the paper's column names."""
     names = list(dict.fromkeys(frame["dataset"]))
     irs = sorted(int(i) for i in frame["ir"].dropna().unique())
-    records = [catalog.get(n) for n in names]
-    stats_table = table1(records, irs).rename(columns={
+    return table1([catalog.get(n) for n in names], irs).rename(columns={
         "name": "Dataset", "majority": "# Majorities", "minority": f"# Minorities (IR {'/'.join(map(str, irs))})",
         "n_features_encoded": "# Features"})
-    return render.render_frame(stats_table, fmt=fmt,
+
+
+def dataset_table(frame: pd.DataFrame, catalog: DataCatalog, fmt: str) -> str:
+    irs = sorted(int(i) for i in frame["ir"].dropna().unique())
+    return render.render_frame(dataset_table_frame(frame, catalog), fmt=fmt,
                                title=f"Table 1: dataset statistics with imbalance ratios {'/'.join(map(str, irs))}",
                                notes=["Minorities: majority // IR, as in the paper (full data); "
                                       "each split is under-sampled the same way."])

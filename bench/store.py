@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (key, split, metric)
 );
 CREATE INDEX IF NOT EXISTS runs_by_config ON runs (dataset, ir, seed, classifier, sampler);
+CREATE TABLE IF NOT EXISTS invocations (
+    id INTEGER PRIMARY KEY, command TEXT NOT NULL, settings TEXT NOT NULL,
+    started_at REAL NOT NULL, finished_at REAL, rows_written INTEGER NOT NULL DEFAULT 0
+);
 """
 DB_NAME = "bench.sqlite"
 SCHEMA_VERSION = 1
@@ -114,6 +118,21 @@ class ResultStore:
                 cur.execute("DELETE FROM scores WHERE key = ?", (r.key,))
                 cur.executemany("INSERT INTO scores VALUES (?,?,?,?)",
                                 [(r.key, split, metric, v) for (split, metric), v in r.scores.items()])
+
+    def log_invocation(self, command: str, settings: dict) -> int:
+        """Record a `bench run` (its command line and resolved settings) for the report's provenance."""
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO invocations (command, settings, started_at) VALUES (?, ?, ?)",
+                        (command, json.dumps(settings, sort_keys=True, default=list), time.time()))
+            return cur.lastrowid
+
+    def finish_invocation(self, invocation: int, rows_written: int) -> None:
+        with self._transaction() as cur:
+            cur.execute("UPDATE invocations SET finished_at = ?, rows_written = ? WHERE id = ?",
+                        (time.time(), rows_written, invocation))
+
+    def invocations(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM invocations ORDER BY id", self._conn)
 
     def forget(self, statuses: tuple[str, ...]) -> int:
         """Drop rows with these statuses so the next run retries them (`bench run --retry-failed`)."""

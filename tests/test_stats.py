@@ -289,7 +289,8 @@ def test_wilcoxon_setting_describe_and_validation():
     assert s.describe() == (
         "Wilcoxon signed-rank test of AutoSMOTE against each sampler, paired by configuration "
         "(dataset, classifier, IR; scores averaged over seeds), one-sided (AutoSMOTE better), p < 0.05; "
-        "zero differences dropped (scipy zero_method='wilcox')."
+        "zero differences dropped (scipy zero_method='wilcox'); exact null distribution without ties, "
+        "normal approximation with them."
     )
     d = WilcoxonSetting(reference="AutoSMOTE", pairing="run", alternative="two-sided", alpha=0.01).describe()
     assert "paired by run (dataset, classifier, IR, seed)" in d
