@@ -163,7 +163,10 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         time_limit: Optional[float] = typer.Option(None, help="seconds per unit before it is killed"),
         results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
         retry_failed: bool = typer.Option(False, help="recompute rows stored as error or timeout"),
-        dry_run: bool = typer.Option(False, help="print the plan's size and stop")):
+        executor: str = typer.Option("local", help="local (worker processes here) | ray (a Ray cluster)"),
+        address: Optional[str] = typer.Option(None, help="Ray cluster: auto | ray://host:port "
+                                              "(default: start a local Ray)"),
+        dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
     settings = state.settings
     run_settings = settings.run_for(
@@ -171,14 +174,15 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
         ratios=_csv(ratios, float), workers=workers, time_limit=time_limit,
         results=str(results) if results else None)
+    executor = resolve_name(executor, ["local", "ray"], "executor", listing="bench run --help")
     _execute(run_settings, settings, ResultStore(Path(run_settings.results)), retry_failed=retry_failed,
-             dry_run=dry_run)
+             dry_run=dry_run, executor=executor, address=address)
     if not dry_run:
         console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
 def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_failed: bool = False,
-             dry_run: bool = False) -> None:
+             dry_run: bool = False, executor: str = "local", address: Optional[str] = None) -> None:
     """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`."""
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
@@ -189,7 +193,10 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_fail
         console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
                       f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
                       f"on {n_workers} workers -> {store.path}", highlight=False)
-        if dry_run or not plan.units:
+        if dry_run:
+            console.print(report.cost_estimate(plan.units, store.frame(), n_workers), highlight=False)
+            return
+        if not plan.units:
             return
         prepare_splits(plan.units, catalog)
         started = time.monotonic()
@@ -199,7 +206,15 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_fail
             def on_rows(rows):
                 store.write(rows)
                 progress.update(rows)
-            execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
+            if executor == "ray":
+                try:
+                    from .ray_executor import execute_ray
+                except ImportError:
+                    raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
+                execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
+                            num_cpus=run_settings.workers or None)
+            else:
+                execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
         store.finish_invocation(invocation, progress.done)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
         console.print(f"done in {time.monotonic() - started:.0f} s: {counts}.", highlight=False)

@@ -112,3 +112,16 @@ def test_list_samplers_shows_table2_rows_and_groups():
     assert result.exit_code == 0
     for name in ("ClusterCentroids", "SMOTEN", "SMOTETomek", "No-resampling", "imblearn"):
         assert name in result.output
+
+
+def test_dry_run_prints_the_plan_and_a_cost_estimate_without_computing(toy_env):
+    result = bench("run", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "8 to compute in 4 units" in result.output
+    assert "CPU-hours" in result.output and "imblearn" in result.output
+    from bench.store import ResultStore
+    assert ResultStore(toy_env / "runs").keys() == set()
+
+
+def test_unknown_executor(toy_env):
+    _one_line_error(bench("run", "--executor", "slurm"), "unknown executor 'slurm'")
