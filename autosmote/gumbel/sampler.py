@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .aggregation import AGGREGATIONS, MAX_K, SUM_READINGS, same_class_neighbours
 from .model import PARTICIPATION_READINGS, CohortPolicy, JointModel, SelfPolicy, mlp
+from .._torch import resolve_device
 
 _COMMON_DOC = """
     Every choice the paper leaves open follows the spec's default (shared/specs/autosmote-gumbel.md, §7):
@@ -318,15 +319,7 @@ class _GumbelAutoSMOTE(BaseOverSampler):
         return counts
 
     def _resolve_device(self) -> torch.device:
-        if self.device is None:
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as err:
-            raise ValueError(f"device={self.device!r} is not a torch device (e.g. 'cpu', 'cuda', 'cuda:0')") from err
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} was asked for, but torch sees no CUDA GPU; use 'cpu' or None")
-        return device
+        return resolve_device(self.device)
 
 
 def _dense(X) -> np.ndarray:

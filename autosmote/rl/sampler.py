@@ -18,6 +18,7 @@ from .acting import ABLATIONS, PlayerConfig
 from .actors import Environment, SearchData
 from .learner import LearnerConfig
 from .search import run_search
+from .._torch import resolve_device
 
 METRICS = {
     "macro_f1": lambda y, p: float(f1_score(y, p, average="macro")),
@@ -291,15 +292,7 @@ class AutoSMOTE(BaseSampler):
         return max(1, min(int(n), self.budget))
 
     def _device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as err:
-            raise ValueError(f"device must be 'auto', 'cpu' or a torch device name, got {self.device!r}") from err
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {self.device!r} was asked for but CUDA is not available")
-        return device
+        return resolve_device(self.device)
 
 
 def _check_minority(y: np.ndarray, classes: np.ndarray, where: str):

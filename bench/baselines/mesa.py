@@ -39,6 +39,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
+from autosmote._torch import resolve_device
 
 # The validation score whose change rewards the meta-sampler: name -> score(y01, minority probability).
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -404,15 +405,7 @@ class MESA(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def _torch_device(self) -> torch.device:
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as err:
-            raise ValueError(f"device={self.device!r} is not a torch device: {err}") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} but CUDA is not available; use 'auto' or 'cpu'")
-        return device
+        return resolve_device(self.device)
 
     def _train_and_validation(self, X: np.ndarray, is_minority: np.ndarray, rng: np.random.RandomState):
         """(X_train, y_train, X_val, y_val) with 0/1 labels, from the given validation data or a held-out share."""
