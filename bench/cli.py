@@ -211,8 +211,9 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_fail
                     from .ray_executor import execute_ray
                 except ImportError:
                     raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
+                # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
                 execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
-                            num_cpus=run_settings.workers or None)
+                            num_cpus=(run_settings.workers or None) if address is None else None)
             else:
                 execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
         store.finish_invocation(invocation, progress.done)

@@ -1,0 +1,222 @@
+"""The Ray executor: the local executor's units as plain Ray tasks, on a local Ray or an existing cluster.
+
+Each unit is one task running `run_unit`; its rows come back to the driver, which alone calls `on_rows`
+(the store), so a cluster needs no shared results directory. Faults end as in `execute_local`:
+
+* a worker process that dies mid-unit (killed, out of memory, its node lost) is retried by Ray, up to
+  `max_retries` times, on any node; when every attempt dies the unit gets "error" rows ("worker process
+  died ...");
+* a unit past its time limit is cancelled, its worker killed, and gets "timeout" rows. The limit counts
+  from the moment an attempt starts running, reported by the task itself to a small actor (with a beat
+  every second while it computes), not from submission: Ray queues units until their resources are
+  free. A retry gets the whole limit again;
+* a sampler that raises is already an "error" row of `run_unit`.
+
+Data: workers read the registered data and the split cache from `data_dir`, at the same path as the driver.
+On one machine that holds. On a cluster, make BENCH_DATA_DIR a shared filesystem (e.g. NFS) mounted at the
+same path on every node: the driver builds each split once (`prepare_splits`) and every node reads it. A
+node without the shared directory but with a copy of the registered data (`registry.json` and
+`datasets/*.parquet`) at that path rebuilds each missing split from the parquet on first use (checksummed,
+the same split: it depends only on the parquet's sha256 and the split's spec); nothing is sent from the driver.
+Every node needs the same environment (`pip install -e .[ray]`): library versions are part of each row's key.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import ray   # an optional extra: importing this module without Ray raises ImportError, which the CLI explains
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from .protocol import Row, Unit, failed_rows, run_unit
+from .samplers.registry import all_entries
+
+#: The name a unit's task runs under (a worker's process title while it computes one: ``ray::bench-unit``).
+TASK_NAME = "bench-unit"
+#: Samplers that train a torch model which uses a GPU when one is visible, with the parameter that turns it off.
+GPU_SAMPLERS = {"CTGAN": ("enable_gpu", False), "TVAE": ("enable_gpu", False), "AutoSMOTE": ("device", "cpu")}
+#: The share of a GPU one such unit asks for: their models are small, so four share a device.
+GPU_SHARE = 0.25
+#: How often the driver looks for started attempts and expired time limits (seconds).
+POLL_S = 0.5
+#: How often a running attempt tells the driver it is alive (seconds).
+BEAT_S = 1.0
+#: Task failures that mean the worker process itself died (after Ray's retries).
+WORKER_DEATHS = ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError", "LocalRayletDiedError")
+
+
+def unit_resources(unit: Unit, *, cluster_has_gpu: bool, max_node_cpus: float) -> dict[str, float]:
+    """The Ray resources one unit asks for: a CPU per process it runs, and a GPU share for a torch learner.
+
+    `n_jobs` (e.g. AutoSMOTE's actors) counts processes the joblib way (-1: one per CPU of the node), capped
+    at the largest node so the unit can be placed; a GPU share only when the cluster has a GPU and the
+    sampler's parameters do not keep it on the CPU.
+    """
+    if max_node_cpus < 1:
+        raise ValueError(f"max_node_cpus must be at least 1, got {max_node_cpus!r}")
+    params = json.loads(unit.params)
+    n_jobs = params.get("n_jobs") or 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
+        raise ValueError(f"n_jobs of {unit.label} must be an integer, got {n_jobs!r}")
+    processes = n_jobs if n_jobs > 0 else max_node_cpus + 1 + n_jobs
+    resources = {"num_cpus": float(min(max(processes, 1), max_node_cpus)), "num_gpus": 0.0}
+    if cluster_has_gpu and unit.sampler in GPU_SAMPLERS:
+        param, off = GPU_SAMPLERS[unit.sampler]
+        if params.get(param) != off:
+            resources["num_gpus"] = GPU_SHARE
+    return resources
+
+
+def execute_ray(units: list[Unit], data_dir: Path, *, on_rows: Callable[[list[Row]], None],
+                address: str | None = None, num_cpus: int | None = None, max_retries: int = 1) -> None:
+    """Run units as Ray tasks, each cancelled past its time limit; the driver alone receives the rows.
+
+    Without `address` a local Ray with `num_cpus` CPUs (default: every core) is started, and stopped at the
+    end; with `address` ("auto", "ray://host:port") the cluster there is used. A Ray already initialised
+    in this process is used as it is.
+    """
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+    if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1):
+        raise ValueError(f"num_cpus must be a positive integer, got {num_cpus!r}")
+    if num_cpus is not None and address is not None:
+        raise ValueError("num_cpus sizes a local Ray; a cluster at an address has its own CPUs")
+    if not units:
+        return
+    started = _connect(address, num_cpus)
+    try:
+        _run(units, Path(data_dir), on_rows, max_retries)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _connect(address: str | None, num_cpus: int | None) -> bool:
+    """Start or join Ray; True when this call did (and so must shut it down)."""
+    if ray.is_initialized():
+        return False
+    if address is None:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+    return True
+
+
+def _run(units: list[Unit], data_dir: Path, on_rows: Callable[[list[Row]], None], max_retries: int) -> None:
+    cluster_has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+    max_node_cpus = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
+    requests = [unit_resources(u, cluster_has_gpu=cluster_has_gpu, max_node_cpus=max(max_node_cpus, 1))
+                for u in units]   # every unit checked before any is submitted
+    # The log lives on the driver's node: it goes when the driver's node goes, and with it the run.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+    log = ray.remote(num_cpus=0)(AttemptLog).options(scheduling_strategy=here).remote()
+    task = ray.remote(_unit_task)
+    running = {task.options(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **request)
+               .remote(unit, data_dir, index, log): index
+               for index, (unit, request) in enumerate(zip(units, requests))}
+    deadlines: dict[int, float] = {}   # unit index -> when its latest attempt's time is up (monotonic)
+    seen_starts, next_poll = 0, 0.0
+    try:
+        while running:
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+            if ready:
+                ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+            for ref in ready:
+                index = running.pop(ref)
+                deadlines.pop(index, None)
+                on_rows(_collect(ref, units[index], max_retries))
+            now = time.monotonic()
+            if now < next_poll:
+                continue
+            next_poll = now + POLL_S
+            live = set(running.values())
+            expired = [i for i, d in deadlines.items() if d <= now]
+            started, silence = ray.get(log.report.remote(seen_starts, expired))
+            seen_starts += len(started)
+            deadlines.update((i, now + units[i].time_limit) for i in started if i in live)
+            over = {i for i in set(expired) - set(started)
+                    if _out_of_time(units[i], overdue=now - deadlines[i], silence=silence[i])}
+            for ref in [r for r, i in running.items() if i in over]:
+                index = running.pop(ref)
+                deadlines.pop(index)
+                ray.cancel(ref, force=True)   # kills the worker process; a cancelled task is not retried
+                unit = units[index]
+                on_rows(failed_rows(unit, "timeout", f"exceeded the time limit of {unit.time_limit:g} s"))
+    finally:
+        for ref in running:   # interrupted: stop what is still queued or computing
+            ray.cancel(ref, force=True)
+        ray.kill(log)
+
+
+def _out_of_time(unit: Unit, *, overdue: float, silence: float) -> bool:
+    """Whether an attempt past its deadline is to be cancelled.
+
+    Yes when it beat after the deadline (still computing). An attempt silent since then has most likely
+    died and is waiting for Ray's retry, which gets a clock of its own; but one silent for a whole further
+    time limit is cancelled all the same (hung with the interpreter locked, or its retry not placed).
+    """
+    return silence < overdue or overdue >= unit.time_limit
+
+
+def _collect(ref, unit: Unit, max_retries: int) -> list[Row]:
+    """A finished task's rows; a task that failed in Ray itself (its worker died every time) as error rows."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as err:
+        kind = type(err).__name__
+        if kind in WORKER_DEATHS:
+            return failed_rows(unit, "error", f"worker process died ({kind}, {max_retries + 1} attempts)")
+        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
+        return failed_rows(unit, "error", f"{kind}: {first_line[:400]}")
+
+
+class AttemptLog:
+    """Attempts as their tasks report them: when each started and when it last showed it is alive.
+
+    A time limit runs from an attempt's start, seen here rather than at submission, and a worker that
+    died mid-unit stops beating, so its unit is not timed out while Ray retries it. Times are the
+    actor's own, so clocks of different nodes never meet.
+    """
+
+    def __init__(self):
+        self._started: list[int] = []
+        self._last_beat: dict[int, float] = {}
+
+    def started(self, index: int) -> None:
+        self._started.append(index)
+        self._last_beat[index] = time.monotonic()
+
+    def beat(self, index: int) -> None:
+        self._last_beat[index] = time.monotonic()
+
+    def report(self, seen: int, indices: list[int]) -> tuple[list[int], dict[int, float]]:
+        """The attempts started after the first `seen`, and how long each of `indices` has been silent."""
+        now = time.monotonic()
+        return self._started[seen:], {i: now - self._last_beat.get(i, float("-inf")) for i in indices}
+
+
+def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
+    """One unit in a Ray worker, set up as the local executor's forked worker; never raises."""
+    all_entries()   # import every adapter before the clock starts, as a forked local worker has them already
+    os.environ["OMP_NUM_THREADS"] = "1"
+    if "torch" in sys.modules:   # one thread, as the local executor: one worker per core
+        sys.modules["torch"].set_num_threads(1)
+    log.started.remote(index)
+    stop = threading.Event()
+    threading.Thread(target=_beat, args=(log, index, stop), daemon=True).start()
+    try:
+        return run_unit(unit, data_dir)
+    except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
+        return failed_rows(unit, "error", f"{type(err).__name__}: {err}")
+    finally:
+        stop.set()
+
+
+def _beat(log, index: int, stop: threading.Event) -> None:
+    while not stop.wait(BEAT_S):
+        log.beat.remote(index)

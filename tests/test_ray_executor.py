@@ -1,0 +1,214 @@
+"""The Ray executor: the local executor's rows on a local Ray of 2 CPUs, time limits, and real worker kills."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from bench.config import load_settings  # noqa: E402
+from bench.datasets import DataCatalog  # noqa: E402
+from bench.protocol import Unit  # noqa: E402
+from bench.ray_executor import GPU_SHARE, _out_of_time, execute_ray, unit_resources  # noqa: E402
+from bench.runner import execute_local, make_plan  # noqa: E402
+from bench.samplers.registry import SAMPLERS, SamplerEntry, register  # noqa: E402
+from bench.store import ResultStore  # noqa: E402
+
+SCORE_COLUMNS = ["key", "status", "n_train", "n_minority", "val_macro_f1", "test_macro_f1", "val_mcc", "test_mcc"]
+
+
+class _SleepsAfterWritingItsPid:
+    """Writes its worker's pid to `marker`, then sleeps past any time limit of these tests."""
+
+    def __init__(self, marker):
+        self.marker = Path(marker)
+
+    def fit_resample(self, X, y):
+        self.marker.write_text(str(os.getpid()))
+        time.sleep(120)
+        return X, y
+
+
+class _SleepsOnlyTheFirstTime(_SleepsAfterWritingItsPid):
+    """The first attempt sleeps (to be killed); once `marker` exists, doubles the minority rows."""
+
+    def fit_resample(self, X, y):
+        if not self.marker.exists():
+            return super().fit_resample(X, y)
+        return np.vstack([X, X[y == 1]]), np.concatenate([y, y[y == 1]])
+
+
+class _KillsItsOwnWorker:
+    def fit_resample(self, X, y):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Raises:
+    def fit_resample(self, X, y):
+        raise RuntimeError("broken on purpose")
+
+
+def _register_test_samplers() -> None:
+    """In the test process and, through Ray's worker set-up hook, in every Ray worker."""
+    makers = {"ray-test-sleeps": lambda params, context: _SleepsAfterWritingItsPid(params["marker"]),
+              "ray-test-sleeps-once": lambda params, context: _SleepsOnlyTheFirstTime(params["marker"]),
+              "ray-test-kills-worker": lambda params, context: _KillsItsOwnWorker(),
+              "ray-test-raises": lambda params, context: _Raises()}
+    for name, make in makers.items():
+        if name not in SAMPLERS:
+            register(SamplerEntry(name, "test", "test", make, version="1", tunes_ratio=False))
+
+
+_register_test_samplers()
+
+
+@pytest.fixture(scope="module")
+def ray_with_test_samplers():
+    """A local Ray of 2 CPUs whose workers import this module, so that they know its samplers."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={
+        "env_vars": {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.getcwd()])},
+        "worker_process_setup_hook": f"{Path(__file__).stem}._register_test_samplers"})
+    yield
+    ray.shutdown()
+
+
+def _plan(results_dir, **overrides):
+    settings = load_settings()
+    run = dataclasses.replace(settings.run_for(), results=str(results_dir), **overrides)
+    store = ResultStore(results_dir)
+    return make_plan(run, DataCatalog(settings.data_dir), store.keys(), "zero", False), settings.data_dir, store
+
+
+def _run_local(results_dir, **overrides):
+    plan, data_dir, store = _plan(results_dir, **overrides)
+    execute_local(plan.units, data_dir, workers=2, on_rows=store.write)
+    return store.frame()
+
+
+def _run_ray(results_dir, **kwargs):
+    """The Ray executor on a plan; also every batch of rows it handed to the driver."""
+    overrides = {k: kwargs.pop(k) for k in ("samplers", "time_limits") if k in kwargs}
+    plan, data_dir, store = _plan(results_dir, **overrides)
+    batches = []
+
+    def on_rows(rows):
+        batches.append(rows)
+        store.write(rows)
+
+    execute_ray(plan.units, data_dir, on_rows=on_rows, **kwargs)
+    return store.frame(), batches
+
+
+def _unit(sampler="SMOTE", params=None):
+    return Unit("toy", 5, 1, sampler, sampler, json.dumps(params or {}, sort_keys=True), "1", "{}", ("SVM",))
+
+
+def test_resources_ask_for_a_cpu_per_actor_and_a_gpu_share_for_torch_learners():
+    def resources(sampler, params=None, gpu=False, cpus=8):
+        return unit_resources(_unit(sampler, params), cluster_has_gpu=gpu, max_node_cpus=cpus)
+
+    assert resources("SMOTE") == {"num_cpus": 1.0, "num_gpus": 0.0}
+    assert resources("SMOTE", gpu=True) == {"num_cpus": 1.0, "num_gpus": 0.0}
+    assert resources("AutoSMOTE", {"n_jobs": 4}) == {"num_cpus": 4.0, "num_gpus": 0.0}
+    assert resources("AutoSMOTE", {"n_jobs": 16})["num_cpus"] == 8.0          # capped at the largest node
+    assert resources("AutoSMOTE", {"n_jobs": -1})["num_cpus"] == 8.0          # joblib's -1: every CPU
+    assert resources("AutoSMOTE", {"n_jobs": -2})["num_cpus"] == 7.0
+    assert resources("AutoSMOTE", {"n_jobs": 4}, gpu=True) == {"num_cpus": 4.0, "num_gpus": GPU_SHARE}
+    assert resources("AutoSMOTE", {"device": "cpu"}, gpu=True)["num_gpus"] == 0.0
+    assert resources("CTGAN", {"ratio": 0.5}, gpu=True)["num_gpus"] == GPU_SHARE
+    assert resources("TVAE", {"ratio": 0.5, "enable_gpu": False}, gpu=True)["num_gpus"] == 0.0
+    assert resources("CTGAN", {"ratio": 0.5}, gpu=False)["num_gpus"] == 0.0
+    with pytest.raises(ValueError, match="n_jobs"):
+        resources("AutoSMOTE", {"n_jobs": "4"})
+    with pytest.raises(ValueError, match="max_node_cpus"):
+        resources("SMOTE", cpus=0)
+
+
+def test_an_overdue_attempt_is_cancelled_once_it_shows_it_is_still_computing():
+    unit = dataclasses.replace(_unit(), time_limit=10.0)
+    assert _out_of_time(unit, overdue=2.0, silence=0.5)        # beat after its deadline: still computing
+    assert not _out_of_time(unit, overdue=2.0, silence=3.0)    # silent since before it: died, Ray retries it
+    assert _out_of_time(unit, overdue=10.0, silence=12.0)      # silent for a whole further limit: given up
+
+
+def test_arguments_are_checked_before_ray_starts(tmp_path):
+    with pytest.raises(ValueError, match="max_retries"):
+        execute_ray([], tmp_path, on_rows=print, max_retries=-1)
+    with pytest.raises(ValueError, match="num_cpus"):
+        execute_ray([], tmp_path, on_rows=print, num_cpus=0)
+    with pytest.raises(ValueError, match="num_cpus"):
+        execute_ray([], tmp_path, on_rows=print, address="auto", num_cpus=2)
+
+
+def test_ray_stores_the_rows_and_scores_of_the_local_executor(toy_env):
+    local = _run_local(toy_env / "local")
+    was_running = ray.is_initialized()
+    remote, batches = _run_ray(toy_env / "ray", num_cpus=2)
+    assert ray.is_initialized() == was_running   # a Ray it started is shut down again
+    assert len(local) == 8 and set(local["status"]) == {"ok"}
+    assert remote[SCORE_COLUMNS].equals(local[SCORE_COLUMNS])
+    assert remote["extra"].equals(local["extra"])
+    # one batch per unit (4 units x 2 classifiers), every key once
+    assert sorted(len(b) for b in batches) == [2, 2, 2, 2]
+    assert len({r.key for b in batches for r in b}) == 8
+
+
+def _state(pid: int) -> str:
+    """A process's state letter; "gone" once it has been reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return "gone"
+
+
+def _wait_until(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def test_timeouts_crashes_and_errors_become_rows_with_a_status(toy_env, ray_with_test_samplers):
+    marker = toy_env / "sleeper.pid"
+    frame, batches = _run_ray(toy_env / "ray", time_limits={"ray-test-sleeps": 3.0}, samplers=(
+        f"ray-test-sleeps[marker={marker}]", "ray-test-kills-worker", "ray-test-raises"))
+    status = frame.groupby("sampler")["status"].unique().map(list).to_dict()
+    assert status == {f"ray-test-sleeps[marker={marker}]": ["timeout"], "ray-test-kills-worker": ["error"],
+                      "ray-test-raises": ["error"]}
+    message = frame.groupby("sampler")["message"].unique().map(list).to_dict()
+    assert message[f"ray-test-sleeps[marker={marker}]"] == ["exceeded the time limit of 3 s"]
+    assert message["ray-test-kills-worker"] == ["worker process died (WorkerCrashedError, 2 attempts)"]
+    assert message["ray-test-raises"][0].startswith("RuntimeError: broken on purpose")
+    assert sorted(len(b) for b in batches) == [2, 2, 2]
+    # the timed-out unit's worker was killed, not left sleeping
+    assert _wait_until(lambda: _state(int(marker.read_text())) in ("gone", "Z"), timeout=30)
+
+
+def test_a_worker_killed_mid_unit_is_retried_and_stored_once(toy_env, ray_with_test_samplers):
+    marker = toy_env / "first-attempt.pid"
+    sampler = f"ray-test-sleeps-once[marker={marker}]"
+    killed = []
+
+    def kill_first_attempt():
+        if _wait_until(lambda: marker.exists() and marker.read_text()):
+            pid = int(marker.read_text())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    killer = threading.Thread(target=kill_first_attempt)
+    killer.start()
+    frame, batches = _run_ray(toy_env / "ray", samplers=(sampler,), max_retries=1)
+    killer.join()
+    assert len(killed) == 1 and _state(killed[0]) in ("gone", "Z")
+    assert len(batches) == 1 and len(frame) == 2 and set(frame["status"]) == {"ok"}
+    # the retry's rows are those of an undisturbed run (the marker now exists, so nothing sleeps)
+    undisturbed = _run_local(toy_env / "local", samplers=(sampler,))
+    assert frame[SCORE_COLUMNS].equals(undisturbed[SCORE_COLUMNS])
