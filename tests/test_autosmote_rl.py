@@ -14,9 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from autosmote import AutoSMOTE
-from autosmote.rl.acting import EpisodePlayer, LowLevelActing, PlayerConfig
+from autosmote.rl.acting import Episode, EpisodePlayer, LowLevelActing, PlayerConfig
 from autosmote.rl.learner import Learner, LearnerConfig
 from autosmote.rl.policies import LowLevelPolicy, build_policies, flat_parameters, load_flat_parameters
+from autosmote.rl.search import _rounds
 from autosmote.rl.vtrace import VTraceReturns, actor_critic_loss, vtrace
 from autosmote.space import N_USAGE_BINS, SearchSpace, neighbour_table, state_features
 
@@ -266,6 +267,76 @@ def test_same_random_state_same_search_with_two_actor_processes():
     Xb, _ = b.fit_resample(X, y)
     assert np.array_equal(Xa, Xb) and a.episode_scores_ == b.episode_scores_
     assert a.timings_["n_actors"] == 2
+
+
+def test_two_actor_processes_repeat_a_search_that_learns():
+    X, y = _data()
+    params = {**TINY, "n_jobs": 2, "budget": 24, "unroll_lengths": (2, 10, 10), "batch_size": 2}
+    a, b = AutoSMOTE(**params), AutoSMOTE(**params)
+    Xa, _ = a.fit_resample(X, y)
+    Xb, _ = b.fit_resample(X, y)
+    assert min(a.learner_updates_.values()) > 0
+    assert np.array_equal(Xa, Xb) and a.episode_scores_ == b.episode_scores_
+
+
+def test_pair_logits_do_not_depend_on_the_rest_of_the_batch():
+    """What lets any actor play any episode without changing the search: cached logits are the same
+    whichever batch computed them."""
+    rng = np.random.default_rng(0)
+    X_min = rng.normal(size=(40, 4))
+    neighbours = neighbour_table(X_min, 10)
+    net = build_policies(4 + N_USAGE_BINS, 4, 4, 5, seed=0, cross=False, instance=False, low=True,
+                         flat=False)["low"]
+    acting = LowLevelActing(net, torch.from_numpy(state_features(X_min.astype(np.float32))), neighbours, 20)
+    n_codes = 40 * N_USAGE_BINS
+    own, partner = rng.integers(0, n_codes, 700), rng.integers(0, n_codes, 700)
+    reference = acting.pair_logits(own, partner)
+    for size in (1, 7, 64, 103, 333, 699):
+        chosen = rng.choice(700, size=size, replace=False)
+        assert np.array_equal(acting.pair_logits(own[chosen], partner[chosen]), reference[chosen])
+
+
+class _RecordingActors:
+    """Stands in for the actor processes: records which weights each episode was played with."""
+
+    def __init__(self, n_actors):
+        self.n_actors, self.played, self._queued = n_actors, {}, []
+
+    def submit(self, actor, weights, index):
+        self.played[index] = weights["low"][0]
+        self._queued.append((actor, Episode(index, np.zeros(1, np.int32), np.zeros(0, np.int16), 0,
+                                            np.zeros(1, np.int32), score=float(index % 7))))
+
+    def results(self):
+        out, self._queued = self._queued[:1], self._queued[1:]     # one at a time, in submission order
+        return out
+
+
+class _CountingLearner:
+    """Each learned block is one weight version."""
+
+    def __init__(self):
+        self.version, self.updates, self.blocks = 0, {"low": 0}, []
+
+    def add(self, steps, score):
+        pass
+
+    def learn(self):
+        self.version += 1
+
+    def weights(self):
+        return {"low": (self.version, None)}
+
+
+@pytest.mark.parametrize("policy_lag, sync_interval", [(0, 1), (1, 1), (1, 3), (2, 2)])
+def test_each_episode_is_played_with_the_weights_of_its_block(policy_lag, sync_interval):
+    actors = _RecordingActors(n_actors=2)
+    result = _rounds(actors, _CountingLearner(), budget=23, policy_lag=policy_lag, sync_interval=sync_interval,
+                     start=0.0)
+    block = 2 * sync_interval
+    assert actors.played == {i: max(i // block - policy_lag, 0) for i in range(23)}
+    assert result.scores == [float(i % 7) for i in range(23)]
+    assert result.curve == [float(min(i, 6)) for i in range(23)] and result.best.index == 6
 
 
 def test_it_works_inside_an_imblearn_pipeline():

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..space import N_USAGE_BINS, SearchSpace, state_features
-from .policies import LowLevelPolicy, StatePolicy, build_policies, load_flat_parameters
+from .policies import LowLevelPolicy, StatePolicy, build_policies, load_flat_parameters, padded_rows
 
 TOP_BIN = N_USAGE_BINS - 1
 NEVER = 1 << 60      # "this count never changes bin again" (already in the top bin)
@@ -112,22 +112,34 @@ class LowLevelActing:
             self.second_w = net.second.weight.detach().contiguous()
             self.second_b = net.second.bias.detach()
             self.out_w = net.out.weight[0].detach()
-            self.out_b = net.out.bias.detach()
+            self.out_b = float(net.out.bias)
             _, stop = net.value_and_stop(flat_states)
         self.stop_logits = None if stop is None else stop.double().numpy().reshape(n_rows, N_USAGE_BINS)
         self.cache: dict[int, np.ndarray] = {}
         self.arange_k = np.arange(k)
+        self._buffer = torch.zeros(0, self.state_h.shape[1])
 
     # ----------------------------------------------------------------- pair logits
     def pair_logits(self, own: np.ndarray, partner: np.ndarray) -> np.ndarray:
         """(P, n_weights) logits for P (row * bins + row bin, neighbour * bins + neighbour bin) codes."""
+        n_pairs, n_weights, hidden = len(own), self.n_weights, self.state_h.shape[1]
+        n_rows = n_pairs * n_weights
         with torch.inference_mode():
             h = self.state_h[torch.from_numpy(own)]
             h += self.neighbour_h[torch.from_numpy(partner)]
-            h = torch.add(h[:, None, :], self.weight_h).relu_().view(-1, h.shape[1])
-            h = dense_relu(h, self.second_w, self.second_b)
-            logits = torch.mv(h, self.out_w).add_(self.out_b)
-        return logits.numpy().reshape(len(own), self.n_weights)
+            x = self._input_buffer(n_rows)
+            torch.add(h[:, None, :], self.weight_h, out=x[:n_rows].view(n_pairs, n_weights, hidden))
+            x.relu_()
+            h = dense_relu(x, self.second_w, self.second_b)
+            logits = torch.mv(h, self.out_w)[:n_rows].add_(self.out_b)
+        return logits.numpy().reshape(n_pairs, n_weights)
+
+    def _input_buffer(self, n_rows: int) -> torch.Tensor:
+        """A (padded_rows(n_rows), H) view of a reused buffer; the padding rows hold stale finite values."""
+        padded = padded_rows(n_rows)
+        if len(self._buffer) < padded:
+            self._buffer = torch.zeros(padded, self.state_h.shape[1])
+        return self._buffer[:padded]
 
     def _row_cache(self, row: int) -> np.ndarray:
         """(row bin, neighbour rank, neighbour bin, weight) logits of one row; NaN = not computed yet."""

@@ -1,13 +1,14 @@
 """Actors: play episodes and score them (fit the classifier on train + synthetic set, score on validation).
 
 `n_jobs == 1` plays in the calling process; otherwise each actor is a worker process (fork where the
-platform has it, else spawn) that receives weights and episode indices through a pipe and sends back
+platform has it, else spawn) that receives weights and an episode index through a pipe and sends back
 the episode with its score. Actors act on CPU with one thread each: their matrices are small, and the
 classifier fit is what should have the cores.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import sys
 import time
 import traceback
@@ -92,18 +93,18 @@ class Actor:
 
 
 class InProcessActors:
-    """n_jobs = 1: episodes are played in the calling process when collected."""
+    """n_jobs = 1: a submitted episode is played in the calling process when results are asked for."""
 
     def __init__(self, config: PlayerConfig, data: SearchData, seed: int):
         self.actor = Actor(config, data, seed)
         self.n_actors = 1
-        self._queued: list[tuple[dict, list[int]]] = []
+        self._queued: list[tuple[dict, int]] = []
 
-    def dispatch(self, weights: dict, assignments: list[list[int]]) -> None:
-        self._queued = [(weights, indices) for indices in assignments]
+    def submit(self, actor: int, weights: dict, index: int) -> None:
+        self._queued.append((weights, index))
 
-    def collect(self) -> list[Episode]:
-        out = [self.actor.run(weights, index) for weights, indices in self._queued for index in indices]
+    def results(self) -> list[tuple[int, Episode]]:
+        out = [(0, self.actor.run(weights, index)) for weights, index in self._queued]
         self._queued = []
         return out
 
@@ -112,7 +113,7 @@ class InProcessActors:
 
 
 def _worker(conn, config: PlayerConfig, data: SearchData, seed: int) -> None:
-    """A worker process: play the episodes it is sent, in order, until it gets None."""
+    """A worker process: play each episode it is sent until it gets None."""
     torch.set_num_threads(1)
     with threadpool_limits(1):
         actor = Actor(config, data, seed)
@@ -123,23 +124,23 @@ def _worker(conn, config: PlayerConfig, data: SearchData, seed: int) -> None:
                 break
             if message is None:
                 break
-            weights, indices = message
+            weights, index = message
             try:
-                conn.send([actor.run(weights, index) for index in indices])
+                conn.send(actor.run(weights, index))
             except Exception as err:   # the main process re-raises it with the traceback
-                conn.send(RuntimeError(f"actor failed on episodes {indices}: {err!r}\n{traceback.format_exc()}"))
+                conn.send(RuntimeError(f"actor failed on episode {index}: {err!r}\n{traceback.format_exc()}"))
     conn.close()
 
 
 class ProcessActors:
-    """n_jobs > 1: one worker process per actor; each plays its assigned episodes back to back."""
+    """n_jobs > 1: one worker process per actor, each playing one submitted episode at a time."""
 
     def __init__(self, n_actors: int, config: PlayerConfig, data: SearchData, seed: int):
         method = "fork" if sys.platform.startswith("linux") else "spawn"
         context = mp.get_context(method)
         self.n_actors = n_actors
         self.connections, self.processes = [], []
-        self._busy: list[int] = []
+        self._busy: set[int] = set()
         self._sent: list[dict[str, int]] = [{} for _ in range(n_actors)]   # weight versions each actor has
         for _ in range(n_actors):
             here, there = context.Pipe()
@@ -149,29 +150,28 @@ class ProcessActors:
             self.connections.append(here)
             self.processes.append(process)
 
-    def dispatch(self, weights: dict, assignments: list[list[int]]) -> None:
-        """assignments[a]: the episode indices actor a plays (a fixed assignment, for reproducibility)."""
-        self._busy = []
-        for actor, indices in enumerate(assignments):
-            if not indices:
-                continue
-            fresh = {name: value for name, value in weights.items() if self._sent[actor].get(name) != value[0]}
-            self._sent[actor].update({name: value[0] for name, value in fresh.items()})
-            self.connections[actor].send((fresh, indices))
-            self._busy.append(actor)
+    def submit(self, actor: int, weights: dict, index: int) -> None:
+        """Send episode `index` to an idle actor, with the nets whose weights it does not have yet."""
+        fresh = {name: value for name, value in weights.items() if self._sent[actor].get(name) != value[0]}
+        self._sent[actor].update({name: value[0] for name, value in fresh.items()})
+        self.connections[actor].send((fresh, index))
+        self._busy.add(actor)
 
-    def collect(self) -> list[Episode]:
+    def results(self) -> list[tuple[int, Episode]]:
+        """Block until at least one busy actor has finished; (actor, episode) for each that has."""
+        by_connection = {self.connections[a]: a for a in self._busy}
         out = []
-        for actor in self._busy:
+        for conn in mp_connection.wait(list(by_connection)):
+            actor = by_connection[conn]
             try:
-                result = self.connections[actor].recv()
+                result = conn.recv()
             except EOFError:
                 raise RuntimeError(f"actor process {actor} died (exit code {self.processes[actor].exitcode})") \
                     from None
             if isinstance(result, Exception):
                 raise result
-            out.extend(result)
-        self._busy = []
+            self._busy.discard(actor)
+            out.append((actor, result))
         return out
 
     def close(self) -> None:

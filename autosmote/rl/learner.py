@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..space import N_USAGE_BINS
-from .policies import LowLevelPolicy, StatePolicy, flat_parameters
+from .policies import LowLevelPolicy, StatePolicy, flat_parameters, padded_rows
 from .vtrace import actor_critic_loss, vtrace
 
 POLICY_ORDER = ("cross", "instance", "low")
@@ -161,6 +161,8 @@ class Learner:
         partner_codes, partner_of = np.unique(pair_keys % n_codes, return_inverse=True)
         state_h = net.state_part(self.states[self._tensor(own_codes)])
         partner_h = net.neighbour_part(self.states[self._tensor(partner_codes)])
+        padded = padded_rows(len(pair_keys))     # a few matrix shapes, so oneDNN reuses its kernels
+        own_of, partner_of = np.resize(own_of, padded), np.resize(partner_of, padded)
         pair = net.pair_logits(state_h[self._tensor(own_of)], partner_h[self._tensor(partner_of)])
         logits = pair[self._tensor(pair_of)].reshape(len(first), -1)          # (U, K * n_weights)
         values, stop = net.value_and_stop(self.states[self._tensor(own)])
@@ -171,3 +173,4 @@ class Learner:
         ids = self._tensor(state_id)
         logp = logp_all[ids, self._tensor(steps["actions"])]
         return logp, entropy_all[ids], values[ids]
+

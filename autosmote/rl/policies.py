@@ -88,6 +88,13 @@ def build_policies(state_dim: int, g1_actions: int, g2_actions: int, n_weights: 
     return nets
 
 
+def padded_rows(n: int) -> int:
+    """n rounded up to one of a few sizes (powers of two up to 512, then multiples of 256). oneDNN builds a
+    kernel per matrix shape, which costs more than the product itself at these sizes, so the low-level
+    net's batches are padded to these sizes and the padding rows' outputs dropped."""
+    return 1 << max(5, (n - 1).bit_length()) if n <= 512 else -(-n // 256) * 256
+
+
 def flat_parameters(net: nn.Module) -> np.ndarray:
     """All parameters as one float32 vector (what an actor receives)."""
     with torch.no_grad():

@@ -53,10 +53,11 @@ class AutoSMOTE(BaseSampler):
         "merged" (training and validation data merged; reward measured on the merged data).
     n_jobs : int or None, default=None
         Number of actors (episodes played in parallel, each in its own process). None means 1 (in-process);
-        -1 means one per CPU. A search is repeated bit for bit under the same random_state and n_jobs: the
-        actors play fixed episode indices with weights fixed per block, and the learner consumes episodes
-        in index order, so only the wall-clock interleaving varies. Different n_jobs give different (equally
-        valid) searches, because the weights an episode is played with depend on the block structure.
+        -1 means one per CPU. A search is repeated bit for bit under the same random_state and n_jobs:
+        each episode's random numbers depend on its index alone, its weights on its block, and the learner
+        consumes episodes in index order, so neither the wall-clock interleaving nor which actor plays an
+        episode matters. Different n_jobs give different (equally valid) searches, because the block
+        size, and so the weights an episode is played with, depends on n_jobs.
     random_state : int, RandomState instance or None, default=None
     g1 : int >= 2 or None, default=None
         Cross-instance actions {0..g1-1}. None: round(4 * IR / g2), at least 2 (IR of the training data).
@@ -77,12 +78,14 @@ class AutoSMOTE(BaseSampler):
         Adam learning rate (0.005), entropy cost (0.0006), baseline cost (0.5), discount (1.0) and
         global gradient-norm clip (40) of the learner.
     sync_interval : int, default=1
-        Episodes each actor plays with one set of weights (a block) before it takes new ones. Its cached
-        low-level logits serve the whole block, and the actors wait for each other once per block.
+        Episodes per actor in a block (blocks of n_actors * sync_interval consecutive episodes share one set
+        of weights). An actor's cached low-level logits serve all its episodes of a block.
     policy_lag : int, default=1
         Block r is played with the weights learned from blocks <= r - 1 - policy_lag; 1 lets the learner
-        learn from one block while the actors play the next. Both settings are IMPALA's policy lag, which
-        V-trace corrects; larger values trade staleness for less overhead.
+        learn from one block while the actors play the next. Idle actors take the next episode at once
+        (no barrier between blocks), so an actor waits only when it runs this far ahead of the learner.
+        Both settings are IMPALA's policy lag, which V-trace corrects; larger values trade staleness for
+        less overhead.
     within_row_updates : bool, default=True
         True: the exact process, in which the low-level policy sees every usage-count change, also inside
         a row (computed in batches, as many passes as bin changes). False: an approximation with one pass
