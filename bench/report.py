@@ -103,6 +103,7 @@ def rank_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting,
                      "(set [table] reference or --reference).")
     if noop == "missing":
         notes.append("Rows whose sampler returned its input unchanged (no-op) count as missing.")
+    notes += _calibration_notes(runs)
     categories = {e.name: e.category for e in all_entries()}
     groups = {label: categories.get(label.split("[")[0], "other") for label in order}
     return render.render_rank_table(ranks, marks, fmt=fmt, notes=notes, groups=groups,
@@ -197,6 +198,19 @@ def _sampler_order(labels) -> list[str]:
 
 def _seeds(best: pd.DataFrame) -> str:
     return ",".join(str(s) for s in sorted(best["seed"].unique()))
+
+
+def _calibration_notes(runs: pd.DataFrame) -> list[str]:
+    """MESA needs class probabilities; a classifier without them (LinearSVC) ran calibrated, which the table
+    must say because that is a different base model from the one the other samplers are scored with."""
+    rows = runs[runs["sampler"].str.split("[").str[0] == "MESA"]
+    calibrated = sorted({c for c, extra in zip(rows["classifier"], rows["extra"])
+                         if json.loads(extra or "{}").get("calibrated")})
+    if not calibrated:
+        return []
+    return [f"MESA with {', '.join(calibrated)}: the base classifier has no predict_proba, so MESA's ensemble "
+            "uses it wrapped in scikit-learn's CalibratedClassifierCV (sigmoid, up to 3 folds); the other samplers "
+            "use it as is."]
 
 
 def _missing_notes(cfg: pd.DataFrame, ranks: pd.DataFrame) -> list[str]:

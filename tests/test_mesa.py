@@ -215,6 +215,20 @@ def test_registry_entry_builds_a_predictor_on_the_validation_split():
     assert set(model.predict(X[120:])) <= {0, 1}
 
 
+def test_table_2_footnotes_the_calibrated_base_classifier(toy_env):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    runner = CliRunner()
+    run = runner.invoke(app, ["run", "--samplers", "No-resampling,MESA[n_estimators=3,n_meta_episodes=2]"])
+    assert run.exit_code == 0, run.output
+    table = runner.invoke(app, ["table", "--metric", "mcc", "--table", "2"])
+    assert table.exit_code == 0, table.output
+    notes = [line for line in table.output.splitlines() if "CalibratedClassifierCV" in line]
+    assert len(notes) == 1 and notes[0].startswith("MESA with SVM:")   # DT has predict_proba: not named
+
+
 def test_sac_learns_the_best_action_of_a_one_step_bandit():
     """Reward -(a - 0.5)^2 from a fixed state: the policy's mean action must move to about 0.5."""
     agent = SoftActorCritic(2, 16, 1e-2, 0.99, 0.05, "auto", "cpu", seed=0)
