@@ -285,6 +285,10 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
                                               "(default: ../shared/datasets/toy2/toy2_1.csv when present)")):
     """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram and the paper comparison, with an index."""
     settings = state.settings
+    if paper_tables is not None and not paper_tables.is_dir():
+        raise ConfigError(f"--paper-tables {paper_tables} is not a directory: pass the folder holding table2.csv")
+    if toy is not None and not toy.is_file():
+        raise ConfigError(f"--toy {toy} is not a file: pass the toy CSV (e.g. ../shared/datasets/toy2/toy2_1.csv)")
     store = _open_store(results, settings)
     frame = store.frame()
     catalog = DataCatalog(settings.data_dir)

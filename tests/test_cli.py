@@ -72,6 +72,15 @@ def test_malformed_bench_toml(toy_env, stored):
     assert _digest(stored) == before
 
 
+@pytest.mark.parametrize("flag, words", [("--toy", ["--toy", "not a file"]),
+                                         ("--paper-tables", ["--paper-tables", "not a directory"])])
+def test_report_inputs_that_do_not_exist(stored, tmp_path, flag, words):
+    before = _digest(stored)
+    _one_line_error(bench("report", "--results", str(stored.parent), "--out", str(tmp_path / "r"), flag,
+                          str(tmp_path / "missing")), *words)
+    assert _digest(stored) == before and not (tmp_path / "r").exists()
+
+
 def test_results_dir_not_writable(toy_env):
     blocker = toy_env / "a-file"
     blocker.write_text("")
