@@ -116,8 +116,8 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
                     proc.join()
                     rows = failed_rows(unit, "error", f"worker process died (exit code {proc.exitcode})")
                 receiver.close()
-                proc.join()
                 on_rows(rows)
+                proc.join()
             now = time.monotonic()
             for receiver in [r for r, (_, _, d) in running.items() if d <= now]:
                 unit, proc, _ = running.pop(receiver)
@@ -143,3 +143,14 @@ def _worker(unit: Unit, data_dir: Path, sender) -> None:
         rows = failed_rows(unit, "error", f"{type(err).__name__}: {err}")
     sender.send(rows)
     sender.close()
+    stop_process_pools()
+
+
+def stop_process_pools() -> None:
+    """Shut down joblib's loky pool if the unit started one (ctgan does, for its data transformer). Its
+    workers idle for 300 s before they exit, and a forked process waits for its children when it ends,
+    so without this the unit's process, and its worker slot, would linger that long."""
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)

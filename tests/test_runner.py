@@ -125,3 +125,22 @@ def test_resume_after_sigkill_gives_the_rows_of_an_uninterrupted_run(toy_env):
     with sqlite3.connect(killed_dir / "bench.sqlite") as a, sqlite3.connect(toy_env / "clean" / "bench.sqlite") as b:
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
         assert a.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 22
+
+
+def test_a_unit_process_does_not_wait_for_an_idle_joblib_pool():
+    """ctgan starts a loky pool whose workers idle 300 s; the unit's process must still end at once."""
+    import multiprocessing as mp
+
+    from bench.runner import stop_process_pools
+
+    def unit_with_pool(conn):
+        from joblib import Parallel, delayed
+        conn.send(Parallel(n_jobs=2, backend="loky")(delayed(abs)(-i) for i in range(4)))
+        stop_process_pools()
+
+    receiver, sender = mp.get_context("fork").Pipe(duplex=False)
+    proc = mp.get_context("fork").Process(target=unit_with_pool, args=(sender,))
+    proc.start()
+    assert receiver.recv() == [0, 1, 2, 3]
+    proc.join(timeout=60)
+    assert proc.exitcode == 0
