@@ -248,6 +248,10 @@ def _table4(section: Section, out_dir: Path, ir_runs: pd.DataFrame, metrics, set
         raise ValueError(f"no {ref}[ablation=...] rows on {ABLATION_DATASET}")
     if not (family["sampler"] == ref).any():
         raise ValueError(f"no {ref} rows on {ABLATION_DATASET}")
+    # the reference's runs where no ablation ran (e.g. a Table 2 run at another IR) are not comparisons
+    keys = ["ir", "seed", "classifier"]
+    covered = family.loc[family["sampler"] != ref, keys].drop_duplicates()
+    family = family.merge(covered, on=keys)
     section.notes.append(f"Computed {_describe_rows(family)}.")
     ablations = family.drop_duplicates("sampler").set_index("sampler")["params"].map(_ablation)
     display = pd.DataFrame(index=pd.Index(ablations.index, name="sampler"))

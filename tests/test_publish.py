@@ -158,6 +158,18 @@ def test_ablations_give_table4_and_search_curves(tmp_path):
     assert "ablation" not in (tmp_path / "table2_macro_f1.csv").read_text()
 
 
+def test_table4_compares_only_where_the_ablations_ran(tmp_path):
+    """AutoSMOTE also has Table 2 runs at IR 100, where no ablation ran: they must not leave the ablations
+    incomplete (unranked) in Table 4."""
+    table2_only = [_row("mozilla4", 100, 1, "AutoSMOTE", "SVM", score=0.9, params={}, tune_metric=metric)
+                   for metric in ("macro_f1", "mcc")]
+    frame = _frame(_variants("AutoSMOTE[ablation=flat]", {"ablation": "flat"}, 0.5) + table2_only)
+    _write(frame, tmp_path)
+    table4 = pd.read_csv(tmp_path / "table4.csv").set_index("sampler")
+    assert table4["Macro-F1 rank"].to_dict() == {"AutoSMOTE": 1.0, "AutoSMOTE[ablation=flat]": 2.0}
+    assert "IRs 20, 50;" in (tmp_path / "index.md").read_text()
+
+
 def test_hyperparameter_scores_put_each_run_under_the_parameter_it_varies():
     rows = (_variants("AutoSMOTE", {}, 0.8) + _variants("AutoSMOTE[g1=10]", {"g1": 10}, 0.6)
             + _variants("AutoSMOTE[g2=5]", {"g2": 5}, 0.7)
