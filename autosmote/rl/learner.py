@@ -173,4 +173,3 @@ class Learner:
         ids = self._tensor(state_id)
         logp = logp_all[ids, self._tensor(steps["actions"])]
         return logp, entropy_all[ids], values[ids]
-
