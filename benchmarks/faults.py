@@ -32,8 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from bench.synthetic import write_toy_csv
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLERS = ["No-resampling", "RandomOverSampler", "SMOTE", "ADASYN", "BorderlineSMOTE", "RandomUnderSampler",
@@ -106,12 +105,7 @@ def main() -> None:
 def write_setup(workdir: Path, seeds: int, rows: int) -> Path:
     """The synthetic dataset, registered, and the bench.toml whose `faults` profile runs the plan."""
     workdir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.RandomState(0)
-    y = (rng.rand(rows) < 0.4).astype(int)
-    frame = pd.DataFrame(rng.randn(rows, 4) + y[:, None] * 1.2, columns=["a", "b", "c", "d"])
-    frame["colour"] = np.where(rng.rand(rows) < 0.5, "red", "blue")
-    frame["label"] = np.where(y == 1, "pos", "neg")
-    frame.to_csv(workdir / "toy.csv", index=False)
+    write_toy_csv(workdir / "toy.csv", n=rows)
     config = workdir / "bench.toml"
     config.write_text(f"""
 [data]

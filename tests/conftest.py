@@ -3,23 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
+from bench.synthetic import write_toy_csv
+
 SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-def write_toy_csv(path: Path, n: int = 1200, seed: int = 0) -> Path:
-    """Two overlapping Gaussian classes, 60/40, with one categorical column."""
-    rng = np.random.RandomState(seed)
-    y = (rng.rand(n) < 0.4).astype(int)
-    X = rng.randn(n, 4) + y[:, None] * 1.2
-    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
-    frame["colour"] = np.where(rng.rand(n) < 0.5, "red", "blue")
-    frame["label"] = np.where(y == 1, "pos", "neg")
-    frame.to_csv(path, index=False)
-    return path
 
 
 @pytest.fixture
