@@ -69,8 +69,9 @@ class ResultStore:
         if version not in (0, SCHEMA_VERSION):
             raise StoreError(f"{self.path} was written by another version of bench (schema {version}, "
                              f"this one reads {SCHEMA_VERSION}): pass a new --results DIR")
-        self._conn.executescript(SCHEMA)
-        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if version == 0:      # a new store; an existing one is left byte-identical by readers
+            self._conn.executescript(SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self._conn.close()

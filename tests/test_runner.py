@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import signal
 import sqlite3
@@ -74,6 +75,21 @@ def test_rerun_computes_nothing(toy_env):
     _run(toy_env, toy_env / "r")
     _, plan = _run(toy_env, toy_env / "r")
     assert plan.units == [] and plan.stored_rows == 8
+
+
+def test_reading_a_store_leaves_its_file_byte_identical(toy_env):
+    """Committed result stores stay clean in git when tables and reports are made from them."""
+    _run(toy_env, toy_env / "r")
+    gc.collect()                              # the run's connection, so that closing this one checkpoints
+    db = toy_env / "r" / "bench.sqlite"
+    ResultStore(toy_env / "r").close()
+    assert not db.with_name("bench.sqlite-wal").exists()
+    os.utime(db, ns=(10**18, 10**18))         # any write to the file would move its mtime
+    before = db.read_bytes()
+    store = ResultStore(toy_env / "r")
+    assert len(store.frame()) == 8
+    store.close()
+    assert db.read_bytes() == before and db.stat().st_mtime_ns == 10**18
 
 
 def test_failures_become_rows_with_a_status(toy_env):
