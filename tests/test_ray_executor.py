@@ -188,8 +188,10 @@ def test_timeouts_crashes_and_errors_become_rows_with_a_status(toy_env, ray_with
     assert message["ray-test-kills-worker"] == ["worker process died (WorkerCrashedError, 2 attempts)"]
     assert message["ray-test-raises"][0].startswith("RuntimeError: broken on purpose")
     assert sorted(len(b) for b in batches) == [2, 2, 2]
-    # the timed-out unit's worker was killed, not left sleeping
-    assert _wait_until(lambda: _state(int(marker.read_text())) in ("gone", "Z"), timeout=30)
+    # the timed-out unit's worker was killed, not left sleeping (on a loaded machine the limit can come
+    # before the sampler starts, and then there is no pid to check)
+    if marker.exists() and marker.read_text():
+        assert _wait_until(lambda: _state(int(marker.read_text())) in ("gone", "Z"), timeout=30)
 
 
 def test_a_worker_killed_mid_unit_is_retried_and_stored_once(toy_env, ray_with_test_samplers):
