@@ -83,6 +83,22 @@ def test_split_first_layer_equals_the_layer_on_the_concatenation():
     assert torch.allclose(direct, split, atol=1e-6)
 
 
+def test_pair_logits_backward_matches_autograd_on_the_concatenation():
+    torch.manual_seed(0)
+    net = LowLevelPolicy(state_dim=6, n_weights=5).double()
+    state, neighbour = torch.randn(7, 6, dtype=torch.float64), torch.randn(7, 6, dtype=torch.float64)
+    joined = torch.cat([state[:, None, :].expand(7, 5, 6), neighbour[:, None, :].expand(7, 5, 6),
+                        torch.eye(5, dtype=torch.float64)[None].expand(7, 5, 5)], dim=2)
+    upstream = torch.randn(7, 5, dtype=torch.float64)
+    params = [net.first.weight, net.first.bias, net.second.weight, net.second.bias, net.out.weight, net.out.bias]
+    direct = net.out(torch.relu(net.second(torch.relu(net.first(joined))))).squeeze(-1)
+    expected = torch.autograd.grad((direct * upstream).sum(), params)
+    split = net.pair_logits(net.state_part(state), net.neighbour_part(neighbour))
+    got = torch.autograd.grad((split * upstream).sum(), params)
+    for e, g in zip(expected, got):
+        assert torch.allclose(e, g, rtol=1e-10, atol=1e-12)
+
+
 def test_flat_parameters_round_trip():
     nets = build_policies(8, 4, 3, 5, seed=1, cross=True, instance=False, low=True, flat=False)
     other = build_policies(8, 4, 3, 5, seed=2, cross=True, instance=False, low=True, flat=False)

@@ -63,14 +63,43 @@ class LowLevelPolicy(nn.Module):
 
     def pair_logits(self, state_h: torch.Tensor, neighbour_h: torch.Tensor) -> torch.Tensor:
         """(P, n_weights) logits for P (state, neighbour) combinations, from their first-layer parts."""
-        h = torch.relu(state_h[:, None, :] + neighbour_h[:, None, :] + self.weight_part()[None])
-        h = torch.relu(self.second(h))
-        return self.out(h).squeeze(-1)
+        return _PairLogits.apply(state_h + neighbour_h, self.weight_part(), self.second.weight, self.second.bias,
+                                 self.out.weight[0], self.out.bias[0])
 
     def value_and_stop(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.value_trunk(states)
         stop = self.stop_head(h).squeeze(-1) if self.stop_head is not None else None
         return self.value_head(h).squeeze(-1), stop
+
+
+class _PairLogits(torch.autograd.Function):
+    """relu(pair + weight part) -> relu(Linear) -> Linear, with a hand-written backward.
+
+    Autograd's version of these few lines allocates a fresh (pairs * n_weights, hidden) tensor for every
+    elementwise step forwards and backwards; at the learner's sizes (about 20k rows) that memory traffic
+    cost more than the matrix products. Here the activations are made in place and the backward reuses
+    its buffers (tests/test_autosmote_rl.py checks the gradients against autograd's)."""
+
+    @staticmethod
+    def forward(ctx, pair_h, weight_h, second_w, second_b, out_w, out_b):
+        n_pairs, hidden = pair_h.shape
+        first = (pair_h[:, None, :] + weight_h[None]).reshape(-1, hidden).relu_()
+        second = torch.addmm(second_b, first, second_w.T).relu_()
+        ctx.save_for_backward(first, second, second_w, out_w)
+        ctx.n_pairs = n_pairs
+        return torch.addmv(out_b, second, out_w).view(n_pairs, -1)
+
+    @staticmethod
+    def backward(ctx, grad_logits):
+        first, second, second_w, out_w = ctx.saved_tensors
+        g = grad_logits.reshape(-1)
+        grad_second = torch.outer(g, out_w)
+        torch.ops.aten.threshold_backward.grad_input(grad_second, second, 0.0, grad_input=grad_second)
+        grad_first = grad_second @ second_w
+        torch.ops.aten.threshold_backward.grad_input(grad_first, first, 0.0, grad_input=grad_first)
+        grad_first = grad_first.view(ctx.n_pairs, -1, first.shape[1])
+        return (grad_first.sum(1), grad_first.sum(0), grad_second.T @ first, grad_second.sum(0),
+                second.T @ g, g.sum())
 
 
 def build_policies(state_dim: int, g1_actions: int, g2_actions: int, n_weights: int, *, seed: int,
