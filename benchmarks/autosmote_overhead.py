@@ -12,31 +12,21 @@ ratio an idle machine would give (a little less: it ignores the time actors wait
 """
 from __future__ import annotations
 
-import argparse
 import cProfile
-import os
 import pstats
 import resource
 import time
 import warnings
 from pathlib import Path
 
-from bench.classifiers import CLASSIFIERS, make_classifier
-from bench.datasets import DataCatalog
-from bench.metrics import METRICS
-
+from _search_args import load_split, search_parser
 from autosmote import AutoSMOTE
+from bench.classifiers import make_classifier
+from bench.metrics import METRICS
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="mozilla4")
-    parser.add_argument("--ir", type=int, default=100)
-    parser.add_argument("--classifier", default="SVM", choices=sorted(CLASSIFIERS))
-    parser.add_argument("--metric", default="macro_f1", choices=sorted(METRICS))
-    parser.add_argument("--budget", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--n-jobs", type=int, default=2)
+    parser = search_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--ablation", default=None)
     parser.add_argument("--policy-lag", type=int, default=1)
     parser.add_argument("--sync-interval", type=int, default=1)
@@ -47,8 +37,7 @@ def main() -> None:
                         help="write a cProfile of the main process here and print its top entries")
     args = parser.parse_args()
 
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR", "~/.cache/autosmote-bench")).expanduser()
-    split = DataCatalog(data_dir).split(args.dataset, args.ir, args.seed)
+    split = load_split(args)
     sampler = AutoSMOTE(classifier=make_classifier(args.classifier, args.seed), metric=args.metric,
                         budget=args.budget, validation=(split.X_val, split.y_val), random_state=args.seed,
                         n_jobs=args.n_jobs, ablation=args.ablation,

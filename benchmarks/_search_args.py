@@ -1,0 +1,27 @@
+"""What the AutoSMOTE benchmarks share: the arguments naming one search, and the split they name."""
+from __future__ import annotations
+
+import argparse
+
+from bench.classifiers import CLASSIFIERS
+from bench.config import load_settings
+from bench.datasets import DataCatalog, Split
+from bench.metrics import METRICS
+
+
+def search_parser(description: str) -> argparse.ArgumentParser:
+    """A parser with the dataset / IR / classifier / metric / budget / seed / actors of one search."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--dataset", default="mozilla4")
+    parser.add_argument("--ir", type=int, default=100)
+    parser.add_argument("--classifier", default="SVM", choices=sorted(CLASSIFIERS))
+    parser.add_argument("--metric", default="macro_f1", choices=sorted(METRICS))
+    parser.add_argument("--budget", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    return parser
+
+
+def load_split(args: argparse.Namespace) -> Split:
+    """The protocol's split of the named dataset, from the data directory `bench` uses (BENCH_DATA_DIR)."""
+    return DataCatalog(load_settings().data_dir).split(args.dataset, args.ir, args.seed)
