@@ -2,8 +2,10 @@
 
 Also the searches' own objective, the best validation Macro-F1, paired per (dataset, IR, classifier, seed):
 whether the learned search finds better synthetic sets on validation than random search, whether that
-carries over to test, and how the approximation within_row_updates=False compares with the exact search.
+carries over to test, and how the approximation within_row_updates=False compares with the exact search;
+and the searches' mean curves (best validation score after n episodes).
 """
+import json
 import sys
 
 import pandas as pd
@@ -45,3 +47,11 @@ for a, b in PAIRS:
     print(f"all {len(gap)} pairs: validation {int((gap['val'] > 0).sum())} wins / {int((gap['val'] == 0).sum())} "
           f"ties / {int((gap['val'] < 0).sum())} losses, mean gap {gap['val'].mean():+.4f} (two-sided Wilcoxon "
           f"p = {p['val']:.3f}); test mean gap {gap['test'].mean():+.4f} (p = {p['test']:.3f})")
+
+curves = frame[frame["sampler"].isin(["AutoSMOTE", *NAMES.values()])].copy()
+curves["curve"] = curves["extra"].map(lambda extra: json.loads(extra)["curve"])
+checkpoints = [10, 50, 100, 200, 500, 1000]
+at = pd.DataFrame([[row.curve[n - 1] for n in checkpoints] for row in curves.itertuples()],
+                  index=curves["sampler"], columns=[f"after {n}" for n in checkpoints])
+print(f"\nMean best validation Macro-F1 after n episodes ({len(curves) // curves['sampler'].nunique()} searches each):")
+print(at.groupby(level=0).mean().round(4).to_string())
