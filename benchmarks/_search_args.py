@@ -5,7 +5,7 @@ import argparse
 
 from bench.classifiers import CLASSIFIERS
 from bench.config import load_settings
-from bench.datasets import DataCatalog, Split
+from bench.datasets import DataCatalog, DataError, Split
 from bench.metrics import METRICS
 
 
@@ -22,6 +22,10 @@ def search_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def load_split(args: argparse.Namespace) -> Split:
-    """The protocol's split of the named dataset, from the data directory `bench` uses (BENCH_DATA_DIR)."""
-    return DataCatalog(load_settings().data_dir).split(args.dataset, args.ir, args.seed)
+def load_split(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Split:
+    """The protocol's split of the named dataset, from the data directory `bench` uses (BENCH_DATA_DIR);
+    a dataset or IR it cannot make ends the script with the catalogue's one-line error and exit code 2."""
+    try:
+        return DataCatalog(load_settings().data_dir).split(args.dataset, args.ir, args.seed)
+    except DataError as err:
+        parser.error(str(err))

@@ -33,7 +33,7 @@ def main() -> None:
     if unknown or args.budget < N_WINDOWS:
         parser.error(f"unknown ablations {unknown}" if unknown else f"--budget must be at least {N_WINDOWS}")
 
-    split = load_split(args)
+    split = load_split(parser, args)
     metric = METRICS[args.metric]
     print(f"{args.dataset} IR {args.ir} {args.classifier} {args.metric} budget {args.budget} seed {args.seed}: "
           f"mean episode reward per tenth of the search | best validation (episode) | synthetic rows | test")

@@ -37,7 +37,7 @@ def main() -> None:
                         help="write a cProfile of the main process here and print its top entries")
     args = parser.parse_args()
 
-    split = load_split(args)
+    split = load_split(parser, args)
     sampler = AutoSMOTE(classifier=make_classifier(args.classifier, args.seed), metric=args.metric,
                         budget=args.budget, validation=(split.X_val, split.y_val), random_state=args.seed,
                         n_jobs=args.n_jobs, ablation=args.ablation,
