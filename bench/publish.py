@@ -241,17 +241,11 @@ def _ablation(params_text) -> str | None:
 def _table4(section: Section, out_dir: Path, ir_runs: pd.DataFrame, metrics, setting, noop: str,
             paper_tables: Path | None) -> None:
     ref = setting.reference
-    family = ir_runs[(ir_runs["dataset"] == ABLATION_DATASET) & (
-        (ir_runs["sampler"] == ref)
-        | (_starts(ir_runs["sampler"], f"{ref}[") & ir_runs["params"].map(_ablation).notna()))]
+    family = report.ablation_family(ir_runs[ir_runs["dataset"] == ABLATION_DATASET], ref)
     if not (family["sampler"] != ref).any():
         raise ValueError(f"no {ref}[ablation=...] rows on {ABLATION_DATASET}")
     if not (family["sampler"] == ref).any():
-        raise ValueError(f"no {ref} rows on {ABLATION_DATASET}")
-    # the reference's runs where no ablation ran (e.g. a Table 2 run at another IR) are not comparisons
-    keys = ["ir", "seed", "classifier"]
-    covered = family.loc[family["sampler"] != ref, keys].drop_duplicates()
-    family = family.merge(covered, on=keys)
+        raise ValueError(f"no {ref} rows on {ABLATION_DATASET} where its ablations ran")
     section.notes.append(f"Computed {_describe_rows(family)}.")
     ablations = family.drop_duplicates("sampler").set_index("sampler")["params"].map(_ablation)
     display = pd.DataFrame(index=pd.Index(ablations.index, name="sampler"))

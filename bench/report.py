@@ -31,16 +31,28 @@ def tables(frame: pd.DataFrame, catalog: DataCatalog, settings: Settings, *, met
         return smote_variants_table(frame, metric, setting, fmt)
     ablation = frame["sampler"].str.startswith("AutoSMOTE[ablation=")
     if which == "4":
-        rows = frame[ablation | (frame["sampler"] == "AutoSMOTE")]
         if not ablation.any():
             raise StoreError("no AutoSMOTE ablation rows in the store: run e.g. "
                              "`bench run --samplers 'AutoSMOTE,AutoSMOTE[ablation=random_search]'` first")
         full = dataclasses.replace(setting, reference="AutoSMOTE")
-        return rank_table(rows, metric, full, noop or t.noop, fmt, title=f"Table 4: ablations, {LABELS[metric]}")
+        return rank_table(ablation_family(frame, "AutoSMOTE"), metric, full, noop or t.noop, fmt,
+                          title=f"Table 4: ablations, {LABELS[metric]}")
     if which in ("2", "all"):
         table2_rows = frame[~frame["sampler"].str.startswith("sv.") & ~ablation]
         parts.append(rank_table(table2_rows, metric, setting, noop or t.noop, fmt))
     return "\n\n".join(parts)
+
+
+def ablation_family(frame: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """The reference's rows and those of its `[ablation=...]` variants, on the configurations (dataset, IR,
+    seed, classifier) where an ablation ran: the reference's other runs (e.g. Table 2 runs on other datasets
+    or IRs) are not comparisons, and would leave every ablation unranked for lack of a score there."""
+    params = frame["params"].map(lambda text: json.loads(text) if isinstance(text, str) else {})
+    ablation = (frame["sampler"].astype(str).str.startswith(f"{reference}[")
+                & params.map(lambda p: "ablation" in p)).astype(bool)
+    keys = ["dataset", "ir", "seed", "classifier"]
+    covered = frame.loc[ablation, keys].drop_duplicates()
+    return frame[ablation | (frame["sampler"] == reference)].merge(covered, on=keys)
 
 
 def smote_variants_table(frame: pd.DataFrame, metric: str, setting: stats.WilcoxonSetting, fmt: str) -> str:

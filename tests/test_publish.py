@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import publish
+from bench import publish, report
+from bench.config import Settings
 from bench.metrics import METRICS
 
 QUALITY = {"AutoSMOTE": 0.9, "SMOTE": 0.8, "No-resampling": 0.7}   # the order every configuration keeps
@@ -168,6 +169,19 @@ def test_table4_compares_only_where_the_ablations_ran(tmp_path):
     table4 = pd.read_csv(tmp_path / "table4.csv").set_index("sampler")
     assert table4["Macro-F1 rank"].to_dict() == {"AutoSMOTE": 1.0, "AutoSMOTE[ablation=flat]": 2.0}
     assert "IRs 20, 50;" in (tmp_path / "index.md").read_text()
+
+
+def test_bench_table_4_also_compares_only_where_the_ablations_ran():
+    """The same rule for `bench table --table 4`: AutoSMOTE's rows on phoneme and at IR 100 (no ablation
+    there) stay out, so the ablation is ranked."""
+    table2_only = [_row("mozilla4", 100, 1, "AutoSMOTE", "SVM", score=0.9, params={}, tune_metric=metric)
+                   for metric in ("macro_f1", "mcc")]
+    frame = _frame(_variants("AutoSMOTE[ablation=flat]", {"ablation": "flat"}, 0.5) + table2_only)
+    text = report.tables(frame, None, Settings(), metric="macro_f1", which="4", fmt="csv")
+    ranks = {line.split(",")[1]: line.split(",")[2] for line in text.splitlines()
+             if line.startswith("auto,")}
+    assert ranks == {"AutoSMOTE": "1.00", "AutoSMOTE[ablation=flat]": "2.00"}
+    assert list(report.ablation_family(frame, "AutoSMOTE")["dataset"].unique()) == ["mozilla4"]
 
 
 def test_hyperparameter_scores_put_each_run_under_the_parameter_it_varies():
