@@ -31,12 +31,12 @@ def tables(frame: pd.DataFrame, catalog: DataCatalog, settings: Settings, *, met
         return smote_variants_table(frame, metric, setting, fmt)
     ablation = frame["sampler"].str.startswith("AutoSMOTE[ablation=")
     if which == "4":
-        if not ablation.any():
+        family = ablation_family(frame, "AutoSMOTE")
+        if not (family["sampler"] != "AutoSMOTE").any():
             raise StoreError("no AutoSMOTE ablation rows in the store: run e.g. "
                              "`bench run --samplers 'AutoSMOTE,AutoSMOTE[ablation=random_search]'` first")
         full = dataclasses.replace(setting, reference="AutoSMOTE")
-        return rank_table(ablation_family(frame, "AutoSMOTE"), metric, full, noop or t.noop, fmt,
-                          title=f"Table 4: ablations, {LABELS[metric]}")
+        return rank_table(family, metric, full, noop or t.noop, fmt, title=f"Table 4: ablations, {LABELS[metric]}")
     if which in ("2", "all"):
         table2_rows = frame[~frame["sampler"].str.startswith("sv.") & ~ablation]
         parts.append(rank_table(table2_rows, metric, setting, noop or t.noop, fmt))
