@@ -19,16 +19,18 @@ from rich.console import Console
 from rich.table import Table
 
 from . import check as check_mod
-from . import publish, report
+from . import provenance, publish, report
+from . import recovery as store_recovery
 from .classifiers import CLASSIFIERS
-from .config import ConfigError, Settings, load_settings
+from . import environment
+from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, Settings, load_settings
 from .datasets import DataCatalog, DataError
 from .metrics import METRICS
 from .names import UnknownNameError, resolve_name
 from .progress import RunProgress
 from .runner import PAPER_DATASETS, execute_local, make_plan, prepare_splits
 from .samplers.registry import all_entries, groups
-from .store import ResultStore, StoreError
+from .store import InvocationStatus, ResultStore, StoreError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Benchmark AutoSMOTE and imbalanced-learning samplers with the AutoSMOTE paper's protocol.")
@@ -169,21 +171,23 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
     settings = state.settings
-    run_settings = settings.run_for(
-        profile, datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
-        classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
-        ratios=_csv(ratios, float), workers=workers, time_limit=time_limit,
-        results=str(results) if results else None)
+    flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
+                 classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
+                 ratios=_csv(ratios, float), workers=workers, time_limit=time_limit,
+                 results=str(results) if results else None)
+    run_settings = settings.run_for(profile, **flags)
     executor = resolve_name(executor, ["local", "ray"], "executor", listing="bench run --help")
-    _execute(run_settings, settings, ResultStore(Path(run_settings.results)), retry_failed=retry_failed,
-             dry_run=dry_run, executor=executor, address=address)
+    _execute(run_settings, settings, ResultStore(Path(run_settings.results)), flags={"profile": profile, **flags},
+             retry_failed=retry_failed, dry_run=dry_run, executor=executor, address=address)
     if not dry_run:
         console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
-def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_failed: bool = False,
+def _execute(run_settings, settings: Settings, store: ResultStore, *, flags: dict, retry_failed: bool = False,
              dry_run: bool = False, executor: str = "local", address: Optional[str] = None) -> None:
-    """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`."""
+    """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`.
+    The invocation log gets the settings in effect and how the invocation ended; each row, the invocation
+    that stored it (so its true row count survives a killed driver)."""
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
         if retry_failed:
@@ -199,26 +203,45 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, retry_fail
         if not plan.units:
             return
         prepare_splits(plan.units, catalog)
+        environment.describe()   # computed once here; forked workers inherit it
         started = time.monotonic()
-        invocation = store.log_invocation(" ".join(["bench", *sys.argv[1:]]),
-                                          {**dataclasses.asdict(run_settings), "data": dataclasses.asdict(settings.data)})
-        with RunProgress(plan.rows, console) as progress:
-            def on_rows(rows):
-                store.write(rows)
-                progress.update(rows)
-            if executor == "ray":
-                try:
-                    from .ray_executor import execute_ray
-                except ImportError:
-                    raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
-                # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
-                execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
-                            num_cpus=(run_settings.workers or None) if address is None else None)
-            else:
-                execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
-        store.finish_invocation(invocation, progress.done)
+        invocation = store.begin_invocation(" ".join(["bench", *sys.argv[1:]]), effective_settings(
+            settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
+            retry_failed=retry_failed))
+        try:
+            with RunProgress(plan.rows, console) as progress:
+                def on_rows(rows):
+                    store.write(rows, invocation)
+                    progress.update(rows)
+                if executor == "ray":
+                    try:
+                        from .ray_executor import execute_ray
+                    except ImportError:
+                        raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
+                    # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
+                    execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
+                                num_cpus=(run_settings.workers or None) if address is None else None)
+                else:
+                    execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
+        except KeyboardInterrupt:
+            store.end_invocation(invocation, InvocationStatus.INTERRUPTED, "interrupted by the user")
+            raise
+        except BaseException as err:
+            store.end_invocation(invocation, InvocationStatus.FAILED, f"{type(err).__name__}: {err}"[:400])
+            raise
+        store.end_invocation(invocation, InvocationStatus.FINISHED)
         counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
         console.print(f"done in {time.monotonic() - started:.0f} s: {counts}.", highlight=False)
+
+
+def effective_settings(settings: Settings, run_settings, flags: dict, **invocation) -> dict:
+    """What a `bench run` really ran with: the settings after bench.toml, the profile and the flags, the data
+    directory after BENCH_DATA_DIR, and where each came from."""
+    return {"run": dataclasses.asdict(run_settings), "config_file": settings.source,
+            "flags": {k: v for k, v in flags.items() if v is not None},
+            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV) if os.environ.get(k)},
+            "data": {"dir": str(settings.data_dir), "impute": settings.data.impute, "leak": settings.data.leak},
+            **invocation}
 
 
 @app.command()
@@ -227,22 +250,30 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
           profile: Optional[str] = typer.Option(None, help="the profile to run (default: [check] profile)"),
           baseline: Optional[Path] = typer.Option(None, help="baseline directory (default: [check] baseline)"),
           tolerance: Optional[float] = typer.Option(None, help="largest allowed move of an average rank"),
+          score_tolerance: Optional[float] = typer.Option(None, help="largest allowed score difference when the "
+                                                          "baseline's environment is not this one"),
           workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)")):
-    """Rank regression check: run a small fixed profile afresh and compare with the committed baseline."""
+    """Rank regression check: run a profile afresh and compare with a baseline (scores exactly where the
+    baseline's environment is this one, else within a tolerance)."""
     settings = state.settings
     cfg = settings.check
     run_settings = settings.run_for(profile or cfg.profile, workers=workers)
     directory = Path(baseline or cfg.baseline)
     with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
         store = ResultStore(Path(scratch))
-        _execute(run_settings, settings, store)
+        _execute(run_settings, settings, store, flags={"profile": profile or cfg.profile, "workers": workers})
         frame = store.frame()
+        environments = list(store.environments()["description"])
         store.close()
     if update:
-        check_mod.write_baseline(frame, directory, run_settings.metrics)
+        check_mod.write_baseline(frame, environments, directory, run_settings.metrics)
         console.print(f"baseline of {len(frame)} rows written to {directory}")
         return
-    result = check_mod.compare(frame, directory, run_settings.metrics, tolerance or cfg.tolerance)
+    result = check_mod.compare(frame, environments, directory, run_settings.metrics, tolerance or cfg.tolerance,
+                               score_tolerance or cfg.score_tolerance)
+    console.print(f"{result.mode} mode: {result.why}", highlight=False, markup=False, soft_wrap=True)
+    for note in result.notes:
+        console.print(f"  passed within tolerance: {note}", highlight=False, markup=False, soft_wrap=True)
     if result.ok:
         console.print(f"check passed: {result.rows} rows match {directory}", highlight=False)
         return
@@ -292,12 +323,9 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
     store = _open_store(results, settings)
     frame = store.frame()
     catalog = DataCatalog(settings.data_dir)
-    commands = store.invocations()
-    command = "\n".join(commands["command"]) if not commands.empty else "(no `bench run` recorded in this store)"
-    settings_text = Path(settings.source).read_text() if Path(settings.source).is_file() else settings.source
     table1 = report.dataset_table_frame(frame[frame["ir"] > 0], catalog)
     written = publish.write_report(
-        frame, out, settings_text=settings_text, command=command,
+        frame, out, invocations=store.invocations(), environments=store.environments(),
         paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
         toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")),
         reference=reference or settings.table.reference, table1=table1, table=settings.table)
@@ -311,17 +339,32 @@ def _existing(path: Path) -> Optional[Path]:
 @app.command()
 @user_errors
 def status(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)")):
-    """Rows in the store by sampler and status, with the most common error messages."""
+    """Rows in the store by sampler and status, the most common errors, the environments that computed
+    them and every invocation."""
     store = _open_store(results, state.settings)
-    console.print(report.status_summary(store.frame()), highlight=False)
+    frame = store.frame()
+    superseded = store.superseded_count()
+    lines = [report.status_summary(frame), "", *provenance.environment_lines(store.environments(), frame)]
+    if superseded:
+        lines.append(f"{superseded} older rows of runs computed again in another environment are kept "
+                     "but not used.")
+    lines += ["", *provenance.invocation_lines(store.invocations())]
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def recover(damaged: Path = typer.Argument(..., help="results directory whose bench.sqlite is damaged"),
+            new: Path = typer.Argument(..., help="new results directory for the rows that can be read")):
+    """Copy every row that a damaged store still holds into a new store; rerunning there computes the rest."""
+    counts = store_recovery.recover(damaged, new)
+    console.print(f"recovered into {new / 'bench.sqlite'}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
+                  + f". Continue with --results {new}.", highlight=False)
 
 
 def _open_store(results: Optional[Path], settings: Settings) -> ResultStore:
-    directory = Path(results or settings.run.results)
-    if not (directory / "bench.sqlite").is_file():
-        raise StoreError(f"no results in {directory}: run `bench run --results {directory}` first "
-                         "or pass the directory that holds bench.sqlite")
-    return ResultStore(directory)
+    """A store for reading: opened read-only, never written to."""
+    return ResultStore(Path(results or settings.run.results), readonly=True)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ class TableSettings:
 class CheckSettings:
     profile: str = "ci"
     baseline: str = "results/ci"
-    tolerance: float = 0.5
+    tolerance: float = 0.5          # the largest allowed move of an average rank
+    score_tolerance: float = 0.02   # across environments: the largest allowed difference of a score
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ reproduces them exactly. The best ratio per metric is chosen later from the stor
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import time
@@ -18,12 +19,18 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import environment
 from .classifiers import make_classifier
 from .datasets import DataCatalog
 from .metrics import METRICS
 from .samplers.registry import SAMPLERS, SamplerContext, all_entries
 
-STATUSES = ("ok", "no-op", "error", "timeout")
+class RunStatus(str, enum.Enum):
+    """How a stored (unit, classifier) row ended; the store, statistics and reports share these values."""
+    OK = "ok"
+    NO_OP = "no-op"          # the sampler returned its input unchanged
+    ERROR = "error"
+    TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class Unit:
     params: str             # JSON, sorted keys: the parameters tried (e.g. {"ratio": 0.3})
     version: str            # the sampler's code version
     split_spec: str         # JSON: how the split is made (kind "ir" or "stratified", preprocessing)
+    libraries: str          # JSON: versions of the libraries that change the unit's numbers
     classifiers: tuple[str, ...]
     tune_metric: str | None = None   # set for samplers that tune on one metric internally
     time_limit: float = 900.0        # seconds before the worker is killed (not part of the identity)
@@ -45,7 +53,7 @@ class Unit:
         return {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
                 "params": json.loads(self.params), "version": self.version,
                 "split": json.loads(self.split_spec), "classifier": classifier,
-                "tune_metric": self.tune_metric}
+                "tune_metric": self.tune_metric, "libraries": json.loads(self.libraries)}
 
     def key(self, classifier: str) -> str:
         return spec_key(self.spec(classifier))
@@ -53,6 +61,17 @@ class Unit:
 
 def spec_key(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def config_key(spec: dict[str, Any]) -> str:
+    """The run's identity without library versions: the same run computed in two environments shares it.
+    (It equals the key that schema-1 stores gave a row, whose specs had no library versions.)"""
+    return spec_key({k: v for k, v in spec.items() if k != "libraries"})
+
+
+def unit_libraries(extra: tuple[str, ...] = ()) -> str:
+    """The `libraries` of a unit: the versions installed here of the key libraries and the sampler's own."""
+    return json.dumps(environment.library_versions(environment.KEY_LIBRARIES + tuple(extra)), sort_keys=True)
 
 
 @dataclass
@@ -68,6 +87,7 @@ class Row:
     n_minority: int = 0
     scores: dict[tuple[str, str], float] = field(default_factory=dict)   # (split, metric) -> value
     extra: dict[str, Any] = field(default_factory=dict)   # what the method reports (e.g. a search curve)
+    environment: dict[str, Any] | None = None   # where it was computed (bench.environment.describe)
 
 
 def failed_rows(unit: Unit, status: str, message: str) -> list[Row]:
@@ -90,7 +110,22 @@ def load_split(catalog: DataCatalog, unit: Unit):
 
 
 def run_unit(unit: Unit, data_dir: Path) -> list[Row]:
-    """Compute a unit's rows. Never raises for a method's failure: that becomes an error row."""
+    """Compute a unit's rows, each with the environment that computed it. Never raises for a method's
+    failure: that becomes an error row."""
+    rows = _compute(unit, data_dir)
+    env = environment.describe(gpu=_gpu_used(rows))
+    for row in rows:
+        row.environment = env
+    return rows
+
+
+def _compute(unit: Unit, data_dir: Path) -> list[Row]:
+    planned = json.loads(unit.libraries)
+    here = environment.library_versions(tuple(planned))
+    if here != planned:   # e.g. a Ray node with other versions: its rows would carry a key that lies
+        wrong = ", ".join(f"{n} {here[n]} (plan: {v})" for n, v in planned.items() if here[n] != v)
+        return failed_rows(unit, "error", f"this worker has {wrong}: install the versions of the machine "
+                                          "that planned the run on every worker")
     all_entries()
     entry = SAMPLERS[unit.sampler]
     split = load_split(DataCatalog(data_dir), unit)
@@ -119,6 +154,14 @@ def run_unit(unit: Unit, data_dir: Path) -> list[Row]:
                                    extra=info),
                                split, X, y, lambda: make_classifier(name, unit.seed))
                 for name in unit.classifiers]
+
+
+def _gpu_used(rows: list[Row]) -> str | None:
+    """The GPU a unit's torch model ran on, if any (methods report their device in `extra`)."""
+    if not any(str(r.extra.get("device", "")).startswith("cuda") for r in rows):
+        return None
+    import torch   # already loaded by the method that used it
+    return torch.cuda.get_device_name()
 
 
 def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_info=None) -> Row:

@@ -18,7 +18,6 @@ import inspect
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import spearmanr
 
-from . import figures, report, stats, tables
+from . import figures, provenance, report, stats, tables
 from .config import TableSettings
 from .metrics import LABELS, METRICS
 from .samplers.registry import SamplerContext, all_entries, parse_sampler
@@ -34,8 +33,6 @@ from .samplers.registry import SamplerContext, all_entries, parse_sampler
 __all__ = ["write_report", "paper_comparison", "hyperparameter_scores"]
 
 FORMATS = {"md": "markdown", "tex": "latex", "csv": "csv"}
-PACKAGES = ("numpy", "pandas", "scikit-learn", "imbalanced-learn", "smote-variants", "sdv", "torch", "scipy",
-            "matplotlib")
 ABLATION_DATASET = "mozilla4"                                        # Table 4 (paper 4.4)
 CURVE_SETTING = {"dataset": "mozilla4", "ir": 50, "classifier": "SVM"}   # Figure 5
 CURVE_EXCLUDED = ("merged",)        # the paper leaves it out of Figure 5: it tunes on its own training data
@@ -62,14 +59,15 @@ class Section:
     missing: list[str] = field(default_factory=list)
 
 
-def write_report(frame: pd.DataFrame, out_dir: Path, *, settings_text: str, command: str,
+def write_report(frame: pd.DataFrame, out_dir: Path, *, invocations: pd.DataFrame, environments: pd.DataFrame,
                  paper_tables: Path | None, toy_csv: Path | None, reference: str = "AutoSMOTE",
                  metrics: Sequence[str] = ("macro_f1", "mcc"), table1: pd.DataFrame | None = None,
                  table: TableSettings = TableSettings(), toy_samplers: Sequence[str] = TOY_SAMPLERS,
                  toy_seed: int = 1) -> list[Path]:
     """Write every table and figure the rows allow into ``out_dir``; return the paths written (index.md last).
 
-    ``frame``: ``ResultStore.frame()``. ``table``: pairing, sidedness, alpha and no-op handling of the
+    ``frame``: ``ResultStore.frame()``; ``invocations`` and ``environments``: the store's, for the index's
+    account of what ran where (``ResultStore.invocations()`` / ``.environments()``). ``table``: pairing, sidedness, alpha and no-op handling of the
     Wilcoxon marks (its ``reference`` is replaced by ``reference``). ``table1``: the dataset statistics to
     print as Table 1 (e.g. ``bench.datasets.table1``), or None. ``paper_tables``: the folder of the paper's
     tables as CSV (``shared/paper-tables``) for the comparison. ``toy_csv``: the 2-D toy data (label,x,y)
@@ -110,7 +108,7 @@ def write_report(frame: pd.DataFrame, out_dir: Path, *, settings_text: str, comm
         _guarded("Failed runs", lambda s: _failures(s, out_dir, frame)),
     ]
     index = out_dir / "index.md"
-    index.write_text(_index(sections, frame, settings_text, command))
+    index.write_text(_index(sections, frame, invocations, environments))
     return [p for s in sections for p in s.files] + [index]
 
 
@@ -557,11 +555,13 @@ def _failures(section: Section, out_dir: Path, frame: pd.DataFrame) -> None:
 # ------------------------------------------------------------------------------------ index.md
 
 
-def _index(sections: list[Section], frame: pd.DataFrame, settings_text: str, command: str) -> str:
-    lines = ["# Benchmark report", "", "Produced by:", "", "```", command, "```", "",
-             f"from {len(frame)} stored rows. Every table and figure below is computed from those rows; "
+def _index(sections: list[Section], frame: pd.DataFrame, invocations: pd.DataFrame,
+           environments: pd.DataFrame) -> str:
+    lines = ["# Benchmark report", "",
+             f"From {len(frame)} stored rows. Every table and figure below is computed from those rows; "
              "Markdown, LaTeX and CSV hold the same numbers, and each figure's numbers are in the CSV beside it.",
-             "", "## Settings", "", "```toml", settings_text.rstrip(), "```", ""]
+             "", "## What ran", ""] + provenance.invocation_lines(invocations) + [""]
+    lines += ["## Environments", ""] + provenance.environment_lines(environments, frame) + [""]
     for section in sections:
         lines += [f"## {section.title}", ""]
         lines += [f"- [{p.name}]({p.name})" for p in section.files]
@@ -569,17 +569,8 @@ def _index(sections: list[Section], frame: pd.DataFrame, settings_text: str, com
         for note in section.notes:
             lines += ["", note]
         lines.append("")
-    lines += ["## Package versions", "", "| package | version |", "|:---|:---|"]
-    lines += [f"| {name} | {_version(name)} |" for name in PACKAGES]
-    lines += ["", "## Failed runs per sampler", ""] + _failure_lines(frame)
+    lines += ["## Failed runs per sampler", ""] + _failure_lines(frame)
     return "\n".join(lines) + "\n"
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _failure_lines(frame: pd.DataFrame) -> list[str]:

@@ -21,7 +21,7 @@ from .config import RunSettings
 from .datasets import DataCatalog
 from .metrics import METRICS
 from .names import resolve_name
-from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec
+from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec, unit_libraries
 from .samplers.registry import resolve_samplers
 
 PAPER_DATASETS = ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope", "electricity")
@@ -66,6 +66,7 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
         resolve_samplers([name])
     spec = split_spec(run.split, impute, leak, run.test_size)
     irs = run.irs if run.split == "ir" else (0,)   # 0: the data's own imbalance
+    libraries = {c.entry.name: unit_libraries(c.entry.libraries) for c in samplers}
     units, total, done = [], 0, 0
     for dataset, ir, seed, choice in product(datasets, irs, run.seeds, samplers):
         entry = choice.entry
@@ -76,7 +77,7 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
         limit = run.time_limits.get(entry.name, run.time_limit)
         for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
             unit = Unit(dataset, ir, seed, entry.name, choice.label, json.dumps({**defaults, **params}, sort_keys=True),
-                        entry.version, spec, group, metric, limit)
+                        entry.version, spec, libraries[entry.name], group, metric, limit)
             missing = tuple(c for c in group if unit.key(c) not in stored)
             total += len(group)
             done += len(group) - len(missing)

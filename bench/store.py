@@ -1,57 +1,139 @@
-"""The results store: one SQLite file in the results directory, one row per finished (unit, classifier).
+"""The results store: one SQLite file in the results directory, the only truth about what was computed.
+
+Three tables say where every number came from: `runs` (one row per finished (unit, classifier), with its
+scores in `scores`), `environments` (each distinct environment that computed rows, stored once and
+referenced by them) and `invocations` (every `bench run`: its effective settings and how it ended).
 
 Each unit's rows are written in one transaction, so a run killed at any moment leaves either all of a
 unit's rows or none of them; a rerun plans only the keys that are missing. One process writes (the
-driver); a file lock keeps a second `bench run` off the same directory.
+driver); a file lock keeps a second `bench run` off the same directory. Reading never writes: a reader
+opens the file read-only, and a store of an older schema is migrated in memory for it, on disk only by the
+next writer. A damaged file is never written to (the writer checks it first) and every command ends with
+one line naming it; `bench recover` copies what can still be read into a new store.
 """
 from __future__ import annotations
 
+import bisect
+import datetime
+import enum
 import fcntl
 import json
 import os
+import socket
 import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pandas as pd
 
+from . import environment
 from .metrics import METRICS
-from .protocol import Row
+from .protocol import Row, RunStatus, config_key, spec_key
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    key TEXT PRIMARY KEY,
+DB_NAME = "bench.sqlite"
+SCHEMA_VERSION = 2
+
+
+class InvocationStatus(str, enum.Enum):
+    """How a `bench run` ended. RUNNING that no process holds any more was killed (e.g. SIGKILL)."""
+    RUNNING = "running"
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+def _checked(enum_type) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum_type)
+
+
+SCHEMA = f"""
+CREATE TABLE environments (
+    id TEXT PRIMARY KEY, description TEXT NOT NULL, first_seen REAL NOT NULL
+);
+CREATE TABLE invocations (
+    id INTEGER PRIMARY KEY, command TEXT NOT NULL, settings TEXT NOT NULL,
+    started_at REAL NOT NULL, ended_at REAL,
+    status TEXT NOT NULL CHECK (status IN ({_checked(InvocationStatus)})),
+    message TEXT NOT NULL DEFAULT '', pid INTEGER, host TEXT
+);
+CREATE TABLE runs (
+    key TEXT PRIMARY KEY, config TEXT NOT NULL,
     dataset TEXT NOT NULL, ir INTEGER, seed INTEGER NOT NULL,
     sampler TEXT NOT NULL, params TEXT NOT NULL, classifier TEXT NOT NULL, tune_metric TEXT,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'no-op', 'error', 'timeout')),
+    status TEXT NOT NULL CHECK (status IN ({_checked(RunStatus)})),
     message TEXT NOT NULL DEFAULT '',
     resample_s REAL, fit_s REAL, n_train INTEGER, n_minority INTEGER,
-    extra TEXT NOT NULL DEFAULT '{}', spec TEXT NOT NULL, finished_at REAL NOT NULL
+    extra TEXT NOT NULL DEFAULT '{{}}', spec TEXT NOT NULL, finished_at REAL NOT NULL,
+    environment TEXT REFERENCES environments(id), invocation INTEGER REFERENCES invocations(id)
 );
-CREATE TABLE IF NOT EXISTS scores (
+CREATE TABLE scores (
     key TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
     split TEXT NOT NULL, metric TEXT NOT NULL, value REAL,
     PRIMARY KEY (key, split, metric)
 );
-CREATE INDEX IF NOT EXISTS runs_by_config ON runs (dataset, ir, seed, classifier, sampler);
-CREATE TABLE IF NOT EXISTS invocations (
-    id INTEGER PRIMARY KEY, command TEXT NOT NULL, settings TEXT NOT NULL,
-    started_at REAL NOT NULL, finished_at REAL, rows_written INTEGER NOT NULL DEFAULT 0
-);
+CREATE INDEX runs_by_config ON runs (dataset, ir, seed, classifier, sampler);
+CREATE INDEX runs_by_identity ON runs (config);
+CREATE INDEX runs_by_invocation ON runs (invocation);
 """
-DB_NAME = "bench.sqlite"
-SCHEMA_VERSION = 1
+RUN_COLUMNS = ("key", "config", "dataset", "ir", "seed", "sampler", "params", "classifier", "tune_metric",
+               "status", "message", "resample_s", "fit_s", "n_train", "n_minority", "extra", "spec",
+               "finished_at", "environment", "invocation")
 
 
 class StoreError(Exception):
     """A results-directory problem the user can fix; one line."""
 
 
+def damaged(path: Path, err: Exception) -> StoreError:
+    return StoreError(f"{path} is damaged ({err}); nothing was written to it. Copy the rows that can still be "
+                      f"read into a new store with `bench recover {path.parent} NEW_DIR`, then use NEW_DIR")
+
+
 class ResultStore:
-    def __init__(self, directory: Path):
+    """A results directory's store. `readonly=True` for every command that only reads: it never creates,
+    migrates or writes anything. A writer creates the store, checks an existing one for damage, and
+    migrates an older schema on disk, its rows given `legacy_environment` (default: see
+    `legacy_environment()`)."""
+
+    def __init__(self, directory: Path, *, readonly: bool = False,
+                 legacy_environment: dict[str, Any] | None = None):
         self.directory = Path(directory)
+        self.path = self.directory / DB_NAME
+        self.readonly = readonly
+        if readonly:
+            self._conn = self._open_for_reading()
+        else:
+            self._conn = self._open_for_writing()
+        try:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, 1, SCHEMA_VERSION):
+                raise StoreError(f"{self.path} was written by a newer version of bench (schema {version}, this "
+                                 f"one reads up to {SCHEMA_VERSION}): upgrade bench or pass a new --results DIR")
+            if not readonly:
+                self._check_integrity()
+            if version == 0 and readonly:
+                raise StoreError(f"{self.path} holds no results: run `bench run --results {self.directory}` first")
+            if version == 0:
+                self._conn.executescript(SCHEMA)
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version == 1:
+                if readonly:   # migrate a copy in memory: reading leaves the file as it is
+                    memory = sqlite3.connect(":memory:", isolation_level=None)
+                    self._conn.backup(memory)
+                    self._conn.close()
+                    self._conn = memory
+                migrate_v1(self._conn, legacy_environment or legacy_environment_default())
+                if not readonly:
+                    self._conn.execute("VACUUM")   # the migration rewrote every table: give the space back
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as err:
+            self._conn.close()
+            raise damaged(self.path, err) from None
+
+    # ------------------------------------------------------------------------------------------ opening
+    def _open_for_writing(self) -> sqlite3.Connection:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             probe = self.directory / f".write-test-{os.getpid()}"
@@ -60,18 +142,35 @@ class ResultStore:
         except OSError as err:
             raise StoreError(f"results directory {self.directory} is not writable ({err.strerror}): "
                              "choose another with --results DIR") from None
-        self.path = self.directory / DB_NAME
-        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            raise StoreError(f"{self.path} was written by another version of bench (schema {version}, "
-                             f"this one reads {SCHEMA_VERSION}): pass a new --results DIR")
-        if version == 0:      # a new store; an existing one is left byte-identical by readers
-            self._conn.executescript(SCHEMA)
-            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        try:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            # A rollback journal, not WAL: a read-only reader of a WAL file has to create -shm/-wal files
+            # beside it, and committed results must stay untouched by reading.
+            conn.execute("PRAGMA journal_mode=DELETE")
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.path, err) from None
+        return conn
+
+    def _open_for_reading(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"no results in {self.directory}: run `bench run --results {self.directory}` first "
+                             "or pass the directory that holds bench.sqlite")
+        # A store still in WAL mode with no -wal file has everything in the main file: `immutable` reads it
+        # without creating the -shm/-wal files a plain read-only connection would leave behind.
+        wal_mode = self.path.read_bytes()[18:19] == b"\x02" if self.path.stat().st_size >= 100 else False
+        immutable = wal_mode and not Path(f"{self.path}-wal").exists()
+        uri = f"{self.path.resolve().as_uri()}?{'immutable=1' if immutable else 'mode=ro'}"
+        try:
+            return sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.path, err) from None
+
+    def _check_integrity(self) -> None:
+        """Refuse to write into a damaged file (SQLite's quick_check: 10 ms on an 8 MB store)."""
+        problems = [r[0] for r in self._conn.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise damaged(self.path, sqlite3.DatabaseError("; ".join(problems)))
 
     def close(self) -> None:
         self._conn.close()
@@ -93,47 +192,54 @@ class ResultStore:
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         try:
+            self._close_abandoned_invocations()
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
 
+    def is_running(self) -> bool:
+        """Whether a `bench run` holds this directory now (without taking or creating anything)."""
+        try:
+            handle = open(self.directory / ".lock")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
+    # ------------------------------------------------------------------------------------------ rows
     def keys(self, statuses: tuple[str, ...] | None = None) -> set[str]:
         if statuses is None:
-            return {k for (k,) in self._conn.execute("SELECT key FROM runs")}
+            return {k for (k,) in self._read("SELECT key FROM runs")}
         marks = ",".join("?" * len(statuses))
-        return {k for (k,) in self._conn.execute(f"SELECT key FROM runs WHERE status IN ({marks})", statuses)}
+        return {k for (k,) in self._read(f"SELECT key FROM runs WHERE status IN ({marks})", statuses)}
 
-    def write(self, rows: list[Row]) -> None:
-        """All rows of one unit, atomically."""
+    def write(self, rows: list[Row], invocation: int | None = None) -> None:
+        """All rows of one unit, atomically, with the environments that computed them."""
         now = time.time()
+        marks = ",".join("?" * len(RUN_COLUMNS))
         with self._transaction() as cur:
             for r in rows:
                 s = r.spec
+                env_id = None
+                if r.environment is not None:
+                    env_id = environment.environment_id(r.environment)
+                    cur.execute("INSERT OR IGNORE INTO environments VALUES (?,?,?)",
+                                (env_id, json.dumps(r.environment, sort_keys=True), now))
                 cur.execute(
-                    "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (r.key, s["dataset"], s["ir"], s["seed"], s["sampler"],
+                    f"INSERT OR REPLACE INTO runs ({','.join(RUN_COLUMNS)}) VALUES ({marks})",
+                    (r.key, config_key(s), s["dataset"], s["ir"], s["seed"], s["sampler"],
                      json.dumps(s["params"], sort_keys=True), s["classifier"], s["tune_metric"], r.status,
                      r.message, r.resample_s, r.fit_s, r.n_train, r.n_minority,
-                     json.dumps(r.extra, sort_keys=True), json.dumps(s, sort_keys=True), now))
+                     json.dumps(r.extra, sort_keys=True), json.dumps(s, sort_keys=True), now, env_id, invocation))
                 cur.execute("DELETE FROM scores WHERE key = ?", (r.key,))
                 cur.executemany("INSERT INTO scores VALUES (?,?,?,?)",
                                 [(r.key, split, metric, v) for (split, metric), v in r.scores.items()])
-
-    def log_invocation(self, command: str, settings: dict) -> int:
-        """Record a `bench run` (its command line and resolved settings) for the report's provenance."""
-        with self._transaction() as cur:
-            cur.execute("INSERT INTO invocations (command, settings, started_at) VALUES (?, ?, ?)",
-                        (command, json.dumps(settings, sort_keys=True, default=list), time.time()))
-            return cur.lastrowid
-
-    def finish_invocation(self, invocation: int, rows_written: int) -> None:
-        with self._transaction() as cur:
-            cur.execute("UPDATE invocations SET finished_at = ?, rows_written = ? WHERE id = ?",
-                        (time.time(), rows_written, invocation))
-
-    def invocations(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM invocations ORDER BY id", self._conn)
 
     def forget(self, statuses: tuple[str, ...]) -> int:
         """Drop rows with these statuses so the next run retries them (`bench run --retry-failed`)."""
@@ -141,18 +247,85 @@ class ResultStore:
         with self._transaction() as cur:
             return cur.execute(f"DELETE FROM runs WHERE status IN ({marks})", statuses).rowcount
 
-    def frame(self) -> pd.DataFrame:
-        """Every row, scores widened to val_<metric> / test_<metric> columns."""
-        runs = pd.read_sql_query("SELECT * FROM runs ORDER BY key", self._conn)
-        scores = pd.read_sql_query("SELECT * FROM scores", self._conn)
+    def frame(self, *, superseded: bool = False) -> pd.DataFrame:
+        """Every current row, scores widened to val_<metric> / test_<metric> columns, in a fixed order.
+
+        A run computed again in another environment (e.g. after a library upgrade gave it a new key) keeps
+        only its newest row; `superseded=True` returns the older ones as well."""
+        newest = "" if superseded else \
+            "WHERE key IN (SELECT key FROM (SELECT key, ROW_NUMBER() OVER (PARTITION BY config " \
+            "ORDER BY finished_at DESC, key) AS n FROM runs) WHERE n = 1)"
+        runs = self._frame(f"SELECT * FROM runs {newest} ORDER BY config, key")
+        scores = self._frame("SELECT * FROM scores")
         scores["column"] = scores["split"] + "_" + scores["metric"]
         wide = scores.pivot(index="key", columns="column", values="value")
         # every metric's columns exist even when no row has them (e.g. no validation split)
         wide = wide.reindex(columns=[f"{split}_{m}" for split in ("val", "test") for m in METRICS])
         return runs.merge(wide, left_on="key", right_index=True, how="left")
 
+    def superseded_count(self) -> int:
+        return self._read("SELECT COUNT(*) - COUNT(DISTINCT config) FROM runs")[0][0]
+
+    # ------------------------------------------------------------------------------------------ provenance
+    def environments(self) -> pd.DataFrame:
+        """Each environment with its description (a dict) and how many current rows it computed."""
+        envs = self._frame("SELECT id, description, first_seen FROM environments ORDER BY first_seen, id")
+        envs["description"] = envs["description"].map(json.loads)
+        counts = self.frame()["environment"].value_counts()
+        envs["rows"] = envs["id"].map(counts).fillna(0).astype(int)
+        return envs
+
+    def begin_invocation(self, command: str, settings: dict[str, Any]) -> int:
+        """Record a `bench run` as it starts, with the settings that are in effect for it."""
+        with self._transaction() as cur:
+            cur.execute("INSERT INTO invocations (command, settings, started_at, status, pid, host) "
+                        "VALUES (?,?,?,?,?,?)",
+                        (command, json.dumps(settings, sort_keys=True, default=list), time.time(),
+                         InvocationStatus.RUNNING.value, os.getpid(), socket.gethostname()))
+            return cur.lastrowid
+
+    def end_invocation(self, invocation: int, status: InvocationStatus, message: str = "") -> None:
+        with self._transaction() as cur:
+            cur.execute("UPDATE invocations SET ended_at = ?, status = ?, message = ? WHERE id = ?",
+                        (time.time(), status.value, message, invocation))
+
+    def invocations(self) -> pd.DataFrame:
+        """Every `bench run` with its true row count (rows it stored that are still in the store, counted,
+        not written at exit: a killed driver writes nothing) and how it ended. One still marked running that
+        holds no lock was killed: it shows as interrupted."""
+        frame = self._frame("SELECT i.*, (SELECT COUNT(*) FROM runs r WHERE r.invocation = i.id) AS rows "
+                            "FROM invocations i ORDER BY i.id")
+        if not self.is_running():
+            frame["status"] = frame["status"].replace(InvocationStatus.RUNNING.value,
+                                                      InvocationStatus.INTERRUPTED.value)
+        return frame
+
+    def _close_abandoned_invocations(self) -> None:
+        """Under the run lock, an invocation still marked running was killed: record it as interrupted,
+        ended at its last stored row."""
+        with self._transaction() as cur:
+            cur.execute("UPDATE invocations SET status = ?, message = 'the driver was killed', ended_at = "
+                        "(SELECT MAX(finished_at) FROM runs r WHERE r.invocation = invocations.id) "
+                        "WHERE status = ?",
+                        (InvocationStatus.INTERRUPTED.value, InvocationStatus.RUNNING.value))
+
+    # ------------------------------------------------------------------------------------------ sqlite
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise damaged(self.path, err) from None
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        try:
+            return pd.read_sql_query(sql, self._conn)
+        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
+            raise damaged(self.path, err) from None
+
     @contextmanager
     def _transaction(self):
+        if self.readonly:
+            raise RuntimeError("a store opened for reading is never written to")
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
@@ -161,3 +334,96 @@ class ResultStore:
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
+
+
+# ---------------------------------------------------------------------------------------------- migration
+def legacy_environment_default() -> dict[str, Any]:
+    """What a schema-1 store's rows are recorded as when nothing better is known: the library versions
+    installed where the store is migrated (a store is usually migrated by the installation that wrote it);
+    CPU, BLAS and commit were not recorded then, and say so."""
+    env = environment.describe()
+    return {**env, "cpu": "unknown", "blas": "unknown", "project": {"version": env["project"]["version"],
+                                                                     "commit": None, "dirty": None},
+            "note": f"rows of a schema-1 store, migrated on {datetime.date.today()}: library versions as "
+                    "installed at migration; CPU and BLAS were not recorded"}
+
+
+def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
+    """Schema 1 -> 2, in one transaction. Rows get the environment `legacy_env`, and their specs its versions
+    of the libraries each sampler's key now holds (so a plan made where those versions are installed finds
+    them: no recomputation); `config` is the old key. Invocations get a status (finished when schema 1
+    recorded an end, else interrupted), and rows the invocation that wrote them: the latest one started
+    before the row was stored (rows merged in from other stores are attributed by time too)."""
+    from .samplers.registry import SAMPLERS, all_entries   # only here: migrating is rare, importing is slow
+    all_entries()
+    packages = legacy_env["packages"]
+    env_id = environment.environment_id(legacy_env)
+    old_runs = conn.execute("SELECT * FROM runs ORDER BY rowid").fetchall()
+    names = [d[0] for d in conn.execute("SELECT * FROM runs LIMIT 0").description]
+    invocations = conn.execute("SELECT id, command, settings, started_at, finished_at FROM invocations "
+                               "ORDER BY started_at").fetchall()
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table in ("runs", "scores", "invocations"):
+            conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+        conn.execute("DROP INDEX IF EXISTS runs_by_config")
+        for statement in filter(str.strip, SCHEMA.split(";")):
+            conn.execute(statement)
+        conn.execute("INSERT INTO environments VALUES (?,?,?)",
+                     (env_id, json.dumps(legacy_env, sort_keys=True), time.time()))
+        for id_, command, settings, started, finished in invocations:
+            status = InvocationStatus.FINISHED if finished is not None else InvocationStatus.INTERRUPTED
+            note = "" if finished is not None else "recorded by schema 1 without an end: interrupted"
+            conn.execute("INSERT INTO invocations (id, command, settings, started_at, ended_at, status, message) "
+                         "VALUES (?,?,?,?,?,?,?)", (id_, command, settings, started, finished, status.value, note))
+        writer_of = _attribution(invocations)
+        renamed = []
+        for values in old_runs:
+            row = dict(zip(names, values))
+            spec = json.loads(row["spec"])
+            entry = SAMPLERS.get(spec["sampler"].split("[")[0])
+            wanted = environment.KEY_LIBRARIES + (entry.libraries if entry else ())
+            spec["libraries"] = {name: packages.get(name, environment.NOT_INSTALLED) for name in wanted}
+            new = {**row, "key": spec_key(spec), "config": row["key"], "spec": json.dumps(spec, sort_keys=True),
+                   "environment": env_id, "invocation": writer_of(spec["sampler"], row["finished_at"])}
+            conn.execute(f"INSERT INTO runs ({','.join(RUN_COLUMNS)}) VALUES ({','.join('?' * len(RUN_COLUMNS))})",
+                         tuple(new[c] for c in RUN_COLUMNS))
+            renamed.append((new["key"], row["key"]))
+        conn.execute("CREATE TEMP TABLE renamed (new TEXT, old TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO renamed VALUES (?,?)", renamed)
+        conn.execute("INSERT INTO scores SELECT renamed.new, s.split, s.metric, s.value FROM old_scores s "
+                     "JOIN renamed ON renamed.old = s.key")
+        conn.execute("DROP TABLE renamed")
+        for table in ("scores", "runs", "invocations"):
+            conn.execute(f"DROP TABLE old_{table}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _attribution(invocations: list[tuple]):
+    """For schema-1 rows, which recorded no invocation: (sampler label, stored at) -> the invocation that
+    most likely stored it: the latest started before it whose settings select the sampler, else the one
+    running then (a killed one counts as running until the next starts), else the latest started. Rows
+    merged in from copies of a store make invocations overlap, so this is an estimate."""
+    from .samplers.registry import resolve_samplers
+    spans = []
+    for i, (id_, _, settings, started, ended) in enumerate(invocations):
+        until = ended if ended is not None else \
+            (invocations[i + 1][3] if i + 1 < len(invocations) else float("inf"))
+        try:
+            selected = {c.label for c in resolve_samplers(json.loads(settings).get("samplers", []))}
+        except (ValueError, TypeError, AttributeError):   # a name no longer registered, odd settings
+            selected = set()
+        spans.append((started, until, id_, selected))
+
+    def writer(label: str, at: float) -> int | None:
+        started = [s for s in spans if s[0] <= at]
+        choosing = [s for s in started if label in s[3]] or [s for s in started if at <= s[1] + 1.0] or started
+        return max(choosing, key=lambda s: s[0])[2] if choosing else None
+    return writer

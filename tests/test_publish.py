@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import publish, report
+from bench import environment, publish, report
 from bench.config import Settings
 from bench.metrics import METRICS
 
@@ -71,9 +71,22 @@ def _paper_tables(tmp_path):
     return folder
 
 
+ENVIRONMENT = {**environment.describe(), "cpu": {"model": "Test CPU 9000"}}
+
+
+def _provenance(frame):
+    """The store's account of the frame: one finished invocation, one environment, as the store gives them."""
+    invocations = pd.DataFrame([{"id": 1, "command": "bench run --profile t", "settings":
+                                 json.dumps({"run": {"profile": "t", "seeds": [1, 2]}, "data": {"dir": "/data"}}),
+                                 "started_at": 0.0, "ended_at": 60.0, "status": "finished", "message": "",
+                                 "rows": len(frame)}])
+    environments = pd.DataFrame([{"id": "e1", "description": ENVIRONMENT, "first_seen": 0.0, "rows": len(frame)}])
+    return {"invocations": invocations, "environments": environments}
+
+
 def _write(frame, out, **kwargs):
-    options = {"settings_text": "[run]\nprofile = \"t\"", "command": "bench report --results runs",
-               "paper_tables": None, "toy_csv": None}
+    frame = frame.assign(environment="e1")
+    options = {"paper_tables": None, "toy_csv": None, **_provenance(frame)}
     return publish.write_report(frame, out, **{**options, **kwargs})
 
 
@@ -89,8 +102,9 @@ def test_write_report_writes_tables_figures_and_an_index_that_links_each(tmp_pat
     index = (out / "index.md").read_text()
     for p in paths[:-1]:
         assert f"]({p.name})" in index
-    assert "bench report --results runs" in index and 'profile = "t"' in index
-    assert "| scikit-learn |" in index and "| scipy |" in index
+    assert "| 1 | `bench run --profile t` | finished | 80 | 1970-01-01 00:00 | 60 s | /data |" in index
+    assert '"seeds": [1, 2]' in index
+    assert "computed in 1 environment." in index and "Test CPU 9000" in index
     assert "No failed runs among 80." in index
 
 

@@ -108,7 +108,8 @@ def _run_ray(results_dir, **kwargs):
 
 
 def _unit(sampler="SMOTE", params=None):
-    return Unit("toy", 5, 1, sampler, sampler, json.dumps(params or {}, sort_keys=True), "1", "{}", ("SVM",))
+    return Unit("toy", 5, 1, sampler, sampler, json.dumps(params or {}, sort_keys=True), "1", "{}", "{}",
+                ("SVM",))
 
 
 def test_resources_ask_for_a_cpu_per_actor_and_a_gpu_share_for_torch_learners():

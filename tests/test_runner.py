@@ -133,8 +133,17 @@ def test_resume_after_sigkill_gives_the_rows_of_an_uninterrupted_run(toy_env):
     proc.wait()
     partial = _count_rows(killed_dir / "bench.sqlite")
     assert 4 <= partial < 22, "the kill should land mid-run"
+    store = ResultStore(killed_dir, readonly=True)
+    deadline = time.monotonic() + 30
+    while store.is_running() and time.monotonic() < deadline:   # the killed workers still hold the lock a moment
+        time.sleep(0.05)
+    killed = store.invocations()   # counted from the rows, not written at exit
+    assert killed[["status", "rows"]].values.tolist() == [["interrupted", partial]]
     resumed = _bench(*args, "--results", str(killed_dir), env=env)
     assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
+    log = ResultStore(killed_dir, readonly=True).invocations()
+    assert log[["status", "rows"]].values.tolist() == [["interrupted", partial], ["finished", 22 - partial]]
+    assert log.loc[0, "message"] == "the driver was killed"   # recorded in the store by the next run
     clean = _bench(*args, "--results", str(toy_env / "clean"), env=env)
     assert clean.wait(timeout=300) == 0, clean.stdout.read()
     query = "SELECT key, status, value FROM runs JOIN scores USING (key) ORDER BY key, split, metric"

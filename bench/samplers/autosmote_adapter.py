@@ -37,5 +37,5 @@ def fit_info(sampler: AutoSMOTE) -> dict[str, Any]:
 
 
 register(SamplerEntry("AutoSMOTE", "auto", "autosmote", make, version=f"autosmote-{autosmote.__version__}"
-                      f"+adapter-{ADAPTER_REVISION}", tunes_ratio=False, per_classifier=True, per_metric=True,
+                      f"+adapter-{ADAPTER_REVISION}", libraries=("torch",), tunes_ratio=False, per_classifier=True, per_metric=True,
                       fit_info=fit_info, description="hierarchical RL search of the SMOTE space (Zha et al. 2022)"))

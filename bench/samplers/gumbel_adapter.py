@@ -38,8 +38,8 @@ def gumbel_fit_info(model) -> dict[str, Any]:
 
 for name, cls, what in (("AutoSMOTE-self", AutoSMOTESelf, "per-instance"),
                         ("AutoSMOTE-cohort", AutoSMOTECohort, "per-cohort")):
-    register(SamplerEntry(name, "auto", "gumbel", _factory(cls), version=VERSION, fit_info=gumbel_fit_info,
+    register(SamplerEntry(name, "auto", "gumbel", _factory(cls), version=VERSION, libraries=("torch",), fit_info=gumbel_fit_info,
                           description=f"Gumbel-Softmax AutoSMOTE, {what} decisions learned with an MLP"))
-    register(SamplerEntry(f"{name}-mlp", "auto", "gumbel", _factory(cls), version=VERSION, tunes_ratio=False,
+    register(SamplerEntry(f"{name}-mlp", "auto", "gumbel", _factory(cls), version=VERSION, libraries=("torch",), tunes_ratio=False,
                           predicts=True, fit_info=gumbel_fit_info,
                           description=f"the end-to-end MLP of Gumbel-Softmax AutoSMOTE ({what} decisions)"))

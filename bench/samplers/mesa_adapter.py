@@ -25,6 +25,6 @@ def mesa_fit_info(model: MESA) -> dict[str, Any]:
             "calibrated": bool(model.calibrated_)}
 
 
-register(SamplerEntry("MESA", "meta", "mesa", make_mesa, version="mesa-adapter1", tunes_ratio=False,
+register(SamplerEntry("MESA", "meta", "mesa", make_mesa, version="mesa-adapter1", libraries=("torch",), tunes_ratio=False,
                       per_classifier=True, predicts=True, fit_info=mesa_fit_info,
                       description="meta-sampler (SAC) steering an under-sampling ensemble; LinearSVC calibrated"))

@@ -34,6 +34,7 @@ class SamplerEntry:
     family: str                     # the library it comes from; also a selection group
     make: Callable[[dict[str, Any], SamplerContext], Any]   # -> object with fit_resample (or fit/predict)
     version: str                    # part of a run's key: a new library version means new runs
+    libraries: tuple[str, ...] = ()  # packages besides bench.environment.KEY_LIBRARIES whose versions are in the key
     tunes_ratio: bool = True        # grid-searched over the desired ratio on validation
     identity: bool = False          # returns its input by design (No-resampling): not a "no-op"
     per_classifier: bool = False    # one unit per classifier (the method searches against it)

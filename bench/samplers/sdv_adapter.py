@@ -173,6 +173,7 @@ SDV_VERSION = version("sdv")   # read without importing sdv (slow); same as sdv.
 for _name in SYNTHESIZERS:
     register(SamplerEntry(
         _name, "generative", "sdv", _factory(_name), version=f"sdv-{SDV_VERSION}+adapter1",
+        libraries=("torch", "ctgan"),
         fit_info=lambda sampler: {"device": "cuda" if sampler.uses_gpu() else "cpu"},
         description=f"{_name} (sdv {SDV_VERSION}) fit on the minority rows, sampling what the ratio asks",
     ))

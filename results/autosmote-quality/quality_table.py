@@ -18,7 +18,7 @@ NAMES = {"AutoSMOTE[ablation=random_search]": "random search",
          "AutoSMOTE[within_row_updates=False]": "frozen rows (approx.)"}
 PAIRS = [("AutoSMOTE", "random search"), ("frozen rows (approx.)", "AutoSMOTE")]
 
-store = ResultStore(sys.argv[1])
+store = ResultStore(sys.argv[1], readonly=True)
 frame = store.frame()
 frame["sampler"] = frame["sampler"].replace(NAMES)
 best = stats.select_best(frame, "macro_f1")
