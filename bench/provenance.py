@@ -19,7 +19,8 @@ def invocation_lines(invocations: pd.DataFrame) -> list[str]:
              "|---:|:---|:---|---:|:---|---:|:---|"]
     for inv in invocations.itertuples(index=False):
         settings = _json(inv.settings)
-        data_dir = settings.get("data", {}).get("dir", "not recorded")
+        # schema 1 stored the configured [data] dir, not the one BENCH_DATA_DIR may have chosen
+        data_dir = settings.get("data", {}).get("dir", "?") if "run" in settings else "not recorded"
         ended = inv.status + (f" ({inv.message})" if inv.message else "")
         duration = f"{inv.ended_at - inv.started_at:.0f} s" if pd.notna(inv.ended_at) else "—"
         lines.append(f"| {inv.id} | `{inv.command}` | {ended} | {inv.rows} | {_when(inv.started_at)} | "

@@ -374,7 +374,7 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
                      (env_id, json.dumps(legacy_env, sort_keys=True), time.time()))
         for id_, command, settings, started, finished in invocations:
             status = InvocationStatus.FINISHED if finished is not None else InvocationStatus.INTERRUPTED
-            note = "" if finished is not None else "recorded by schema 1 without an end: interrupted"
+            note = "" if finished is not None else "schema 1 recorded no end"
             conn.execute("INSERT INTO invocations (id, command, settings, started_at, ended_at, status, message) "
                          "VALUES (?,?,?,?,?,?,?)", (id_, command, settings, started, finished, status.value, note))
         writer_of = _attribution(invocations)
