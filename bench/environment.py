@@ -32,7 +32,9 @@ PROJECT = "autosmote-bench"
 NOT_INSTALLED = "not installed"
 
 
+@functools.lru_cache(maxsize=None)
 def package_version(name: str) -> str:
+    """Installed version of a distribution (cached: a process does not see its packages change)."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
