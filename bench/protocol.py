@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from . import environment
 from .classifiers import make_classifier
-from .datasets import DataCatalog
+from .data import DataCatalog
 from .metrics import METRICS
 from .samplers.registry import SAMPLERS, SamplerContext, all_entries
 

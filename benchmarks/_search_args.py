@@ -5,7 +5,7 @@ import argparse
 
 from bench.classifiers import CLASSIFIERS
 from bench.config import load_settings
-from bench.datasets import DataCatalog, DataError, Split
+from bench.data import DataCatalog, DataError, Split
 from bench.metrics import METRICS
 
 

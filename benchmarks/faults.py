@@ -131,7 +131,7 @@ time_limit = 600
 def plan_size(config: Path) -> tuple[int, int]:
     """Units and rows of the whole plan, from the harness's own planner."""
     from bench.config import load_settings
-    from bench.datasets import DataCatalog
+    from bench.data import DataCatalog
     from bench.runner import make_plan
     settings = load_settings(config)
     plan = make_plan(settings.run_for(), DataCatalog(settings.data_dir), set(), settings.data.impute,

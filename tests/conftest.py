@@ -15,7 +15,7 @@ def toy_env(tmp_path, monkeypatch):
     """A data directory with the dataset `toy` and a bench.toml whose `t` profile runs on it."""
     data_dir = tmp_path / "data"
     csv = write_toy_csv(tmp_path / "toy.csv")
-    from bench.datasets import DataCatalog
+    from bench.data import DataCatalog
     DataCatalog(data_dir).import_files([csv], target="label")
     config = tmp_path / "bench.toml"
     config.write_text(f"""

@@ -1,4 +1,4 @@
-"""Tests for bench.datasets: registration, the protocol's IR splits, the split cache, OpenML pull.
+"""Tests for bench.data: registration, the protocol's IR splits (pure and cached), the split cache, OpenML pull.
 
 Real-data tests read the offline copies in ../shared/datasets (skipped when absent); everything
 else uses small synthetic files under tmp_path. No test touches the network.
@@ -7,6 +7,7 @@ else uses small synthetic files under tmp_path. No test touches the network.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,13 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import datasets as ds
-from bench.datasets import (
+import bench.data.catalog as facade
+from bench import runner
+from bench.data import (
     KNOWN_DATASETS,
+    PAPER_DATASETS,
     DataCatalog,
     DataError,
     DatasetRecord,
     Split,
+    ir_split,
+    stratified_split,
     table1,
 )
 
@@ -435,18 +440,18 @@ def test_determinism(tmp_path):
 def test_split_cache_is_reused_and_rebuilt_when_corrupt(synth, monkeypatch):
     cat, name = synth
     calls = []
-    real_build = DataCatalog._build_split
+    real_build = facade.ir_split
 
-    def counting(self, *args, **kwargs):
+    def counting(*args, **kwargs):
         calls.append(args)
-        return real_build(self, *args, **kwargs)
+        return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(DataCatalog, "_build_split", counting)
+    monkeypatch.setattr(facade, "ir_split", counting)
     first = cat.split(name, 4, 0)
     assert len(calls) == 1
     (npz,) = (cat.root / "splits").glob("*.npz")
     sidecar = npz.with_suffix(".sha256")
-    assert sidecar.read_text().strip() == ds._sha256(npz.read_bytes())
+    assert sidecar.read_text().strip() == hashlib.sha256(npz.read_bytes()).hexdigest()
     mtime = npz.stat().st_mtime_ns
 
     second = cat.split(name, 4, 0)
@@ -463,7 +468,7 @@ def test_split_cache_is_reused_and_rebuilt_when_corrupt(synth, monkeypatch):
 
     # garbage whose checksum matches (e.g. written by hand): unreadable -> rebuild
     npz.write_bytes(b"not a zip")
-    sidecar.write_text(ds._sha256(b"not a zip"))
+    sidecar.write_text(hashlib.sha256(b"not a zip").hexdigest())
     _assert_same_split(first, cat.split(name, 4, 0))
     assert len(calls) == 3
 
@@ -489,6 +494,125 @@ def test_stratified_split(synth):
     _assert_same_split(s, cat.stratified_split(name, 0))
     assert len(list((cat.root / "splits").glob("*.npz"))) == 1
     assert cat.stratified_split(name, 0, test_size=0.25).X_test.shape == (100, 6)
+
+
+# ------------------------------------------------------------------------------------------
+# the split protocol as pure functions (no disk)
+# ------------------------------------------------------------------------------------------
+
+
+def _golden_frame(n_classes: int) -> pd.DataFrame:
+    """120 rows: numbers exact in binary, missing values in a numeric and a categorical column."""
+    rng = np.random.RandomState(42)
+    n = 120
+    labels = ["no", "yes", "maybe"][:n_classes]
+    y = np.asarray(labels, dtype=object)[np.minimum((rng.rand(n) * 2.8).astype(int), n_classes - 1)]
+    u = rng.randint(-40, 40, n) / 8.0
+    u[rng.rand(n) < 0.1] = np.nan
+    v = rng.randint(0, 100, n) / 4.0
+    colour = rng.choice(["red", "green", "blue"], n).astype(object)
+    colour[rng.rand(n) < 0.1] = None
+    return pd.DataFrame({"u": u, "v": v, "colour": colour, "label": y})
+
+
+def _digest(s: Split) -> str:
+    h = hashlib.sha256()
+    for f in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        a = getattr(s, f)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    h.update("\n".join(s.feature_names).encode())
+    return h.hexdigest()
+
+
+# Digests of the arrays DataCatalog.split / stratified_split gave for these frames (imported as Parquet)
+# before the data layer became bench.data: the cached splits and the committed results depend on them.
+@pytest.mark.parametrize("n_classes,kind,kwargs,expected", [
+    (2, "ir", dict(ir=3, seed=5), "702a363052c9a92c83a6320702d78acd0be6cc54aafc9a48725153fc9cc903f3"),
+    (2, "ir", dict(ir=3, seed=5, impute="mean"),
+     "d957d51f9a009472d0d3043c790dd6fa11c9f818de053ebcb86f8bddb1575a1d"),
+    (2, "ir", dict(ir=None, seed=9, leak=True),
+     "85655e45a86f9b38981753a4107e039f978195264d301850b7471c607e3f6d14"),
+    (2, "stratified", dict(seed=2, test_size=0.25, impute="mean"),
+     "31ff0560e6d1d5da5fe27820a2fe9952aa97a55230bae3fbd82eaa5e5bb1f1d6"),
+    (3, "ir", dict(ir=None, seed=1), "1c84da35dc596c86c774ca37e2ee5339d9f88fca50761936c3d765ffc3dd0047"),
+    (3, "stratified", dict(seed=4), "026d8155f03ad27c8f0c8dd57925e52cb27199390500dc941febdbf12f06f46e"),
+])
+def test_pure_split_reproduces_the_earlier_catalog_bit_for_bit(n_classes, kind, kwargs, expected):
+    frame = _golden_frame(n_classes)
+    X, y = frame.drop(columns=["label"]), frame["label"]
+    minority = "no" if n_classes == 2 else None  # 'yes' 70 / 'no' 50
+    make = ir_split if kind == "ir" else stratified_split
+    assert _digest(make(X, y, minority=minority, **kwargs)) == expected
+
+
+def _tiny(n: int = 50, n_min: int = 10) -> tuple[pd.DataFrame, np.ndarray]:
+    """Row i has rowid i; the minority 'pos' is every fifth row; v has a gap; 'c' is categorical."""
+    y = np.where(np.arange(n) % (n // n_min) == 0, "pos", "neg")
+    v = np.arange(n, dtype=float) * 2.0
+    v[[3, 31]] = np.nan
+    X = pd.DataFrame({"rowid": np.arange(n, dtype=float), "v": v,
+                      "c": np.where(np.arange(n) < n - 1, "a", "b")})  # 'b' in one row only
+    return X, y
+
+
+def test_ir_split_sizes_and_class_counts_by_hand():
+    X, y = _tiny()  # 50 rows: 40 neg, 10 pos
+    s = ir_split(X, y, minority="pos", ir=None, seed=3)
+    # int(50 * 0.2) = 10 validation rows, int(50 * 0.4) - 10 = 10 test rows, 30 training rows
+    assert (len(s.y_val), len(s.y_test), len(s.y_train)) == (10, 10, 30)
+    ys = np.concatenate([s.y_train, s.y_val, s.y_test])
+    assert np.bincount(ys).tolist() == [40, 10] and ys.dtype == np.int64  # pos -> 1
+    assert s.feature_names == ["rowid", "v", "c_a", "c_b"]  # 'b' encoded whichever split holds it
+
+    # seed 3 deals (neg, pos) = (24, 6) to train, (9, 1) to validation, (7, 3) to test
+    assert [np.bincount(p).tolist() for p in (s.y_train, s.y_val, s.y_test)] == [[24, 6], [9, 1], [7, 3]]
+    u = ir_split(X, y, minority="pos", ir=5, seed=3)  # each split on its own: pos -> neg // 5
+    assert [np.bincount(p).tolist() for p in (u.y_train, u.y_val, u.y_test)] == [[24, 4], [9, 1], [7, 1]]
+    with pytest.raises(DataError, match="smaller IR"):
+        ir_split(X, y, minority="pos", ir=100, seed=3, name="tiny")
+    with pytest.raises(DataError, match="tiny has 3 classes; an IR needs binary"):
+        ir_split(X, np.arange(50) % 3, minority=None, ir=4, seed=3, name="tiny")
+
+
+def test_ir_split_order_and_preprocessing_fitted_on_train_only():
+    X, y = _tiny()
+    seed = 3
+    perm = np.random.RandomState(seed).permutation(50)
+    val, test, train = perm[:10], perm[10:20], perm[20:]  # the authors' order
+    v0 = X["v"].fillna(0.0).to_numpy()  # impute 'zero': missing -> 0, then scale
+    for leak, fit in ((False, train), (True, np.arange(50))):
+        s = ir_split(X, y, minority="pos", ir=None, seed=seed, leak=leak)
+        for rows, Xs in ((train, s.X_train), (val, s.X_val), (test, s.X_test)):
+            np.testing.assert_allclose(Xs[:, 0], (rows - fit.mean()) / fit.std(), rtol=0, atol=1e-12)
+            np.testing.assert_allclose(Xs[:, 1], (v0[rows] - v0[fit].mean()) / v0[fit].std(), rtol=0, atol=1e-12)
+        assert s.X_train.dtype == np.float64 and s.X_train.flags.c_contiguous
+
+    m = ir_split(X, y, minority="pos", ir=None, seed=seed, impute="mean")
+    assert m.feature_names == ["rowid", "v", "missingindicator_v", "c_a", "c_b"]
+    assert not np.isnan(m.X_val).any() and not np.isnan(m.X_train).any()
+
+
+def test_pure_splits_are_deterministic_and_leave_inputs_and_global_rng_alone():
+    X, y = _tiny()
+    before = X.copy()
+    state = np.random.get_state()
+    a = ir_split(X, y, minority="pos", ir=5, seed=7)
+    _assert_same_split(a, ir_split(X, y, minority="pos", ir=5, seed=7))
+    assert not np.array_equal(a.X_val, ir_split(X, y, minority="pos", ir=5, seed=8).X_val)
+    st = stratified_split(X, y, minority="pos", seed=7)
+    _assert_same_split(st, stratified_split(X, y, minority="pos", seed=7))
+    assert (len(st.y_train), len(st.y_val), len(st.y_test)) == (40, 0, 10)
+    assert np.bincount(st.y_test).tolist() == [8, 2]  # stratified: 20 % of each class
+    pd.testing.assert_frame_equal(X, before)
+    after = np.random.get_state()
+    assert state[0] == after[0] and np.array_equal(state[1], after[1])
+
+
+def test_paper_datasets_have_one_source():
+    assert PAPER_DATASETS == ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope",
+                              "electricity")
+    assert runner.PAPER_DATASETS is PAPER_DATASETS and tuple(KNOWN_DATASETS) == PAPER_DATASETS
 
 
 # ------------------------------------------------------------------------------------------

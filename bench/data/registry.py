@@ -1,0 +1,159 @@
+"""The registered datasets of one data directory: ``registry.json`` and a normalized Parquet copy of each,
+whose sha256 every split is keyed by, so a replaced dataset never reuses stale splits."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from .errors import DataError, first_line
+from .paper import fold_name, match_known
+from .storage import atomic_write, sha256
+
+_REGISTRY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """One registered dataset (JSON-serialisable via ``dataclasses.asdict``)."""
+
+    name: str
+    source: str
+    sha256: str  # of the stored normalized copy; part of every split cache key
+    n_rows: int
+    n_features: int  # raw feature columns
+    n_features_encoded: int  # after one-hot of the categorical columns
+    categorical: list[str]
+    target: str
+    class_counts: dict[str, int]  # original label -> count, largest first
+    minority_label: str | None  # binary data only
+    known: bool  # one of the six paper datasets
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DatasetRecord":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class Prepared:
+    """A dataset normalized and checked, ready to register."""
+
+    name: str
+    source: str
+    frame: pd.DataFrame  # features (stored order) + target as the last column
+    record: DatasetRecord  # sha256 still empty
+
+
+class Registry:
+    """``registry.json`` and ``datasets/<name>.parquet`` under ``root`` (created on the first write)."""
+
+    def __init__(self, root: Path):
+        self.path = root / "registry.json"
+        self._datasets = root / "datasets"
+
+    def _dataset_path(self, name: str) -> Path:
+        return self._datasets / f"{name}.parquet"
+
+    def _load(self) -> dict[str, DatasetRecord]:
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}
+        try:
+            data = json.loads(raw)
+            return {n: DatasetRecord.from_dict(d) for n, d in data["datasets"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise DataError(f"{self.path} is unreadable ({first_line(e)}): delete it and "
+                            "register the datasets again with `bench data import PATH`") from e
+
+    def _save(self, reg: dict[str, DatasetRecord]) -> None:
+        data = {"version": _REGISTRY_VERSION,
+                "datasets": {n: dataclasses.asdict(reg[n]) for n in sorted(reg)}}
+        atomic_write(self.path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+
+    def records(self) -> list[DatasetRecord]:
+        """Registered datasets, sorted by name."""
+        reg = self._load()
+        return [reg[n] for n in sorted(reg)]
+
+    def get(self, name: str) -> DatasetRecord:
+        """The record for ``name`` (exact, else the unique case/punctuation-insensitive match)."""
+        reg = self._load()
+        if name in reg:
+            return reg[name]
+        folded = [n for n in reg if fold_name(n) == fold_name(name)]
+        if len(folded) == 1:
+            return reg[folded[0]]
+        close = difflib.get_close_matches(name, sorted(reg), n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        known = match_known(name)
+        pull = f"`bench data pull {known.name}`" if known else "`bench data pull NAME`"
+        raise DataError(f"unknown dataset {name!r}{hint}: register it with `bench data import PATH` or {pull}")
+
+    def stored(self, name: str) -> DatasetRecord | None:
+        """The record of ``name`` when its stored copy is present (a fallback when OpenML is unreachable)."""
+        rec = self._load().get(name)
+        return rec if rec is not None and self._dataset_path(rec.name).is_file() else None
+
+    def register(self, items: Sequence[Prepared]) -> list[DatasetRecord]:
+        """Store normalized copies + records, in the order of ``items``; identical content is a no-op."""
+        names = [it.name for it in items]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            srcs = [it.source for it in items if it.name in dups]
+            raise DataError(f"several inputs give the dataset name {dups[0]!r} ({', '.join(srcs)}): "
+                            "import them one at a time with --name")
+        reg = self._load()
+        out: list[DatasetRecord] = []
+        changed = False
+        for it in items:
+            data = _parquet_bytes(it.frame)
+            sha = sha256(data)
+            path = self._dataset_path(it.name)
+            old = reg.get(it.name)
+            if old is not None and old.sha256 == sha and path.is_file():
+                out.append(old)
+                continue
+            atomic_write(path, data)
+            rec = dataclasses.replace(it.record, sha256=sha)
+            reg[it.name] = rec
+            out.append(rec)
+            changed = True
+        if changed:
+            self._save(reg)
+        return out
+
+    def load_frame(self, rec: DatasetRecord) -> tuple[pd.DataFrame, pd.Series]:
+        """Raw features (categoricals as pandas Categorical) and the string target of a checked stored copy."""
+        path = self._dataset_path(rec.name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"the stored copy of {rec.name} ({path}) is missing: register it again with "
+                            "`bench data import PATH`") from None
+        if sha256(data) != rec.sha256:
+            raise DataError(f"the stored copy of {rec.name} ({path}) changed since it was registered: "
+                            "register it again with `bench data import PATH`")
+        frame = pd.read_parquet(io.BytesIO(data))
+        y = frame[rec.target].astype(object).astype(str).rename(rec.target)
+        X = frame.drop(columns=[rec.target])
+        for c in rec.categorical:
+            col = X[c].astype(object).where(X[c].notna(), None)
+            X[c] = pd.Categorical(col, categories=sorted(col.dropna().unique().tolist()))
+        for c in X.columns:
+            if c not in rec.categorical:
+                X[c] = X[c].astype("float64")
+        return X, y
+
+
+def _parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False, engine="pyarrow")
+    return buf.getvalue()
