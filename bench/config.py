@@ -1,106 +1,187 @@
 """bench.toml -> typed, validated settings; profiles; command-line overrides.
 
-Every user mistake in the file ends as a ConfigError whose message names the key, the expected type and
-the fix, so the CLI can print one line and exit 2.
+The pydantic models below are the one source of the settings' types, constraints and built-in defaults; the
+project's bench.toml states the same values (tests/test_config.py keeps the two equal). Every user mistake in
+the file ends as a ConfigError whose message is one line naming the file, the key, what was expected and
+the fix, so the CLI can print it and exit 2.
 """
 from __future__ import annotations
 
-import dataclasses
+import difflib
+import json
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, NamedTuple, get_args, get_origin
+
+from annotated_types import Ge, Gt, Lt, MinLen
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
+
+from .errors import UserError
 
 CONFIG_ENV = "BENCH_CONFIG"
 DATA_DIR_ENV = "BENCH_DATA_DIR"
 PROFILES = ("paper", "quick", "ci")
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A bench.toml or flag problem; str(e) is one line naming the fix."""
 
 
-@dataclass(frozen=True)
-class DataSettings:
-    dir: str = "~/.cache/autosmote-bench"
-    impute: str = "zero"
-    leak: bool = False
+# ------------------------------------------------------------------------------------------ value types
+class _Says(NamedTuple):
+    """How an error message names what a value must be: one of them, and a list of them."""
+    one: str
+    many: str
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    profile: str = "quick"
-    results: str = "runs"
-    datasets: tuple[str, ...] = ()
-    irs: tuple[int, ...] = (20, 50, 100)
-    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
-    classifiers: tuple[str, ...] = ("SVM", "KNN", "DT", "AdaBoost")
-    samplers: tuple[str, ...] = ("No-resampling", "imblearn")
-    metrics: tuple[str, ...] = ("macro_f1", "mcc")
-    ratios: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(1, 11))
-    split: str = "ir"              # "ir": the paper's IR splits; "stratified": train/test at the data's own imbalance
-    test_size: float = 0.2         # for split = "stratified"
-    workers: int = 0
-    time_limit: float = 900.0
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)   # sampler -> parameters (part of the key)
-    time_limits: dict[str, float] = field(default_factory=dict)       # sampler -> seconds, overrides time_limit
+def _one_is_a_list(value: Any) -> Any:
+    """`datasets = "phoneme"` means `datasets = ["phoneme"]`."""
+    return [value] if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class TableSettings:
-    reference: str = "SMOTE"
-    pairing: str = "configuration"
-    alternative: str = "greater"
-    alpha: float = 0.05
-    noop: str = "score"
+def _list(item: Any) -> Any:
+    """A non-empty TOML array, held as a tuple."""
+    return Annotated[tuple[item, ...], BeforeValidator(_one_is_a_list), MinLen(1)]
 
 
-@dataclass(frozen=True)
-class CheckSettings:
-    profile: str = "ci"
-    baseline: str = "results/ci"
-    tolerance: float = 0.5          # the largest allowed move of an average rank
-    score_tolerance: float = 0.02   # across environments: the largest allowed difference of a score
+Text = Annotated[str, Strict(), MinLen(1), _Says("a non-empty string", "non-empty strings")]
+Flag = Annotated[bool, Strict(), _Says("true or false", "trues or falses")]
+Count = Annotated[int, Strict(), Ge(0), _Says("an integer >= 0", "integers >= 0")]
+PositiveInt = Annotated[int, Strict(), Gt(0), _Says("a positive integer", "positive integers")]
+Positive = Annotated[float, Strict(), Gt(0), _Says("a positive number", "positive numbers")]
+Fraction = Annotated[float, Strict(), Gt(0), Lt(1), _Says("a number between 0 and 1 (both excluded)",
+                                                          "numbers between 0 and 1 (both excluded)")]
+Texts = _list(Text)
+Counts = _list(Count)
+PositiveInts = _list(PositiveInt)
+Positives = _list(Positive)
+SamplerParams = Annotated[dict[str, Any], _Says("a table of parameters, e.g. { budget = 100 }",
+                                                "tables of parameters")]
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+# The paper's six datasets and the full ratio grid (bench.toml repeats them).
+_DATASETS = ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope", "electricity")
+_RATIOS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 
-@dataclass(frozen=True)
-class Settings:
-    data: DataSettings = field(default_factory=DataSettings)
-    run: RunSettings = field(default_factory=RunSettings)
-    table: TableSettings = field(default_factory=TableSettings)
-    check: CheckSettings = field(default_factory=CheckSettings)
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+# ------------------------------------------------------------------------------------------- sections
+class DataSettings(BaseModel):
+    model_config = _FROZEN
+
+    dir: Text = "~/.cache/autosmote-bench"           # BENCH_DATA_DIR overrides it (Settings.data_dir)
+    impute: Literal["zero", "mean"] = "zero"        # numeric gaps: 0 (the paper) or the mean (the authors' code)
+    leak: Flag = False                              # fit preprocessing on all rows (the authors' code)
+
+
+class RunSettings(BaseModel):
+    model_config = _FROZEN
+
+    profile: Text = "quick"
+    results: Text = "runs"
+    datasets: Texts = _DATASETS
+    irs: PositiveInts = (20, 50, 100)
+    seeds: Counts = (1, 2, 3, 4, 5)
+    classifiers: Texts = ("SVM", "KNN", "DT", "AdaBoost")
+    samplers: Texts = ("No-resampling", "imblearn", "AutoSMOTE")
+    metrics: Texts = ("macro_f1", "mcc")
+    ratios: Positives = _RATIOS
+    split: Literal["ir", "stratified"] = "ir"   # "ir": the paper's IR splits; "stratified": at the data's own imbalance
+    test_size: Fraction = 0.2                   # for split = "stratified"
+    workers: Count = 0                          # 0 = one worker process per CPU core
+    time_limit: Positive = 900.0
+    # sampler -> parameters (part of every run's key, not of the name in tables)
+    params: Annotated[dict[str, SamplerParams], _Says("a table keyed by sampler name, e.g. "
+                                                      "{ AutoSMOTE = { budget = 100 } }", "tables")] = \
+        Field(default_factory=lambda: {"AutoSMOTE": {"budget": 1000}})
+    # sampler -> seconds, overrides time_limit
+    time_limits: Annotated[dict[str, Positive], _Says("a table of seconds keyed by sampler name, e.g. "
+                                                      "{ AutoSMOTE = 7200 }", "tables")] = \
+        Field(default_factory=lambda: {"AutoSMOTE": 7200.0})
+
+
+class TableSettings(BaseModel):
+    model_config = _FROZEN
+
+    reference: Text = "AutoSMOTE"
+    pairing: Literal["configuration", "run"] = "configuration"
+    alternative: Literal["greater", "two-sided"] = "greater"
+    alpha: Fraction = 0.05
+    noop: Literal["score", "missing"] = "score"
+    correction: Literal["none", "holm"] = "none"   # multiple-testing correction of the Wilcoxon marks
+
+
+class CheckSettings(BaseModel):
+    model_config = _FROZEN
+
+    profile: Text = "ci"
+    baseline: Text = "results/ci"
+    tolerance: Positive = 0.5          # the largest allowed move of an average rank
+    score_tolerance: Positive = 0.02   # across environments: the largest allowed difference of a score
+
+
+class Settings(BaseModel):
+    model_config = _FROZEN
+
+    data: DataSettings = Field(default_factory=DataSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+    table: TableSettings = Field(default_factory=TableSettings)
+    check: CheckSettings = Field(default_factory=CheckSettings)
+    # profile name -> its [profiles.NAME] table as written (checked against [run] when the settings are made)
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=lambda: {name: {} for name in PROFILES})
     source: str = "built-in defaults"
+
+    @model_validator(mode="after")
+    def _profiles_are_valid(self) -> Settings:
+        for name, body in self.profiles.items():
+            _validate_run(_apply(self.run, body), ("profiles", name), self.source, body)
+        return self
 
     @property
     def data_dir(self) -> Path:
         return Path(os.environ.get(DATA_DIR_ENV) or self.data.dir).expanduser()
 
     def run_for(self, profile: str | None = None, **overrides: Any) -> RunSettings:
-        """The [run] section, then the profile's keys, then flags that are not None."""
+        """The [run] section, then the profile's keys, then overrides (flags) that are not None."""
         name = profile or self.run.profile
         if name not in self.profiles:
             raise ConfigError(f"unknown profile {name!r}: use one of {', '.join(sorted(self.profiles))} "
                               f"or add [profiles.{name}] to {self.source}")
-        merged = _section(RunSettings, self.profiles[name], f"profiles.{name}", base=self.run)
-        changes = {k: v for k, v in overrides.items() if v is not None}
-        return dataclasses.replace(merged, profile=name, **changes)
+        unknown = [key for key in overrides if key not in RunSettings.model_fields]
+        if unknown:
+            raise TypeError(f"run_for() got unknown setting(s) {unknown}")
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        merged = {**_apply(self.run, self.profiles[name]), **changes, "profile": name}
+        return _validate_run(merged, ("profiles", name), self.source, self.profiles[name], flags=changes)
 
 
-_CHOICES = {
-    "data.impute": ("zero", "mean"),
-    "run.split": ("ir", "stratified"),
-    "profiles.split": ("ir", "stratified"),
-    "table.pairing": ("configuration", "run"),
-    "table.alternative": ("greater", "two-sided"),
-    "table.noop": ("score", "missing"),
-}
+def _apply(run: RunSettings, body: dict[str, Any]) -> dict[str, Any]:
+    """[run] with a profile's keys: the per-sampler tables (params, time_limits) merge key by key, a sampler's
+    parameter table parameter by parameter; every other key replaces."""
+    out = run.model_dump()
+    for key, value in body.items():
+        base = out.get(key)
+        if isinstance(value, dict) and isinstance(base, dict):
+            value = {sampler: {**base[sampler], **v} if isinstance(v, dict) and isinstance(base.get(sampler), dict)
+                     else v for sampler, v in {**base, **value}.items()}
+        out[key] = value
+    return out
 
 
-_PLURAL = {"int": "integers", "float": "positive numbers", "str": "strings"}
+def _validate_run(merged: dict[str, Any], where: tuple[str, ...], source: str, body: dict[str, Any],
+                  flags: dict[str, Any] | None = None) -> RunSettings:
+    try:
+        return RunSettings.model_validate(merged)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        if flags and first["loc"] and first["loc"][0] in flags:   # a flag's value, not the file's
+            raise ConfigError(_flag_message(first, flags)) from None
+        raise ConfigError(_message(err, {**merged, **body}, source, where, RunSettings)) from None
 
 
+# --------------------------------------------------------------------------------------------- loading
 def find_config(explicit: Path | None = None) -> Path | None:
     """--config, else $BENCH_CONFIG, else ./bench.toml, else the one beside the package (editable install)."""
     if explicit is not None:
@@ -118,7 +199,7 @@ def find_config(explicit: Path | None = None) -> Path | None:
 def load_settings(path: Path | None = None) -> Settings:
     path = find_config(path)
     if path is None:
-        return Settings(profiles={name: {} for name in PROFILES})
+        return Settings()
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
@@ -126,85 +207,113 @@ def load_settings(path: Path | None = None) -> Settings:
     return parse_settings(raw, source=str(path))
 
 
+_SECTIONS = ("data", "run", "table", "check", "profiles")
+
+
 def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
-    known = {"data", "run", "table", "check", "profiles"}
+    """Validate a parsed bench.toml; the built-in profiles (PROFILES) exist even when the file lacks them."""
     for key in raw:
-        if key not in known:
-            raise ConfigError(f"{source}: unknown section [{key}]; expected one of {', '.join(sorted(known))}")
-    profiles_raw = raw.get("profiles", {})
-    if not isinstance(profiles_raw, dict):
-        raise ConfigError(f"{source}: profiles must be tables like [profiles.quick]")
-    run = _section(RunSettings, raw.get("run", {}), "run", source=source)
-    profiles = {}
-    for name, body in profiles_raw.items():
-        if not isinstance(body, dict):
-            raise ConfigError(f"{source}: profiles.{name} must be a table [profiles.{name}]")
-        _section(RunSettings, body, f"profiles.{name}", base=run, source=source)  # validate now
-        profiles[name] = body
-    for name in PROFILES:
-        profiles.setdefault(name, {})
-    return Settings(
-        data=_section(DataSettings, raw.get("data", {}), "data", source=source),
-        run=run,
-        table=_section(TableSettings, raw.get("table", {}), "table", source=source),
-        check=_section(CheckSettings, raw.get("check", {}), "check", source=source),
-        profiles=profiles,
-        source=source,
-    )
+        if key not in _SECTIONS:
+            raise ConfigError(_unknown(source, f"[{key}]", key, _SECTIONS, "section", lambda k: f"[{k}]"))
+    profiles = raw.get("profiles", {})
+    if isinstance(profiles, dict):
+        profiles = {**{name: {} for name in PROFILES}, **profiles}
+    try:
+        return Settings.model_validate({**raw, "profiles": profiles, "source": source})
+    except ValidationError as err:
+        raise ConfigError(_message(err, raw, source, (), Settings)) from None
 
 
-def _section(cls, body: dict[str, Any], where: str, base=None, source: str = "bench.toml"):
-    if not isinstance(body, dict):
-        raise ConfigError(f"{source}: [{where}] must be a table")
-    names = {f.name: f for f in fields(cls)}
-    values = {}
-    for key, value in body.items():
-        if key not in names:
-            raise ConfigError(f"{source}: unknown key {where}.{key}; expected one of {', '.join(names)}")
-        values[key] = _coerce(value, names[key].type, f"{where}.{key}", source)
-        if base is not None and isinstance(values[key], dict):   # a profile adds to the [run] tables
-            values[key] = _merge(getattr(base, key), values[key])
-        section = where.split(".")[0]
-        choices = _CHOICES.get(f"{section}.{key}")
-        if choices and values[key] not in choices:
-            raise ConfigError(f"{source}: {where}.{key} must be one of {', '.join(choices)}, got {value!r}")
-    return dataclasses.replace(base, **values) if base is not None else cls(**values)
+# ---------------------------------------------------------------------------------------------- errors
+def _message(err: ValidationError, raw: dict[str, Any], source: str, where: tuple[str, ...],
+             model: type[BaseModel]) -> str:
+    """pydantic's first error as one line: the file, the dotted key, what it must be, what it is, the fix."""
+    errors = err.errors(include_url=False)
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)} after this one)" if len(errors) > 1 else ""
+    loc, path, value = list(first["loc"]), list(where), raw
+    field = None
+    while loc and isinstance(loc[0], str) and loc[0] in model.model_fields:   # down the sections to the field
+        name = loc.pop(0)
+        path.append(name)
+        value = value.get(name) if isinstance(value, dict) else None
+        annotation = model.model_fields[name].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            field = model.model_fields[name]
+            break
+    table = ".".join(path)
+    if field is None:
+        if first["type"] == "extra_forbidden" and loc:   # an unknown key in a section
+            return _unknown(source, f"{table}.{loc[0]}", str(loc[0]), model.model_fields, "key",
+                            lambda k: f"{table}.{k}") + more
+        return (f"{source}: [{table}] must be a table of keys, got {first['input']!r}; write [{table}] "
+                f"followed by lines key = value{more}")
+    if model is Settings and path == ["profiles"]:   # [profiles] itself, or a profile that is no table
+        named = ".".join(["profiles", *map(str, loc)])
+        return (f"{source}: {named} must be a table of [run]'s keys, e.g. [profiles.quick] with seeds = [1], "
+                f"got {first['input']!r}; write it as [{named}]" + more)
+    key = table
+    says = _says(field.annotation, field.metadata)
+    example = _toml(field.get_default(call_default_factory=True))
+    fix = f"write e.g. {path[-1]} = {example} under [{'.'.join(path[:-1])}]"
+    if loc and get_origin(field.annotation) is dict:   # one sampler's entry of a per-sampler table
+        key += f".{_toml_key(str(loc[0]))}"
+        value = value.get(loc[0]) if isinstance(value, dict) else first["input"]
+        says = _says(get_args(field.annotation)[1])
+        loc = loc[1:]
+    detail = ""
+    if loc and isinstance(loc[0], int):   # one item of a list
+        detail = f" (item {loc[0] + 1}: {first['msg'][0].lower()}{first['msg'][1:]})"
+    return f"{source}: {key} must be {says}, got {value!r}{detail}; {fix}{more}"
 
 
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Per-sampler tables merge key by key; plain values replace."""
-    out = dict(base)
-    for name, value in update.items():
-        out[name] = {**out[name], **value} if isinstance(value, dict) and isinstance(out.get(name), dict) else value
-    return out
+def _flag_message(error: dict[str, Any], flags: dict[str, Any]) -> str:
+    name = error["loc"][0]
+    field = RunSettings.model_fields[name]
+    return f"--{name.replace('_', '-')} must be {_says(field.annotation, field.metadata)}, got {flags[name]!r}"
 
 
-def _coerce(value: Any, type_name: str, key: str, source: str) -> Any:
-    """Check a TOML value against the field's declared type (dataclass field types are strings here)."""
-    def fail(expected: str):
-        raise ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
+def _unknown(source: str, shown: str, key: str, valid, kind: str, spell) -> str:
+    """An unknown key or section, with the nearest valid one as the fix."""
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    fix = f"did you mean {spell(close[0])}?" if close else f"use one of {', '.join(spell(k) for k in valid)}"
+    return f"{source}: unknown {kind} {shown}; {fix}"
 
-    if type_name == "bool":
-        return value if isinstance(value, bool) else fail("true or false")
-    if type_name == "int":
-        return value if isinstance(value, int) and not isinstance(value, bool) else fail("an integer")
-    if type_name == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-        return float(value) if ok else fail("a positive number")
-    if type_name == "str":
-        return value if isinstance(value, str) else fail("a string")
-    if type_name == "dict[str, Any]":
-        return value if isinstance(value, dict) else fail("a table of parameters, e.g. { budget = 100 }")
-    if type_name.startswith("dict["):
-        if not isinstance(value, dict):
-            fail("a table keyed by sampler name, e.g. { AutoSMOTE = ... }")
-        inner = type_name[len("dict[str, "):-1]
-        return {name: _coerce(v, inner, f"{key}.{name}", source) for name, v in value.items()}
-    if type_name.startswith("tuple["):
-        item = type_name[len("tuple["):].split(",")[0]
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value:
-            fail(f"a non-empty list of {_PLURAL[item]}")
-        return tuple(_coerce(v, item, key, source) for v in value)
-    raise AssertionError(f"unhandled settings type {type_name}")
+
+def _says(annotation: Any, metadata: list[Any] = (), plural: bool = False) -> str:
+    """What a field of this type must be, in words (from the type, so it cannot disagree with it)."""
+    for item in metadata:
+        if isinstance(item, _Says):
+            return item.many if plural else item.one
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        base, *more = get_args(annotation)
+        return _says(base, more, plural)
+    if origin is Literal:
+        return "one of " + ", ".join(json.dumps(choice) for choice in get_args(annotation))
+    if origin is tuple:
+        return "a non-empty list of " + _says(get_args(annotation)[0], plural=True)
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _toml(value: Any, whole: bool = True) -> str:
+    """A value as it is written in bench.toml (for the fix in a message): `time_limit = 900`, `[0.5, 1.0]`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and whole:
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v, whole=False) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    return repr(value)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)

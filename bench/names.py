@@ -4,8 +4,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
+from .errors import UserError
 
-class UnknownNameError(ValueError):
+
+class UnknownNameError(UserError, ValueError):
     """An unknown dataset / sampler / classifier / metric name; the message suggests the closest ones."""
 
 
