@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
-from .protocol import Row
+from .protocol import Row, RunStatus
 
 
 class RunProgress:
@@ -39,7 +39,7 @@ class RunProgress:
 
     @property
     def failed(self) -> int:
-        return self.counts["error"] + self.counts["timeout"]
+        return self.counts[RunStatus.ERROR] + self.counts[RunStatus.TIMEOUT]
 
     def update(self, rows: list[Row]) -> None:
         self.counts.update(r.status for r in rows)

@@ -34,7 +34,7 @@ import ray   # an optional extra: importing this module without Ray raises Impor
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from .protocol import Row, Unit, failed_rows, run_unit
-from .samplers.registry import all_entries
+from .samplers.registry import preload
 
 #: The name a unit's task runs under (a worker's process title while it computes one: ``ray::bench-unit``).
 TASK_NAME = "bench-unit"
@@ -202,7 +202,7 @@ class AttemptLog:
 
 def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
     """One unit in a Ray worker, set up as the local executor's forked worker; never raises."""
-    all_entries()   # import every adapter before the clock starts, as a forked local worker has them already
+    preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it already
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:   # one thread, as the local executor: one worker per core
         sys.modules["torch"].set_num_threads(1)

@@ -200,12 +200,11 @@ def test_multiclass_and_one_class_validation_raise_value_error():
 
 
 def test_registry_entry_builds_a_predictor_on_the_validation_split():
-    from bench.samplers.mesa_adapter import mesa_fit_info
     from bench.samplers.registry import SAMPLERS, SamplerContext
 
     entry = SAMPLERS["MESA"]
     assert (entry.category, entry.family, entry.version) == ("meta", "mesa", "mesa-adapter1")
-    assert entry.predicts and entry.per_classifier and not entry.tunes_ratio and entry.fit_info is mesa_fit_info
+    assert entry.predicts and entry.per_classifier and not entry.tunes_ratio and entry.binary_only
     X, y01 = make_classification(n_samples=160, n_features=4, weights=[0.85], random_state=0)
     context = SamplerContext(random_state=1, X_val=X[120:], y_val=y01[120:], classifier="SVM")
     model = entry.make(dict(n_estimators=3, n_meta_episodes=2, batch_size=4), context).fit(X[:120], y01[:120])

@@ -11,15 +11,12 @@ import pytest
 import smote_variants as sv
 
 from bench.config import load_settings
-from bench.datasets import DataCatalog
+from bench.data import DataCatalog
 from bench.names import resolve_name
 from bench.protocol import run_unit
 from bench.runner import make_plan
-from bench.samplers.registry import SAMPLERS, SamplerContext, all_entries, groups, resolve_samplers
-
-all_entries()   # every adapter registers in the registry's order before this module uses one of them
-from bench.samplers.smote_variants_adapter import (SmoteVariantsSampler, entry_for,  # noqa: E402
-                                                    proportion_for_ratio)
+from bench.samplers.registry import SAMPLERS, SamplerContext, SamplerEntry, all_entries, groups, resolve_samplers
+from bench.samplers.smote_variants_adapter import SmoteVariantsSampler, proportion_for_ratio
 
 SV_CLASSES = sv.get_all_oversamplers()
 
@@ -29,6 +26,16 @@ def _imbalanced(n_majority=100, n_minority=10, seed=0):
     X = np.vstack([rng.randn(n_majority, 3), rng.randn(n_minority, 3) + 2.0])
     y = np.r_[np.zeros(n_majority, dtype=int), np.ones(n_minority, dtype=int)]
     return X, y
+
+
+def entry_for(oversampler):
+    """A registry entry for a stub oversampler class, built by the adapter as a catalogue entry would be."""
+    from bench.samplers import smote_variants_adapter as adapter
+    entry = SamplerEntry("sv." + oversampler.__name__, "smote-variants", "smote_variants", make=None, version="test",
+                         factory=f"{oversampler.__module__}:{oversampler.__qualname__}",
+                         tunes_ratio="proportion" in adapter._named_parameters(oversampler))
+    return dataclasses.replace(entry, make=lambda params, context: adapter.make(entry, params, context),
+                               fit_info=adapter.fit_info)
 
 
 def _sv_entries():
@@ -271,7 +278,7 @@ class Raises:
 def _rows_by_sampler(samplers: tuple[str, ...]) -> dict[str, list]:
     """Plan the toy profile's units for these samplers at ratio 1.0 and run each one in-process."""
     settings = load_settings()
-    run = dataclasses.replace(settings.run_for(), samplers=samplers, ratios=(1.0,), classifiers=("DT", "SVM"))
+    run = settings.run_for(samplers=samplers, ratios=(1.0,), classifiers=("DT", "SVM"))
     plan = make_plan(run, DataCatalog(settings.data_dir), set(), "zero", False)
     assert sorted(u.sampler for u in plan.units) == sorted(samplers)
     return {unit.sampler: run_unit(unit, settings.data_dir) for unit in plan.units}

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import autosmote
 from autosmote import AutoSMOTE
 
 from ..classifiers import make_classifier
-from .registry import SamplerContext, SamplerEntry, register
-
-ADAPTER_REVISION = "1"
+from .registry import SamplerContext, SamplerEntry
 
 
-def make(params: dict[str, Any], context: SamplerContext) -> AutoSMOTE:
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> AutoSMOTE:
     """The search tunes against the unit's classifier and metric, rewarded on the validation split
     (a split without one, e.g. a stratified train/test split: AutoSMOTE holds out part of the training data)."""
     if context.classifier is None or context.metric is None:
@@ -34,8 +31,3 @@ def fit_info(sampler: AutoSMOTE) -> dict[str, Any]:
     return {"curve": [round(float(v), 6) for v in sampler.search_curve_], "best_score": float(sampler.best_score_),
             "best_episode": int(sampler.best_decisions_["episode"]), "n_synthetic": int(sampler.n_synthetic_),
             "timings": timings}
-
-
-register(SamplerEntry("AutoSMOTE", "auto", "autosmote", make, version=f"autosmote-{autosmote.__version__}"
-                      f"+adapter-{ADAPTER_REVISION}", libraries=("torch",), tunes_ratio=False, per_classifier=True, per_metric=True,
-                      fit_info=fit_info, description="hierarchical RL search of the SMOTE space (Zha et al. 2022)"))

@@ -9,37 +9,21 @@ Fixed parameters (e.g. `AutoSMOTE-self[epochs=50]`) pass through to the construc
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from autosmote.gumbel import AutoSMOTECohort, AutoSMOTESelf
-
-from .registry import SamplerContext, SamplerEntry, register
-
-VERSION = "gumbel-adapter1"
+from .registry import SamplerContext, SamplerEntry, load_factory
 
 
-def _factory(cls) -> Callable[[dict[str, Any], SamplerContext], Any]:
-    def make(params: dict[str, Any], context: SamplerContext):
-        kwargs = {k: v for k, v in params.items() if k != "ratio"}
-        if "ratio" in params:
-            # imbalanced-learn's float sampling_strategy is the protocol's N_minority / N_majority after resampling.
-            kwargs["sampling_strategy"] = params["ratio"]
-        return cls(random_state=context.random_state, **kwargs)
-
-    return make
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext):
+    kwargs = {k: v for k, v in params.items() if k != "ratio"}
+    if "ratio" in params:
+        # imbalanced-learn's float sampling_strategy is the protocol's N_minority / N_majority after resampling.
+        kwargs["sampling_strategy"] = params["ratio"]
+    return load_factory(entry.factory)(random_state=context.random_state, **kwargs)
 
 
-def gumbel_fit_info(model) -> dict[str, Any]:
+def fit_info(model) -> dict[str, Any]:
     """The training loss at the first and last epoch and the decisions behind the last synthetic rows."""
     return {"loss_first": round(model.loss_curve_[0], 4), "loss_last": round(model.loss_curve_[-1], 4),
             "epochs": len(model.loss_curve_),
             "decisions": model.decision_counts_}
-
-
-for name, cls, what in (("AutoSMOTE-self", AutoSMOTESelf, "per-instance"),
-                        ("AutoSMOTE-cohort", AutoSMOTECohort, "per-cohort")):
-    register(SamplerEntry(name, "auto", "gumbel", _factory(cls), version=VERSION, libraries=("torch",), fit_info=gumbel_fit_info,
-                          description=f"Gumbel-Softmax AutoSMOTE, {what} decisions learned with an MLP"))
-    register(SamplerEntry(f"{name}-mlp", "auto", "gumbel", _factory(cls), version=VERSION, libraries=("torch",), tunes_ratio=False,
-                          predicts=True, fit_info=gumbel_fit_info,
-                          description=f"the end-to-end MLP of Gumbel-Softmax AutoSMOTE ({what} decisions)"))

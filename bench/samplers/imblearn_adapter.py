@@ -1,14 +1,13 @@
-"""No-resampling and the imbalanced-learn samplers of the paper's Table 2 (11 under, 7 over, 2 combined)."""
+"""No-resampling and the imbalanced-learn samplers of the paper's Table 2 (11 under, 7 over, 2 combined;
+listed in catalog.toml)."""
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
-import imblearn
 import numpy as np
-from imblearn import combine, over_sampling, under_sampling
 
-from .registry import SamplerContext, SamplerEntry, register
+from .registry import SamplerContext, SamplerEntry, load_factory
 
 
 class NoResampling:
@@ -16,17 +15,6 @@ class NoResampling:
 
     def fit_resample(self, X, y):
         return X, y
-
-
-TABLE2 = {
-    "under": (under_sampling, ["ClusterCentroids", "CondensedNearestNeighbour", "EditedNearestNeighbours",
-                               "RepeatedEditedNearestNeighbours", "AllKNN", "InstanceHardnessThreshold",
-                               "NearMiss", "NeighbourhoodCleaningRule", "OneSidedSelection",
-                               "RandomUnderSampler", "TomekLinks"]),
-    "over": (over_sampling, ["RandomOverSampler", "SMOTE", "SMOTEN", "ADASYN", "BorderlineSMOTE",
-                             "KMeansSMOTE", "SVMSMOTE"]),
-    "combined": (combine, ["SMOTEENN", "SMOTETomek"]),
-}
 
 
 class RatioSampler:
@@ -52,27 +40,13 @@ class RatioSampler:
         return self.cls(sampling_strategy=strategy, **self.kwargs).fit_resample(X, y)
 
 
-def _factory(cls):
-    takes_seed = "random_state" in inspect.signature(cls).parameters
-
-    def make(params: dict[str, Any], context: SamplerContext):
-        kwargs = {k: v for k, v in params.items() if k != "ratio"}
-        if takes_seed:
-            kwargs["random_state"] = context.random_state
-        return RatioSampler(cls, params["ratio"], **kwargs) if "ratio" in params else cls(**kwargs)
-
-    return make
-
-
-register(SamplerEntry("No-resampling", "No-resampling", "none", lambda params, context: NoResampling(),
-                      version="1", tunes_ratio=False, identity=True,
-                      description="the training split as it is"))
-for category, (module, names) in TABLE2.items():
-    for name in names:
-        cls = getattr(module, name)
-        register(SamplerEntry(
-            name, category, "imblearn", _factory(cls), version=f"imblearn-{imblearn.__version__}",
-            # Cleaning methods take no ratio: the protocol runs them once with their defaults.
-            tunes_ratio=cls._sampling_type != "clean-sampling",
-            description=(inspect.getdoc(cls) or "").split("\n")[0],
-        ))
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext):
+    """The entry's imblearn class, seeded with the run's seed, asked for the protocol's ratio if it takes one.
+    (Cleaning methods take no ratio: the catalogue runs them once with their defaults.)"""
+    if entry.identity:
+        return NoResampling()
+    cls = load_factory(entry.factory)
+    kwargs = {k: v for k, v in params.items() if k != "ratio"}
+    if "random_state" in inspect.signature(cls).parameters:
+        kwargs["random_state"] = context.random_state
+    return RatioSampler(cls, params["ratio"], **kwargs) if "ratio" in params else cls(**kwargs)

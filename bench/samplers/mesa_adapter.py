@@ -10,21 +10,16 @@ from typing import Any
 
 from ..baselines.mesa import MESA
 from ..classifiers import make_classifier
-from .registry import SamplerContext, SamplerEntry, register
+from .registry import SamplerContext, SamplerEntry
 
 
-def make_mesa(params: dict[str, Any], context: SamplerContext) -> MESA:
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> MESA:
     return MESA(estimator=make_classifier(context.classifier, context.random_state),
                 validation=(context.X_val, context.y_val), random_state=context.random_state, **params)
 
 
-def mesa_fit_info(model: MESA) -> dict[str, Any]:
+def fit_info(model: MESA) -> dict[str, Any]:
     """The meta-training curve (each episode's validation-score gain) and whether probabilities are calibrated."""
     return {"meta_rewards": [round(float(r), 4) for r in model.meta_rewards_],
             "validation_score": round(float(model.validation_score_), 4),
             "calibrated": bool(model.calibrated_)}
-
-
-register(SamplerEntry("MESA", "meta", "mesa", make_mesa, version="mesa-adapter1", libraries=("torch",), tunes_ratio=False,
-                      per_classifier=True, predicts=True, fit_info=mesa_fit_info,
-                      description="meta-sampler (SAC) steering an under-sampling ensemble; LinearSVC calibrated"))

@@ -1,4 +1,5 @@
-"""One registry for every sampler. Adapters (imblearn, ...) add entries; the runner only sees entries.
+"""One registry for every sampler: the built-in ones come from catalog.toml (metadata as data); each family's
+adapter module (bench/samplers/*_adapter.py) builds its samplers, imported only when a unit runs one.
 
 A sampler reference in bench.toml or on the command line is a name (`SMOTE`), a selection group
 (`imblearn`, `under`, `over`, `combined`), or a name with fixed parameters (`SMOTE[k_neighbors=3]`),
@@ -9,11 +10,13 @@ from __future__ import annotations
 import ast
 import importlib
 import json
-import pkgutil
+import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..environment import package_version
 from ..names import UnknownNameError, resolve_name
 
 
@@ -42,6 +45,46 @@ class SamplerEntry:
     predicts: bool = False          # make() gives a classifier wrapping the base one, not a resampler
     fit_info: Callable[[Any], dict[str, Any]] | None = None   # what to store from the fitted object
     description: str = ""
+    factory: str = ""               # the method, "module:attr" (metadata: nothing imports it but the adapter)
+    binary_only: bool = False       # cannot handle multi-class data
+    uses_gpu: bool = False          # trains a torch model on a GPU when one is visible
+
+
+@dataclass(frozen=True)
+class _FromAdapter:
+    """`make` / `fit_info` of a catalogue entry: the family's adapter module is imported on first call only,
+    so that listing, planning and tables never import a method's library (torch, sdv, smote_variants)."""
+    adapter: str
+    name: str
+    function: str                   # "make" (params, context, entry) or "fit_info" (fitted object)
+
+    def __call__(self, *args):
+        module = importlib.import_module(self.adapter)
+        if self.function == "make":
+            return module.make(SAMPLERS[self.name], *args)
+        report = getattr(module, "fit_info", None)
+        return report(*args) if report is not None else {}
+
+
+def load_factory(reference: str) -> Any:
+    """The object a "module:attr" reference names (a catalogue entry's `factory`)."""
+    module, _, attr = reference.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _catalogue() -> dict[str, SamplerEntry]:
+    """The built-in samplers from catalog.toml, versions resolved from installed package metadata."""
+    raw = tomllib.loads((Path(__file__).parent / "catalog.toml").read_text())
+    families = raw["families"]
+    out = {}
+    for item in raw["samplers"]:
+        family = families[item["family"]]
+        version = re.sub(r"\{([\w.-]+)\}", lambda m: package_version(m.group(1)), family["version"])
+        out[item["name"]] = SamplerEntry(
+            **item, make=_FromAdapter(family["adapter"], item["name"], "make"), version=version,
+            libraries=tuple(family.get("libraries", ())),
+            fit_info=_FromAdapter(family["adapter"], item["name"], "fit_info"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,7 +107,7 @@ class SamplerChoice:
         return [{**self.fixed, "ratio": float(r)} for r in ratios]
 
 
-SAMPLERS: dict[str, SamplerEntry] = {}
+SAMPLERS: dict[str, SamplerEntry] = _catalogue()
 
 
 def register(entry: SamplerEntry) -> SamplerEntry:
@@ -105,7 +148,6 @@ def parse_sampler(text: str) -> SamplerChoice:
 
 def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
     """Expand groups and parse names; keep the first occurrence of each label, in order."""
-    _load_adapters()
     by_group = groups()
     out: dict[str, SamplerChoice] = {}
     for ref in refs:
@@ -118,19 +160,17 @@ def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
     return list(out.values())
 
 
-def _load_adapters() -> None:
-    """Importing an adapter module (`bench/samplers/*_adapter.py`) registers its samplers."""
-    package = Path(__file__).parent
-    for info in sorted(pkgutil.iter_modules([str(package)]), key=lambda m: ADAPTER_ORDER.get(m.name, 99)):
-        if info.name.endswith("_adapter"):
-            importlib.import_module(f"{__package__}.{info.name}")
-
-
-# Table 2's order of the families; adapters not listed load after these, alphabetically.
-ADAPTER_ORDER = {"imblearn_adapter": 0, "sdv_adapter": 1, "mesa_adapter": 2, "autosmote_adapter": 3,
-                 "gumbel_adapter": 4, "smote_variants_adapter": 5}
+def preload(names: set[str] | list[str]) -> None:
+    """Import the adapters and methods of these samplers now. The local executor forks a worker per unit:
+    what the driver imported before forking is there for free, what a worker imports it pays every unit."""
+    for name in names:
+        entry = SAMPLERS[name]
+        if isinstance(entry.make, _FromAdapter):
+            importlib.import_module(entry.make.adapter)
+            if entry.factory:
+                load_factory(entry.factory)
 
 
 def all_entries() -> list[SamplerEntry]:
-    _load_adapters()
+    """Every sampler in Table 2's order (the catalogue's, then any registered later)."""
     return list(SAMPLERS.values())

@@ -14,14 +14,13 @@ import inspect
 import io
 import numbers
 import warnings
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_X_y
 
-from .registry import SamplerContext, SamplerEntry, register
+from .registry import SamplerContext, SamplerEntry
 
 SYNTHESIZERS = {"CTGAN": "CTGANSynthesizer", "TVAE": "TVAESynthesizer"}
 TABLE = "minority"   # sdv 2.x fits and samples dicts of tables; ours has one
@@ -159,21 +158,12 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _factory(name: str):
-    def make(params: dict[str, Any], context: SamplerContext) -> SDVOversampler:
-        extra = {k: v for k, v in params.items() if k not in OWN_PARAMS}
-        return SDVOversampler(name, params["ratio"], epochs=params.get("epochs"),
-                              enable_gpu=params.get("enable_gpu"), random_state=context.random_state,
-                              synthesizer_params=extra)
-
-    return make
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> SDVOversampler:
+    extra = {k: v for k, v in params.items() if k not in OWN_PARAMS}
+    return SDVOversampler(entry.name, params["ratio"], epochs=params.get("epochs"),
+                          enable_gpu=params.get("enable_gpu"), random_state=context.random_state,
+                          synthesizer_params=extra)
 
 
-SDV_VERSION = version("sdv")   # read without importing sdv (slow); same as sdv.__version__
-for _name in SYNTHESIZERS:
-    register(SamplerEntry(
-        _name, "generative", "sdv", _factory(_name), version=f"sdv-{SDV_VERSION}+adapter1",
-        libraries=("torch", "ctgan"),
-        fit_info=lambda sampler: {"device": "cuda" if sampler.uses_gpu() else "cpu"},
-        description=f"{_name} (sdv {SDV_VERSION}) fit on the minority rows, sampling what the ratio asks",
-    ))
+def fit_info(sampler: SDVOversampler) -> dict[str, Any]:
+    return {"device": "cuda" if sampler.uses_gpu() else "cpu"}

@@ -15,18 +15,14 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-import smote_variants as sv
+import smote_variants  # noqa: F401  (first: it sets up its logger at import, which the lines below quiet)
 
-from .registry import SamplerContext, SamplerEntry, register
+from .registry import SamplerContext, SamplerEntry, load_factory
 
 # smote-variants logs every call at INFO through its own stream handler: keep only warnings.
 SV_LOGGER = logging.getLogger("smote_variants")
 SV_LOGGER.setLevel(logging.WARNING)
 
-PREFIX = "sv."
-FAMILY = "smote_variants"
-CATEGORY = "smote-variants"
-VERSION = f"smote-variants-{sv.__version__}+adapter1"
 # Set by the adapter itself: a user-fixed value would conflict with the ratio grid or the seed.
 RESERVED = ("proportion", "random_state", "n_jobs")
 
@@ -134,7 +130,7 @@ def _listening_for_copies():
         SV_LOGGER.handlers, SV_LOGGER.propagate = saved[1], saved[2]
 
 
-def _reported_reason(sampler: SmoteVariantsSampler) -> dict[str, Any]:
+def fit_info(sampler: SmoteVariantsSampler) -> dict[str, Any]:
     """What the harness stores with the row: the library's reason for returning its input, if any."""
     return {"returned_input_because": sampler.returned_input_because} if sampler.returned_input_because else {}
 
@@ -171,16 +167,6 @@ def describe(oversampler: type) -> str:
     return " ".join(text.split()).removeprefix("Description: ")
 
 
-def entry_for(oversampler: type) -> SamplerEntry:
-    """The registry entry of one smote-variants oversampler class."""
-    def make(params: dict[str, Any], context: SamplerContext) -> SmoteVariantsSampler:
-        fixed = {key: value for key, value in params.items() if key != "ratio"}
-        return SmoteVariantsSampler(oversampler, params.get("ratio"), context.random_state, fixed)
-
-    return SamplerEntry(PREFIX + oversampler.__name__, CATEGORY, FAMILY, make, version=VERSION,
-                        tunes_ratio="proportion" in _named_parameters(oversampler),
-                        fit_info=_reported_reason, description=describe(oversampler))
-
-
-for _oversampler in sv.get_all_oversamplers():
-    register(entry_for(_oversampler))
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> SmoteVariantsSampler:
+    fixed = {key: value for key, value in params.items() if key != "ratio"}
+    return SmoteVariantsSampler(load_factory(entry.factory), params.get("ratio"), context.random_state, fixed)
