@@ -10,6 +10,9 @@ Pipeline for the paper's Table 2::
     setting = WilcoxonSetting(reference="AutoSMOTE")
     p = wilcoxon_table(scores, setting)             # same shape, p-values
     marks = better_marks(scores, setting)           # bool: reference significantly better
+    # WilcoxonSetting(..., correction="holm"): Holm-adjusted p-values and marks per column
+
+Friedman, Nemenyi and the Bayesian signed-rank test over ``cfg`` live in :mod:`bench.stats_tests`.
 
 Missing values are never turned into zeros: a failed or missing run is NaN, a configuration where a
 sampler lacks a seed is NaN ("incomplete"), and a sampler that is incomplete anywhere in a rank
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,7 @@ __all__ = [
     "wilcoxon_table",
     "better_marks",
     "significant",
+    "holm",
     "select_best",
 ]
 
@@ -44,6 +49,7 @@ OVERALL = "overall"
 
 _PAIRINGS = ("configuration", "run")
 _ALTERNATIVES = ("greater", "two-sided", "less")
+_CORRECTIONS = ("none", "holm")
 _OK_STATUSES = ("ok", "no-op")
 
 
@@ -183,12 +189,16 @@ class WilcoxonSetting:
              "run" -- one pair per (dataset, classifier, ir, seed).
     alternative: "greater" -- one-sided, reference better; "two-sided"; ("less" -- reference worse).
     alpha: significance level used by :func:`significant` / :func:`better_marks`.
+    correction: "none" -- the paper's uncorrected p-values; "holm" -- Holm's step-down adjustment over
+             the family of one column (the reference against each other sampler with a usable pair in
+             that dataset, or overall), see :func:`holm`.
     """
 
     reference: str
     pairing: str = "configuration"
     alternative: str = "greater"
     alpha: float = 0.05
+    correction: Literal["none", "holm"] = "none"
 
     def __post_init__(self) -> None:
         if self.pairing not in _PAIRINGS:
@@ -197,6 +207,8 @@ class WilcoxonSetting:
             raise ValueError(f"alternative must be one of {_ALTERNATIVES}, not {self.alternative!r}")
         if not (0.0 < float(self.alpha) < 1.0):
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha!r}")
+        if self.correction not in _CORRECTIONS:
+            raise ValueError(f"correction must be one of {_CORRECTIONS}, not {self.correction!r}")
 
     def describe(self) -> str:
         if self.pairing == "configuration":
@@ -208,11 +220,16 @@ class WilcoxonSetting:
             "less": f"one-sided ({self.reference} worse)",
             "two-sided": "two-sided",
         }[self.alternative]
-        return (
+        text = (
             f"Wilcoxon signed-rank test of {self.reference} against each sampler, {pairing}, {side}, "
             f"p < {self.alpha:g}; zero differences dropped (scipy zero_method='wilcox'); exact null distribution "
             "without ties, normal approximation with them."
         )
+        # "none" keeps the paper's sentence unchanged (published notes quote it; p-values uncorrected)
+        if self.correction == "holm":
+            text += (" p-values Holm-adjusted over each column's family (the reference against every "
+                     "other sampler tested in that dataset, or overall).")
+        return text
 
 
 def _wilcoxon_pair(x: np.ndarray, y: np.ndarray, alternative: str) -> tuple[float, float]:
@@ -242,6 +259,24 @@ def _wilcoxon_pair(x: np.ndarray, y: np.ndarray, alternative: str) -> tuple[floa
     return (p if np.isfinite(p) else np.nan), direction
 
 
+def holm(pvalues) -> np.ndarray:
+    """Holm step-down adjusted p-values (``statsmodels.stats.multitest.multipletests``, "holm").
+
+    The family is the finite entries; NaN (no test) stays NaN and does not count. E.g. 0.01, 0.04, 0.03
+    -> 0.03, 0.06, 0.06.
+    """
+    # statsmodels comes with scikit-posthocs (bench.stats_tests); imported here, not at module level,
+    # because it takes about a second to import
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
+    return out
+
+
 def _wilcoxon_frames(results: pd.DataFrame, setting: WilcoxonSetting) -> tuple[pd.DataFrame, pd.DataFrame]:
     df = _clean_scores(results)
     have = list(pd.unique(df.loc[df["score"].notna(), "sampler"]))
@@ -266,6 +301,9 @@ def _wilcoxon_frames(results: pd.DataFrame, setting: WilcoxonSetting) -> tuple[p
             p.loc[sampler, name], sign.loc[sampler, name] = _wilcoxon_pair(
                 ref[mask], other[mask], setting.alternative
             )
+    if setting.correction == "holm":
+        for name, _ in columns:
+            p[name] = holm(p[name].to_numpy())
     p.index.name = sign.index.name = "sampler"
     return p, sign
 
@@ -277,7 +315,8 @@ def wilcoxon_table(results: pd.DataFrame, setting: WilcoxonSetting) -> pd.DataFr
     (configurations or runs, per ``setting.pairing``) within the dataset, or over all datasets, where
     both samplers have a finite score, with ``scipy.stats.wilcoxon(ref, other, zero_method="wilcox",
     alternative=setting.alternative)`` (method "auto": exact for small n without ties). NaN for the
-    reference row and where there is no usable pair; 1.0 where every difference is zero.
+    reference row and where there is no usable pair; 1.0 where every difference is zero. With
+    ``setting.correction == "holm"`` each column holds Holm-adjusted p-values (see :func:`holm`).
 
     Raises ValueError when the reference sampler has no finite score in ``results``.
     """

@@ -377,3 +377,179 @@ def test_select_best_without_validation_takes_a_lone_row_only():
     b = select_best(runs, "macro_f1").set_index("sampler")
     assert b.loc["SMOTE", "score"] == pytest.approx(0.61)
     assert math.isnan(b.loc["ROS", "score"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Holm correction of the Wilcoxon marks
+
+
+def test_holm_hand_computed():
+    from bench.stats import holm
+
+    # sorted 0.01, 0.03, 0.04: 3 * 0.01 = 0.03; 2 * 0.03 = 0.06; 1 * 0.04 = 0.04 -> max(0.06, 0.04) = 0.06
+    assert holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+    # NaN is no test: the family is the two finite p-values (2 * 0.01 = 0.02; 0.03 -> max(0.02, 0.03))
+    adj = holm([0.01, NAN, 0.03])
+    assert adj[0] == pytest.approx(0.02) and math.isnan(adj[1]) and adj[2] == pytest.approx(0.03)
+    assert holm([NAN, NAN]).tolist() == pytest.approx([NAN, NAN], nan_ok=True)
+
+
+def test_wilcoxon_holm_removes_a_mark_and_keeps_the_default():
+    res = wilcoxon_results()
+    plain = WilcoxonSetting(reference="R")
+    assert plain.correction == "none"
+    corrected = WilcoxonSetting(reference="R", correction="holm")
+    p = wilcoxon_table(res, corrected)
+    # column d1, one-sided: family B 1/32, C 10/32, W 1, Z 1 (R reference, N no pair: not in the family)
+    #   sorted: 4 * 1/32 = 0.125; max(0.125, 3 * 10/32 = 0.9375); then min(1, 2 * 1) = 1, 1
+    assert p.loc["B", "d1"] == pytest.approx(0.125)
+    assert p.loc["C", "d1"] == pytest.approx(0.9375)
+    assert p.loc["W", "d1"] == pytest.approx(1.0) and p.loc["Z", "d1"] == pytest.approx(1.0)
+    # overall: B 1/64 -> 4/64 = 0.0625; C 10/64 -> max(0.0625, 3 * 10/64 = 0.46875)
+    assert p.loc["B", "overall"] == pytest.approx(0.0625)
+    assert p.loc["C", "overall"] == pytest.approx(0.46875)
+    assert p.loc["R"].isna().all() and p.loc["N"].isna().all()
+    # the marks for B in d1 (1/32) and overall (1/64) hold uncorrected and disappear under Holm
+    assert better_marks(res, plain).loc["B"].tolist() == [True, False, True]
+    assert better_marks(res, corrected).loc["B"].tolist() == [False, False, False]
+    # by run the overall mark survives: 4 * 1/4096 = 1/1024 < 0.05
+    run = WilcoxonSetting(reference="R", pairing="run", correction="holm")
+    assert wilcoxon_table(res, run).loc["B", "overall"] == pytest.approx(4 / 4096)
+    assert better_marks(res, run).loc["B", "overall"]
+
+
+def test_wilcoxon_setting_correction_describe_and_validation():
+    base = WilcoxonSetting(reference="AutoSMOTE").describe()
+    holm_text = WilcoxonSetting(reference="AutoSMOTE", correction="holm").describe()
+    assert holm_text.startswith(base) and "Holm-adjusted" in holm_text
+    assert "Holm" not in base
+    with pytest.raises(ValueError, match="correction"):
+        WilcoxonSetting(reference="X", correction="bonferroni")
+
+
+# ------------------------------------------------------------------------------------------------
+# Friedman and Nemenyi (bench.stats_tests)
+
+# 4 configurations x 3 samplers, higher is better, no ties; ranks (1 = best) per row:
+#   c1: A 1, B 2, C 3;  c2: A 1, B 3, C 2;  c3: A 1, B 2, C 3;  c4: A 2, B 1, C 3
+#   mean ranks R: A 5/4 = 1.25, B 8/4 = 2.0, C 11/4 = 2.75
+# plus D, missing in c2: left out (not complete in every configuration)
+FRIEDMAN_CFG = pd.DataFrame(
+    {
+        "A": [0.9, 0.9, 0.9, 0.5],
+        "B": [0.5, 0.1, 0.5, 0.9],
+        "C": [0.1, 0.5, 0.1, 0.1],
+        "D": [0.7, NAN, 0.7, 0.7],
+    },
+    index=pd.MultiIndex.from_tuples([("d1", "svm", ir) for ir in (10, 20, 50, 100)],
+                                    names=["dataset", "classifier", "ir"]),
+)
+
+
+def test_friedman_hand_computed():
+    from bench.stats_tests import friedman_test
+
+    fr = friedman_test(FRIEDMAN_CFG)
+    # N = 4, k = 3: chi2 = 12 N / (k (k + 1)) * (sum R_j^2 - k (k + 1)^2 / 4)
+    #   = 48 / 12 * (1.25^2 + 2^2 + 2.75^2 - 3 * 16 / 4) = 4 * (1.5625 + 4 + 7.5625 - 12) = 4 * 1.125 = 4.5
+    # chi-square with k - 1 = 2 df: P(X >= x) = exp(-x / 2) -> p = exp(-2.25) = 0.10540
+    assert (fr.k, fr.n) == (3, 4)
+    assert fr.statistic == pytest.approx(4.5)
+    assert fr.pvalue == pytest.approx(math.exp(-2.25))
+    assert not fr.rejects
+    assert fr.mean_ranks.to_dict() == pytest.approx({"A": 1.25, "B": 2.0, "C": 2.75})
+    # the same mean ranks as rank_table's overall column (same complete-sampler rule)
+    assert rank_table(FRIEDMAN_CFG)["overall"].dropna().to_dict() == pytest.approx(fr.mean_ranks.to_dict())
+    # CD = q_0.05(k = 3) * sqrt(3 * 4 / (6 * 4)) = 2.343 * sqrt(0.5) = 1.657 (Demsar 2006, Table 5)
+    assert fr.cd == pytest.approx(1.657, abs=5e-4)
+    assert "chi2(2) = 4.500" in fr.describe() and "does not reject" in fr.describe()
+
+
+def test_friedman_rejects_when_one_sampler_always_wins():
+    from bench.stats_tests import friedman_test
+
+    # N = 10 configurations, ranks always A 1, B 2, C 3: chi2 = 120 / 12 * (1 + 4 + 9 - 12) = 20,
+    # p = exp(-10)
+    cfg = pd.DataFrame({"A": [0.9] * 10, "B": [0.5] * 10, "C": [0.1] * 10})
+    fr = friedman_test(cfg)
+    assert fr.statistic == pytest.approx(20.0)
+    assert fr.pvalue == pytest.approx(math.exp(-10))
+    assert fr.rejects
+    # lower is better reverses the mean ranks, not the statistic
+    low = friedman_test(cfg, higher_is_better=False)
+    assert low.statistic == pytest.approx(20.0)
+    assert low.mean_ranks.to_dict() == pytest.approx({"A": 3.0, "B": 2.0, "C": 1.0})
+
+
+def test_friedman_all_tied_and_too_few_samplers():
+    from bench.stats_tests import friedman_test
+
+    tied = friedman_test(pd.DataFrame({"A": [0.5, 0.7], "B": [0.5, 0.7], "C": [0.5, 0.7]}))
+    assert (tied.statistic, tied.pvalue, tied.rejects) == (0.0, 1.0, False)
+    with pytest.raises(ValueError, match="at least 3 samplers"):
+        friedman_test(FRIEDMAN_CFG[["A", "B", "D"]])   # D incomplete -> k = 2
+
+
+def test_nemenyi_cd_and_pairwise_p():
+    from scipy.stats import norm
+
+    from bench.stats_tests import friedman_test, nemenyi_cd, nemenyi_table
+
+    # Demsar 2006, Table 5: q_0.05 = 1.960 (k = 2), 2.569 (k = 4); CD(4, 10) = 2.569 * sqrt(20 / 60) = 1.483
+    assert nemenyi_cd(2, 1) == pytest.approx(1.960, abs=5e-4)
+    assert nemenyi_cd(4, 10) == pytest.approx(1.483, abs=5e-4)
+    with pytest.raises(ValueError):
+        nemenyi_cd(1, 10)
+    # k = 2, N = 4, A always first: R = 1, 2; se = sqrt(2 * 3 / (6 * 4)) = 0.5; q = 1 / 0.5 = 2. The range
+    # of two standard normals over sqrt(2) is |N(0, 1)|: p = 2 (1 - Phi(2)) = 0.0455
+    two = pd.DataFrame({"A": [0.9] * 4, "B": [0.1] * 4})
+    p2 = nemenyi_table(two)
+    assert p2.loc["A", "B"] == pytest.approx(2 * norm.sf(2.0))
+    assert p2.loc["B", "A"] == p2.loc["A", "B"] and p2.loc["A", "A"] == 1.0
+    # k = 3 table: D is left out; p < alpha exactly where the mean-rank difference exceeds the CD
+    p3 = nemenyi_table(FRIEDMAN_CFG)
+    assert list(p3.index) == ["A", "B", "C"] and list(p3.columns) == ["A", "B", "C"]
+    fr = friedman_test(FRIEDMAN_CFG, alpha=0.1)
+    for a in "ABC":
+        for b in "ABC":
+            if a != b:
+                diff = abs(fr.mean_ranks[a] - fr.mean_ranks[b])
+                assert (p3.loc[a, b] < 0.1) == (diff > fr.cd)
+    # |R_A - R_C| = 1.5 > CD_0.1 = q_0.10(k = 3) * sqrt(0.5) = 2.052 * 0.7071 = 1.451 > |R_A - R_B| = 0.75
+    assert p3.loc["A", "C"] < 0.1 < p3.loc["A", "B"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Bayesian signed-rank test (bench.stats_tests)
+
+
+def test_bayesian_signed_rank_better_equivalent_and_seeded():
+    from bench.stats_tests import bayesian_signed_rank
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(0.5, 0.9, 12)
+    cfg = pd.DataFrame({
+        "R": ref,
+        "Worse": ref - 0.05 - rng.uniform(0, 0.02, 12),   # 0.05-0.07 below R: far outside the rope
+        "Same": ref + rng.uniform(-0.004, 0.004, 12),      # within +-0.004 of R: inside rope 0.01
+        "Better": ref + 0.05,
+        "Missing": [NAN] * 12,
+    })
+    out = bayesian_signed_rank(cfg, "R", nsamples=5000)
+    assert list(out.columns) == ["sampler", "p_reference_better", "p_equivalent", "p_sampler_better",
+                                 "n_pairs"]
+    b = out.set_index("sampler")
+    assert list(b.index) == ["Worse", "Same", "Better", "Missing"]
+    assert b.loc["Worse", "p_reference_better"] > 0.95
+    assert b.loc["Same", "p_equivalent"] > 0.95
+    assert b.loc["Better", "p_sampler_better"] > 0.95
+    probs = b[["p_reference_better", "p_equivalent", "p_sampler_better"]]
+    assert probs.loc[["Worse", "Same", "Better"]].sum(axis=1).tolist() == pytest.approx([1, 1, 1])
+    assert b.loc["Worse", "n_pairs"] == 12 and b.loc["Missing", "n_pairs"] == 0
+    assert probs.loc["Missing"].isna().all()
+    # deterministic under the seed, and independent of the other samplers
+    assert bayesian_signed_rank(cfg, "R", nsamples=5000).equals(out)
+    alone = bayesian_signed_rank(cfg[["R", "Same"]], "R", nsamples=5000).set_index("sampler")
+    assert alone.loc["Same"].equals(b.loc["Same"])
+    with pytest.raises(ValueError, match="reference"):
+        bayesian_signed_rank(cfg, "AutoSMOTE")
