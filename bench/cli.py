@@ -1,10 +1,11 @@
 """The `bench` command line. Thin: parse, call the layer below, print.
 
 Every error a user can cause ends with one line on stderr that names the fix, and exit code 2.
+Each command imports the layer it needs when it runs, so that `bench --help`, `bench list` and reading
+settings load neither pandas, scikit-learn nor any method's library.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import re
@@ -18,19 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import check as check_mod
-from . import provenance, publish, report
-from . import recovery as store_recovery
-from .classifiers import CLASSIFIERS
-from . import environment
 from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, Settings, load_settings
-from .datasets import DataCatalog, DataError
+from .errors import UserError
 from .metrics import METRICS
-from .names import UnknownNameError, resolve_name
-from .progress import RunProgress
-from .runner import PAPER_DATASETS, execute_local, make_plan, prepare_splits
-from .samplers.registry import all_entries, groups
-from .store import InvocationStatus, ResultStore, StoreError
+from .names import resolve_name
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Benchmark AutoSMOTE and imbalanced-learning samplers with the AutoSMOTE paper's protocol.")
@@ -39,7 +31,6 @@ app.add_typer(data_app, name="data")
 
 console = Console()
 err_console = Console(stderr=True)
-USER_ERRORS = (ConfigError, DataError, StoreError, UnknownNameError)
 
 
 class State:
@@ -59,7 +50,7 @@ def user_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except USER_ERRORS as err:
+        except UserError as err:
             err_console.print(f"error: {err}", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(2)
     return wrapper
@@ -87,6 +78,8 @@ def main(config: Optional[Path] = typer.Option(None, "--config", help="bench.tom
 def data_pull(names: Optional[list[str]] = typer.Argument(None, help="dataset names or OpenML ids "
                                                           "(default: the paper's six)")):
     """Download datasets from OpenML (the openml package) into the data directory."""
+    from .data import DataCatalog
+    from .data import PAPER_DATASETS
     catalog = DataCatalog(state.settings.data_dir)
     for record in catalog.pull(names or list(PAPER_DATASETS)):
         console.print(f"pulled {record.name}: {record.n_rows} rows, {record.n_features} features")
@@ -100,6 +93,7 @@ def data_import(paths: list[Path] = typer.Argument(..., help="ARFF / CSV / Parqu
                 name: Optional[str] = typer.Option(None, help="register a single file under this name"),
                 recursive: bool = typer.Option(False, help="also scan subdirectories")):
     """Register local data files; the paper's six are recognised by name and their counts checked."""
+    from .data import DataCatalog, DataError
     catalog = DataCatalog(state.settings.data_dir)
     records = catalog.import_files(paths, target=target, name=name, recursive=recursive)
     if not records:
@@ -114,6 +108,7 @@ def data_import(paths: list[Path] = typer.Argument(..., help="ARFF / CSV / Parqu
 @user_errors
 def data_list():
     """The datasets registered in the data directory."""
+    from .data import DataCatalog
     settings = state.settings
     records = DataCatalog(settings.data_dir).records()
     table = Table("name", "rows", "features", "encoded", "classes", "known", "source",
@@ -132,6 +127,8 @@ def data_list():
 @user_errors
 def list_(what: str = typer.Argument(..., help="samplers | classifiers | datasets | metrics")):
     """What can be run: samplers (with their groups), classifiers, datasets, metrics."""
+    from .classifiers import CLASSIFIERS
+    from .samplers.registry import all_entries, groups
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
     if what == "samplers":
@@ -141,8 +138,8 @@ def list_(what: str = typer.Argument(..., help="samplers | classifiers | dataset
             console.print(f"{e.name:34s} {e.category:15s} {e.family:15s} {tuning}", highlight=False, soft_wrap=True)
         console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
     elif what == "classifiers":
-        for name, (_, text) in CLASSIFIERS.items():
-            console.print(f"{name:10s} {text}")
+        for name, spec in CLASSIFIERS.items():
+            console.print(f"{name:10s} {spec.description}")
     elif what == "metrics":
         for name in METRICS:
             console.print(name)
@@ -170,6 +167,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                                               "(default: start a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
+    from .store import ResultStore
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
                  classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
@@ -183,11 +181,18 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
-def _execute(run_settings, settings: Settings, store: ResultStore, *, flags: dict, retry_failed: bool = False,
+def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_failed: bool = False,
              dry_run: bool = False, executor: str = "local", address: Optional[str] = None) -> None:
     """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`.
     The invocation log gets the settings in effect and how the invocation ended; each row, the invocation
     that stored it (so its true row count survives a killed driver)."""
+    from . import environment
+    from .data import DataCatalog
+    from .progress import RunProgress
+    from .classifiers import CLASSIFIERS
+    from .runner import execute_local, make_plan, prepare_splits
+    from .samplers.registry import load_factory, preload
+    from .store import InvocationStatus
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
         if retry_failed:
@@ -198,12 +203,18 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, flags: dic
                       f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
                       f"on {n_workers} workers -> {store.path}", highlight=False)
         if dry_run:
-            console.print(report.cost_estimate(plan.units, store.frame(), n_workers), highlight=False)
+            from .analysis.status import cost_estimate
+            console.print(cost_estimate(plan.units, store.frame(), n_workers), highlight=False)
             return
         if not plan.units:
             return
         prepare_splits(plan.units, catalog)
-        environment.describe()   # computed once here; forked workers inherit it
+        # Imported once here, inherited by every forked worker instead of imported by each.
+        environment.describe()
+        preload({u.sampler for u in plan.units})
+        for name in {c for u in plan.units for c in u.classifiers}:
+            load_factory(CLASSIFIERS[name].factory)
+        import sklearn.metrics  # noqa: F401  (what the metrics use, for the same reason)
         started = time.monotonic()
         invocation = store.begin_invocation(" ".join(["bench", *sys.argv[1:]]), effective_settings(
             settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
@@ -237,7 +248,7 @@ def _execute(run_settings, settings: Settings, store: ResultStore, *, flags: dic
 def effective_settings(settings: Settings, run_settings, flags: dict, **invocation) -> dict:
     """What a `bench run` really ran with: the settings after bench.toml, the profile and the flags, the data
     directory after BENCH_DATA_DIR, and where each came from."""
-    return {"run": dataclasses.asdict(run_settings), "config_file": settings.source,
+    return {"run": run_settings.model_dump(), "config_file": settings.source,
             "flags": {k: v for k, v in flags.items() if v is not None},
             "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV) if os.environ.get(k)},
             "data": {"dir": str(settings.data_dir), "impute": settings.data.impute, "leak": settings.data.leak},
@@ -255,6 +266,8 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
           workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)")):
     """Rank regression check: run a profile afresh and compare with a baseline (scores exactly where the
     baseline's environment is this one, else within a tolerance)."""
+    from . import check as check_mod
+    from .store import ResultStore
     settings = state.settings
     cfg = settings.check
     run_settings = settings.run_for(profile or cfg.profile, workers=workers)
@@ -286,49 +299,69 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
 @app.command()
 @user_errors
 def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
-          table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | all | "
+          table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | "
                                      "3 (AutoSMOTE among the smote-variants) | 4 (AutoSMOTE ablations) | "
-                                     "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol)"),
+                                     "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol) | "
+                                     "bayes (Bayesian signed-rank test of the reference) | failures | "
+                                     "paper (comparison with the paper's Table 2) | fig4 | fig5 | fig6 | cd "
+                                     "(a figure's numbers, with --format csv) | all (the paper's tables that apply)"),
           fmt: str = typer.Option("markdown", "--format", help="markdown | latex | csv"),
           results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
           reference: Optional[str] = typer.Option(None, help="the sampler the Wilcoxon marks compare against"),
           pairing: Optional[str] = typer.Option(None, help="configuration | run"),
           alternative: Optional[str] = typer.Option(None, help="greater | two-sided"),
-          noop: Optional[str] = typer.Option(None, help="no-op rows count with their score, or as missing")):
-    """Print the paper's tables from whatever the store holds; never runs anything."""
+          noop: Optional[str] = typer.Option(None, help="no-op rows count with their score, or as missing"),
+          correction: Optional[str] = typer.Option(None, help="none | holm: Holm-corrected Wilcoxon marks "
+                                                   "(default: [table] correction, else none)"),
+          paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
+                                                      "(default: ../shared/paper-tables when present)")):
+    """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
+    never runs anything. A table that does not apply says why in one line (exit code 2)."""
+    from . import analysis
+    from .data import DataCatalog
     settings = state.settings
     metric = resolve_name(metric, METRICS, "metric", listing="bench list metrics")
     fmt = resolve_name(fmt, ["markdown", "latex", "csv"], "format", listing="bench table --help")
-    table_ = resolve_name(table_, ["1", "2", "3", "4", "all", "gumbel"], "table", listing="bench table --help")
+    table_ = resolve_name(table_, analysis.TABLE_KEYS, "table", listing="bench table --help")
+    if paper_tables is not None and not paper_tables.is_dir():
+        raise ConfigError(f"--paper-tables {paper_tables} is not a directory: pass the folder holding table2.csv")
     store = _open_store(results, settings)
-    print(report.tables(store.frame(), DataCatalog(settings.data_dir), settings, metric=metric, which=table_,
-                        fmt=fmt, reference=reference, pairing=pairing, alternative=alternative, noop=noop))
+    options = analysis.Options.from_settings(
+        settings.table, reference=reference, pairing=pairing, alternative=alternative, noop=noop, correction=correction,
+        paper_tables=paper_tables or _existing(Path("../shared/paper-tables")))
+    text = analysis.text(analysis.Context(store.frame(), options, DataCatalog(settings.data_dir)), table_, metric, fmt)
+    print(text, end="" if text.endswith("\n") else "\n")
 
 
 @app.command("report")
 @user_errors
 def report_command(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
-           out: Path = typer.Option(Path("results"), help="where the report goes"),
+           out: Optional[Path] = typer.Option(None, help="where the report goes (default: report/ beside "
+                                              "the store, e.g. runs/report)"),
            reference: Optional[str] = typer.Option(None, help="the method Table 2 marks compare against"),
+           correction: Optional[str] = typer.Option(None, help="none | holm: Holm-corrected Wilcoxon marks "
+                                                    "(default: [table] correction, else none)"),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
                                                        "(default: ../shared/paper-tables when present)"),
            toy: Optional[Path] = typer.Option(None, help="the 2-D toy data of Figure 7 "
                                               "(default: ../shared/datasets/toy2/toy2_1.csv when present)")):
-    """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram and the paper comparison, with an index."""
+    """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram, the Bayesian comparison and the paper
+    comparison, with an index: the artefacts `bench table` prints, rendered by the same code."""
+    from . import analysis
+    from .data import DataCatalog
     settings = state.settings
     if paper_tables is not None and not paper_tables.is_dir():
         raise ConfigError(f"--paper-tables {paper_tables} is not a directory: pass the folder holding table2.csv")
     if toy is not None and not toy.is_file():
         raise ConfigError(f"--toy {toy} is not a file: pass the toy CSV (e.g. ../shared/datasets/toy2/toy2_1.csv)")
     store = _open_store(results, settings)
-    frame = store.frame()
-    catalog = DataCatalog(settings.data_dir)
-    table1 = report.dataset_table_frame(frame[frame["ir"] > 0], catalog)
-    written = publish.write_report(
-        frame, out, invocations=store.invocations(), environments=store.environments(),
+    out = out or store.directory / "report"
+    options = analysis.Options.from_settings(
+        settings.table, reference=reference, correction=correction,
         paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
-        toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")),
-        reference=reference or settings.table.reference, table1=table1, table=settings.table)
+        toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")))
+    ctx = analysis.Context(store.frame(), options, DataCatalog(settings.data_dir))
+    written = analysis.write(ctx, out, invocations=store.invocations(), environments=store.environments())
     console.print(f"wrote {len(written)} files to {out}; start at {written[-1]}", highlight=False)
 
 
@@ -341,10 +374,12 @@ def _existing(path: Path) -> Optional[Path]:
 def status(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)")):
     """Rows in the store by sampler and status, the most common errors, the environments that computed
     them and every invocation."""
+    from . import provenance
+    from .analysis.status import status_summary
     store = _open_store(results, state.settings)
     frame = store.frame()
     superseded = store.superseded_count()
-    lines = [report.status_summary(frame), "", *provenance.environment_lines(store.environments(), frame)]
+    lines = [status_summary(frame), "", *provenance.environment_lines(store.environments(), frame)]
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again in another environment are kept "
                      "but not used.")
@@ -357,13 +392,15 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
 def recover(damaged: Path = typer.Argument(..., help="results directory whose bench.sqlite is damaged"),
             new: Path = typer.Argument(..., help="new results directory for the rows that can be read")):
     """Copy every row that a damaged store still holds into a new store; rerunning there computes the rest."""
-    counts = store_recovery.recover(damaged, new)
+    from .recovery import recover as recover_rows
+    counts = recover_rows(damaged, new)
     console.print(f"recovered into {new / 'bench.sqlite'}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
                   + f". Continue with --results {new}.", highlight=False)
 
 
-def _open_store(results: Optional[Path], settings: Settings) -> ResultStore:
+def _open_store(results: Optional[Path], settings: Settings):
     """A store for reading: opened read-only, never written to."""
+    from .store import ResultStore
     return ResultStore(Path(results or settings.run.results), readonly=True)
 
 

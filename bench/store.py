@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from . import environment
+from .errors import UserError
 from .metrics import METRICS
 from .protocol import Row, RunStatus, config_key, spec_key
 
@@ -82,7 +83,7 @@ RUN_COLUMNS = ("key", "config", "dataset", "ir", "seed", "sampler", "params", "c
                "finished_at", "environment", "invocation")
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A results-directory problem the user can fix; one line."""
 
 

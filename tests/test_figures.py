@@ -1,4 +1,5 @@
-"""bench.figures: hand-computed group ranks and critical differences, and what each figure draws."""
+"""bench.analysis.plots: hand-computed group ranks, and what each figure draws (missing cells as missing,
+what it leaves out on the figure); Figure 6's AutoSMOTE defaults against the library."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,9 @@ from imblearn.over_sampling import SMOTE, RandomOverSampler
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from bench import figures
+from bench.analysis import plots as figures
+from bench.analysis.figures import AUTOSMOTE_DEFAULTS, default_g1
+from bench.stats_tests import friedman_test
 
 
 def _best(rows):
@@ -51,6 +54,15 @@ def test_group_ranks_rejects_an_unknown_grouping():
         figures.group_ranks(SMALL, "seed")
 
 
+def test_group_ranks_orders_the_irs_numerically():
+    best = pd.concat([SMALL.assign(ir=ir) for ir in (20, 100, 50)], ignore_index=True)
+    assert list(figures.group_ranks(best, "ir").columns) == ["20", "50", "100"]
+
+
+def _texts(fig):
+    return " ".join(t.get_text() for t in fig.texts + [t for ax in fig.axes for t in ax.texts])
+
+
 def test_rank_by_group_draws_one_bar_per_group_in_two_panels():
     fig = figures.rank_by_group(figures.group_ranks(SMALL, "classifier"), figures.group_ranks(SMALL, "ir"), "x")
     assert isinstance(fig, Figure)
@@ -58,6 +70,21 @@ def test_rank_by_group_draws_one_bar_per_group_in_two_panels():
     assert [p.get_height() for p in left.patches] == [1.0, 1.75]
     assert [p.get_height() for p in right.patches] == [1.375]
     assert [t.get_text() for t in left.get_xticklabels()] == ["A", "B"]
+    assert "Left out" not in _texts(fig) and "missing" not in _texts(fig)
+
+
+def test_rank_by_group_draws_a_missing_cell_as_missing_and_names_the_unranked():
+    best = SMALL.copy()
+    best.loc[(best["sampler"] == "x") & (best["classifier"] == "B") & (best["dataset"] == "d2"), "score"] = np.nan
+    by_classifier, by_ir = figures.group_ranks(best, "classifier"), figures.group_ranks(best, "ir")
+    fig = figures.rank_by_group(by_classifier, by_ir, "x")
+    left = fig.axes[0]
+    solid = [p for p in left.patches if p.get_fill()]
+    hatched = [p for p in left.patches if not p.get_fill()]
+    assert [p.get_height() for p in solid] == [1.0]                 # A only: no bar at 0 for B
+    assert len(hatched) == 1 and hatched[0].get_hatch() == "//" and hatched[0].get_height() > 1.0
+    assert "missing" in [t.get_text() for t in left.texts]
+    assert "Left out: x (no rank where it lacks a score)." in _texts(fig)
 
 
 def test_rank_by_group_rejects_a_sampler_without_ranks():
@@ -81,6 +108,11 @@ def test_search_curves_draws_a_line_and_a_band_per_method():
     assert len(ax.get_lines()) == 2
     assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2
     assert ax.get_lines()[0].get_ydata().tolist() == pytest.approx([0.5, 0.6, 0.7])
+
+
+def test_search_curves_names_what_it_leaves_out():
+    fig = figures.search_curves({"AutoSMOTE": [[0.5, 0.6]]}, left_out={"AutoSMOTE[ablation=merged]": "as in the paper"})
+    assert "Left out: AutoSMOTE[ablation=merged] (as in the paper)." in _texts(fig)
 
 
 def test_search_curves_rejects_a_method_without_runs():
@@ -151,29 +183,51 @@ def test_toy_boundaries_draws_regions_and_points_in_one_subplot_per_panel():
     assert ax.get_title().startswith("b: test Macro-F1")
 
 
-def test_nemenyi_cd_matches_the_hand_computed_value():
-    # q_0.05 for k = 4 is 2.569 (Demsar 2006, Table 5a); CD = 2.569 * sqrt(4 * 5 / (6 * 10)) = 1.483
-    assert figures.nemenyi_cd(4, 10) == pytest.approx(1.483, abs=5e-4)
-    assert figures.nemenyi_cd(2, 1) == pytest.approx(1.960, abs=5e-4)   # q for k = 2 is z_0.975
-
-
-@pytest.mark.parametrize("k, n, alpha", [(1, 10, 0.05), (4, 0, 0.05), (4, 10, 1.5)])
-def test_nemenyi_cd_rejects_bad_arguments(k, n, alpha):
-    with pytest.raises(ValueError):
-        figures.nemenyi_cd(k, n, alpha)
-
-
 def test_cliques_join_the_runs_of_ranks_within_the_cd():
     assert figures._cliques(np.array([1.0, 1.5, 2.0, 4.0, 4.2]), cd=1.2) == [(0, 2), (3, 4)]
     assert figures._cliques(np.array([1.0, 3.0, 5.0]), cd=1.0) == []
 
 
-def test_critical_difference_places_every_method_and_the_cd_bar():
-    ranks = pd.Series({"AutoSMOTE": 1.5, "SMOTE": 2.1, "ADASYN": 3.0, "No-resampling": 3.4, "gone": np.nan})
-    fig = figures.critical_difference(ranks, n_datasets=10)
-    ax, = fig.axes
-    texts = " ".join(t.get_text() for t in ax.texts)
-    for label in ["AutoSMOTE 1.50", "SMOTE 2.10", "3.00 ADASYN", "3.40 No-resampling"]:   # best half on the left
+def _cfg(columns):
+    """Configuration scores: 10 configurations, one column per sampler (a constant offset plus noise)."""
+    rng = np.random.RandomState(0)
+    return pd.DataFrame({name: base + 0.01 * rng.rand(10) for name, base in columns.items()})
+
+
+def test_critical_difference_places_every_method_the_cd_bar_and_the_friedman_test():
+    cfg = _cfg({"AutoSMOTE": 0.9, "SMOTE": 0.8, "ADASYN": 0.7, "No-resampling": 0.6})
+    cfg["gone"] = np.nan
+    friedman = friedman_test(cfg)
+    assert friedman.rejects
+    fig = figures.critical_difference(friedman, left_out={"gone": "incomplete"})
+    texts = _texts(fig)
+    for label in ["AutoSMOTE 1.00", "SMOTE 2.00", "3.00 ADASYN", "4.00 No-resampling"]:   # best half on the left
         assert label in texts
-    assert "gone" not in texts
-    assert f"CD = {figures.nemenyi_cd(4, 10):.2f}" in texts
+    assert f"CD = {friedman.cd:.2f}" in texts
+    assert f"chi2(3) = {friedman.statistic:.3f}, p = {friedman.pvalue:.3g}" in texts
+    assert "Left out: gone (incomplete)." in texts
+    assert any(c.get_color() is not None for c in fig.axes[0].collections)   # the clique / CD bars
+
+
+def test_critical_difference_draws_no_post_hoc_test_when_friedman_does_not_reject():
+    rng = np.random.RandomState(1)
+    cfg = pd.DataFrame(rng.rand(6, 3), columns=["A", "B", "C"])
+    friedman = friedman_test(cfg)
+    assert not friedman.rejects
+    fig = figures.critical_difference(friedman)
+    texts = _texts(fig)
+    assert "does not reject" in texts and "no post-hoc test" in texts and "CD =" not in texts
+    red = [c for c in fig.axes[0].collections if "firebrick" in str(c.get_color())]
+    assert not red                                                   # no Nemenyi cliques
+
+
+def test_figure6_autosmote_defaults_are_the_librarys():
+    import inspect
+
+    from autosmote import AutoSMOTE
+    from autosmote.space import cross_instance_actions
+    signature = inspect.signature(AutoSMOTE).parameters
+    assert AUTOSMOTE_DEFAULTS == {name: signature[name].default for name in AUTOSMOTE_DEFAULTS}
+    for ir in (3, 20, 33, 50, 100):
+        for g2 in (2, 5, 10, 20):
+            assert default_g1(ir, g2) == cross_instance_actions(ir, g2)

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bench import check, environment, report
+from bench import analysis, check, environment
 from bench.cli import app
 from bench.config import Settings, load_settings
-from bench.datasets import DataCatalog
+from bench.data import DataCatalog
 from bench.runner import make_plan
 from bench.store import DB_NAME, ResultStore
 
@@ -80,7 +80,8 @@ def test_a_schema_1_store_is_read_without_writing_and_migrates_to_the_same_table
     original = (directory / DB_NAME).read_bytes()
 
     def table2(store):
-        return report.tables(store.frame(), None, Settings(), metric="mcc", which="2", fmt="markdown")
+        options = analysis.Options.from_settings(Settings().table)
+        return analysis.text(analysis.Context(store.frame(), options, None), "2", "mcc", "markdown")
 
     read = ResultStore(directory, readonly=True)
     before, old_keys = table2(read), set(read.frame()["config"])

@@ -1,14 +1,20 @@
-"""bench.publish.write_report on a small synthetic store frame: files, index links, the paper comparison."""
+"""`bench report` (bench.analysis.write) on a small synthetic store frame: files, index links, the paper
+comparison, and the row selection of each artefact."""
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bench import environment, publish, report
-from bench.config import Settings
+from types import SimpleNamespace
+
+from bench import analysis, environment
+from bench.analysis.comparison import _comparison_text, paper_comparison
+from bench.analysis.figures import hyperparameter_scores
+from bench.data import DataError
 from bench.metrics import METRICS
 
 QUALITY = {"AutoSMOTE": 0.9, "SMOTE": 0.8, "No-resampling": 0.7}   # the order every configuration keeps
@@ -84,10 +90,9 @@ def _provenance(frame):
     return {"invocations": invocations, "environments": environments}
 
 
-def _write(frame, out, **kwargs):
+def _write(frame, out, *, catalog=None, **options):
     frame = frame.assign(environment="e1")
-    options = {"paper_tables": None, "toy_csv": None, **_provenance(frame)}
-    return publish.write_report(frame, out, **{**options, **kwargs})
+    return analysis.write(analysis.Context(frame, analysis.Options(**options), catalog), out, **_provenance(frame))
 
 
 def test_write_report_writes_tables_figures_and_an_index_that_links_each(tmp_path):
@@ -119,10 +124,10 @@ def test_table2_marks_the_samplers_the_reference_beats(tmp_path):
 def test_missing_pieces_are_reported_as_not_produced(tmp_path):
     _write(_frame(), tmp_path)
     index = (tmp_path / "index.md").read_text()
-    assert "not produced: no dataset statistics were passed" in index
+    assert "not produced: no dataset catalogue to read the datasets' statistics from" in index
     assert 'not produced: no rows with split kind "stratified"' in index
-    assert "not produced: no smote-variants (sv.*) rows" in index
-    assert "not produced: no AutoSMOTE[ablation=...] rows on mozilla4" in index
+    assert "not produced: no smote-variants rows (run `bench run --samplers smote_variants`)" in index
+    assert "not produced: no AutoSMOTE[ablation=...] rows" in index
     assert "not produced: no paper tables were passed" in index
     assert "not produced: no toy data was passed" in index
     assert not list(tmp_path.glob("table4.*")) and not list(tmp_path.glob("gumbel*"))
@@ -147,10 +152,10 @@ def test_paper_comparison_says_where_the_reference_is_not_best():
     ours = pd.DataFrame({"d": [2.0, 1.0, 3.0], "overall": [2.0, 1.0, 3.0]}, index=["AutoSMOTE", "SMOTE", "TVAE"])
     paper = pd.DataFrame({"d": [1.0, 2.0, 3.0], "printed overall": [1.0, 2.0, 3.0], "overall": [1.0, 2.0, 3.0]},
                          index=["AutoSMOTE", "SMOTE", "TVAE"])
-    side, summary = publish.paper_comparison(ours, paper, "AutoSMOTE")
+    side, summary = paper_comparison(ours, paper, "AutoSMOTE")
     assert summary["rho"] == pytest.approx(0.5) and summary["n"] == 3
     assert summary["per_dataset"] == {"d": (pytest.approx(0.5), 3)}
-    text = "\n".join(publish._comparison_text("macro_f1", ours, pd.DataFrame(index=range(4)), side, summary,
+    text = "\n".join(_comparison_text("macro_f1", ours, pd.DataFrame(index=range(4)), side, summary,
                                               "AutoSMOTE"))
     assert "position 2 of 3 here; paper: 1.00 (printed 1.00), position 1 of 3, best on every dataset." in text
     assert "at position 2 here and 1 in the paper; ahead of it here: SMOTE." in text
@@ -191,18 +196,18 @@ def test_bench_table_4_also_compares_only_where_the_ablations_ran():
     table2_only = [_row("mozilla4", 100, 1, "AutoSMOTE", "SVM", score=0.9, params={}, tune_metric=metric)
                    for metric in ("macro_f1", "mcc")]
     frame = _frame(_variants("AutoSMOTE[ablation=flat]", {"ablation": "flat"}, 0.5) + table2_only)
-    text = report.tables(frame, None, Settings(), metric="macro_f1", which="4", fmt="csv")
-    ranks = {line.split(",")[1]: line.split(",")[2] for line in text.splitlines()
-             if line.startswith("auto,")}
-    assert ranks == {"AutoSMOTE": "1.00", "AutoSMOTE[ablation=flat]": "2.00"}
-    assert list(report.ablation_family(frame, "AutoSMOTE")["dataset"].unique()) == ["mozilla4"]
+    text = analysis.text(analysis.Context(frame), "4", "macro_f1", "csv")
+    table4 = pd.read_csv(io.StringIO(text)).set_index("sampler")
+    assert table4["Macro-F1 rank"].to_dict() == {"AutoSMOTE": 1.0, "AutoSMOTE[ablation=flat]": 2.0}
+    family = analysis.Context(frame).reference_family({"ablation"})
+    assert list(family["dataset"].unique()) == ["mozilla4"] and set(family["ir"]) == {20, 50}
 
 
 def test_hyperparameter_scores_put_each_run_under_the_parameter_it_varies():
     rows = (_variants("AutoSMOTE", {}, 0.8) + _variants("AutoSMOTE[g1=10]", {"g1": 10}, 0.6)
             + _variants("AutoSMOTE[g2=5]", {"g2": 5}, 0.7)
             + _variants("AutoSMOTE[k_neighbors=5]", {"k_neighbors": 5}, 0.5))
-    data = publish.hyperparameter_scores(pd.DataFrame(rows), "macro_f1")
+    data = hyperparameter_scores(pd.DataFrame(rows), "macro_f1")
     means = data.groupby(["parameter", "value"])["score"].mean()
     # G1 = 10 at IR 20 gives 10 * 10 / 20 = 5 and at IR 50 gives 2; the default G1 always gives 4
     assert means.loc["G1*G2/IR"].to_dict() == {2.0: 0.6, 4.0: 0.8, 5.0: 0.6}
@@ -230,13 +235,15 @@ def test_stratified_rows_give_the_gumbel_table_and_stay_out_of_table2(tmp_path):
 
 
 def test_smote_variants_give_table3_sorted_by_overall_rank(tmp_path):
+    """The smote-variants family by the registry, not by name: an unknown "sv.mine" is no smote-variant."""
     rows = [_row(d, ir, seed, name, c, score=q)
             for d in ("mozilla4", "phoneme") for ir in (20, 50) for seed in (1, 2) for c in ("SVM", "DT")
-            for name, q in (("sv.A", 0.95), ("sv.B", 0.1))]
+            for name, q in (("sv.Selected_SMOTE", 0.95), ("sv.SMOTE_IPF", 0.1), ("sv.mine", 0.5))]
     _write(_frame(rows), tmp_path, metrics=("macro_f1",))
     table3 = pd.read_csv(tmp_path / "table3_macro_f1.csv")
-    assert table3["sampler"].tolist() == ["sv.A", "AutoSMOTE", "sv.B"]
-    assert "sv.A" not in (tmp_path / "table2_macro_f1.csv").read_text()
+    assert table3["sampler"].tolist() == ["sv.Selected_SMOTE", "AutoSMOTE", "sv.SMOTE_IPF"]
+    table2 = (tmp_path / "table2_macro_f1.csv").read_text()
+    assert "sv.Selected_SMOTE" not in table2 and "other,sv.mine," in table2
 
 
 def test_failures_are_counted_per_sampler_and_status(tmp_path):
@@ -248,11 +255,34 @@ def test_failures_are_counted_per_sampler_and_status(tmp_path):
     assert "| KMeansSMOTE | 2 | 2 | ValueError: boom |" in (tmp_path / "index.md").read_text()
 
 
-def test_table1_is_written_when_given(tmp_path):
-    table1 = pd.DataFrame({"name": ["mozilla4"], "majority": [10437], "minority": ["521/208"]})
-    paths = _write(_frame(), tmp_path, table1=table1, metrics=("macro_f1",))
+class _Catalog:
+    """The two datasets of _frame as a data catalogue gives them (only what Table 1 reads)."""
+    root = "/data"
+
+    def get(self, name):
+        if name not in ("mozilla4", "phoneme"):
+            raise DataError(f"unknown dataset {name!r}")
+        return SimpleNamespace(name=name, minority_label="1", class_counts={"0": 10437, "1": 40}, n_features_encoded=5)
+
+
+def test_table1_is_written_when_a_catalogue_is_given(tmp_path):
+    paths = _write(_frame(), tmp_path, catalog=_Catalog(), metrics=("macro_f1",))
     assert {"table1.md", "table1.tex", "table1.csv"} <= {p.name for p in paths}
-    assert "10437" in (tmp_path / "table1.md").read_text()
+    assert "| mozilla4 | 10437 | 521/208 | 5 |" in (tmp_path / "table1.md").read_text()   # majority // IR 20, 50
+
+
+def test_table1_leaves_out_the_stratified_rows_and_ir_0(tmp_path):
+    """IR 0 is the stratified protocol's: it must not reach Table 1 (majority // 0)."""
+    split = {"kind": "stratified", "impute": "zero", "test_size": 0.2}
+    rows = [_row("phoneme", 0, 1, "SMOTE", "mlp", score=0.6, split=split)]
+    _write(_frame(rows), tmp_path, catalog=_Catalog(), metrics=("macro_f1",))
+    assert "(IR 20/50)" in (tmp_path / "table1.md").read_text()
+
+
+def test_table1_says_which_datasets_are_not_registered(tmp_path):
+    rows = [_row("glass", 20, 1, "SMOTE", "SVM", score=0.6, params={"ratio": 1.0})]
+    _write(_frame(rows), tmp_path, catalog=_Catalog(), metrics=("macro_f1",))
+    assert "not produced: dataset(s) glass not registered in /data" in (tmp_path / "index.md").read_text()
 
 
 def test_figure7_runs_the_toy_study_with_registry_samplers(tmp_path):

@@ -1,4 +1,4 @@
-"""bench.tables rendering."""
+"""bench.analysis.render: Markdown, LaTeX and CSV rendering."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.tables import latex_escape, render_frame, render_rank_table
+from bench.analysis.render import latex_escape, render_frame, render_rank_table
 
 NAN = float("nan")
 

@@ -1,0 +1,187 @@
+"""What every artefact reads: the store's rows, the reader's options, and the sampler metadata of each row.
+
+Rows are chosen by metadata, never by name patterns: the split kind in a row's spec ("ir", the paper's
+protocol, or "stratified"), and the registry entry behind a sampler label - its family and category, and
+the parameters the label fixes: ``AutoSMOTE[g1=10]`` is a *variant* of the entry ``AutoSMOTE``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import stats
+from ..errors import UserError
+from ..metrics import METRICS
+from ..names import UnknownNameError, resolve_name
+from ..samplers.registry import all_entries, parse_sampler
+
+REPORT_METRICS = ("macro_f1", "mcc")     # the paper's two; multi-metric artefacts (Table 4) show both
+STORE_COLUMNS = ("key", "dataset", "ir", "seed", "sampler", "params", "classifier", "tune_metric", "status",
+                 "message", "spec")
+# Figure 7's samplers. The paper also draws CTGAN; it is left out by default because it alone takes minutes
+# on a CPU (about 5 on two shared cores): pass toy_samplers=(..., "CTGAN") to add it.
+TOY_SAMPLERS = ("No-resampling", "SMOTE", "BorderlineSMOTE", "ADASYN", "SVMSMOTE", "AutoSMOTE")
+SMOTE_VARIANTS = "smote_variants"       # the family of Table 3
+FLAG_CHOICES = {"pairing": ("configuration", "run"), "alternative": ("greater", "two-sided"),
+                "noop": ("score", "missing"), "correction": ("none", "holm")}
+
+
+class NotApplicable(UserError):
+    """Why an artefact cannot be built from these rows, in one line (`bench table` prints it, exit code 2)."""
+
+    def __init__(self, why: str):
+        super().__init__(" ".join(str(why).split()))
+
+
+@dataclass(frozen=True)
+class Options:
+    """The reader's choices: the reference and its Wilcoxon marks, no-op handling, the report's metrics
+    and inputs that are not in the store (the paper's tables, Figure 7's toy data)."""
+    reference: str = "AutoSMOTE"
+    pairing: str = "configuration"
+    alternative: str = "greater"
+    alpha: float = 0.05
+    noop: str = "score"
+    correction: str = "none"
+    metrics: tuple[str, ...] = REPORT_METRICS
+    paper_tables: Path | None = None
+    toy_csv: Path | None = None
+    toy_samplers: tuple[str, ...] = TOY_SAMPLERS
+    toy_seed: int = 1
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown or not self.metrics:
+            raise ValueError(f"metrics must be a non-empty subset of {list(METRICS)}, got {list(self.metrics)}")
+        if self.noop not in ("score", "missing"):
+            raise ValueError(f"noop must be 'score' or 'missing', got {self.noop!r}")
+        _ = self.wilcoxon   # WilcoxonSetting validates pairing, alternative, alpha and correction
+
+    @classmethod
+    def from_settings(cls, table: Any, **given: Any) -> Options:
+        """``[table]`` settings (its ``correction`` where the settings have one, else "none"), overridden
+        by every ``given`` value that is not None; a flag's unknown value is one line naming the choices."""
+        given = {k: v for k, v in given.items() if v is not None}
+        for name, allowed in FLAG_CHOICES.items():
+            if name in given:
+                given[name] = resolve_name(given[name], allowed, name, listing=" | ".join(allowed))
+        base = {"reference": table.reference, "pairing": table.pairing, "alternative": table.alternative,
+                "alpha": table.alpha, "noop": table.noop, "correction": getattr(table, "correction", "none")}
+        return cls(**{**base, **given})
+
+    @property
+    def wilcoxon(self) -> stats.WilcoxonSetting:
+        return stats.WilcoxonSetting(self.reference, self.pairing, self.alternative, self.alpha, self.correction)
+
+
+@dataclass(frozen=True)
+class SamplerMeta:
+    """A sampler label read through the registry: ``fixed`` non-empty makes it a variant of ``entry``."""
+    entry: str
+    family: str
+    category: str
+    position: int               # Table 2's order (the catalogue's); unknown labels last
+    fixed: dict
+
+    @property
+    def is_variant(self) -> bool:
+        return bool(self.fixed)
+
+
+@lru_cache(maxsize=None)
+def sampler_meta(label: str) -> SamplerMeta:
+    """The registry entry behind ``label``; a label the registry does not know is its own entry, family
+    and category "other"."""
+    entries = [e.name for e in all_entries()]
+    try:
+        choice = parse_sampler(label)
+    except UnknownNameError:
+        return SamplerMeta(label, "other", "other", len(entries), {})
+    entry = choice.entry
+    return SamplerMeta(entry.name, entry.family, entry.category, entries.index(entry.name), dict(choice.fixed))
+
+
+def sampler_order(labels) -> list[str]:
+    """Table 2's row order: the registry's order, a variant after its entry, unknown labels last."""
+    return sorted(labels, key=lambda s: (sampler_meta(s).position, s))
+
+
+def is_variant_of(labels: pd.Series, reference: str, parameters: set[str]) -> pd.Series:
+    """Mask: the label is a variant of the reference's entry fixing one of ``parameters``."""
+    entry = sampler_meta(reference).entry
+
+    def test(label: str) -> bool:
+        meta = sampler_meta(label)
+        return meta.entry == entry and bool(set(meta.fixed) & parameters)
+    return labels.map(test).astype(bool)
+
+
+def split_kind(spec: str) -> str:
+    """"ir" (the paper's splits) or "stratified"; stores older than the split field hold IR rows only."""
+    split = json.loads(spec).get("split") or {}
+    return split.get("kind", "ir")
+
+
+class Context:
+    """One store's rows, read once, with the reader's options; builds are kept, so that every format of an
+    artefact (and `bench report`'s index) renders the one build."""
+
+    def __init__(self, frame: pd.DataFrame, options: Options = Options(), catalog: Any = None):
+        absent = [c for c in STORE_COLUMNS if c not in frame.columns]
+        if absent:
+            raise ValueError(f"frame lacks the store column(s) {absent}: pass ResultStore.frame()")
+        self.frame, self.options, self.catalog = frame, options, catalog
+        self.builds: dict[tuple[str, str | None], Any] = {}
+
+    @cached_property
+    def split_kinds(self) -> pd.Series:
+        return self.frame["spec"].map(split_kind, na_action="ignore").fillna("ir")
+
+    def rows(self, kind: str | None = "ir") -> pd.DataFrame:
+        """The rows of one split kind (None: every row)."""
+        return self.frame if kind is None else self.frame[self.split_kinds == kind]
+
+    def meta(self, rows: pd.DataFrame, field: str) -> pd.Series:
+        """One metadata field per row (``family``, ``entry``, ``is_variant`` ...)."""
+        return rows["sampler"].map(lambda label: getattr(sampler_meta(label), field))
+
+    def table2_rows(self) -> pd.DataFrame:
+        """Table 2's rows (also Figure 4's, the CD diagram's, the paper comparison's and the Bayesian test's):
+        IR splits, every family but smote_variants, no variants. A variant whose entry has no rows of its
+        own stands for it (e.g. ``MESA[n_estimators=3]`` in a quick profile)."""
+        rows = self.rows("ir")
+        variant, entry = self.meta(rows, "is_variant").astype(bool), self.meta(rows, "entry")
+        represented = set(entry[~variant])
+        keep = (self.meta(rows, "family") != SMOTE_VARIANTS) & (~variant | ~entry.isin(represented))
+        return rows[keep.astype(bool)]
+
+    def reference_family(self, parameters: set[str]) -> pd.DataFrame:
+        """The reference's rows and those of its variants fixing one of ``parameters``, on the configurations
+        (dataset, IR, seed, classifier) where such a variant ran: the reference's other runs (e.g. Table 2
+        runs on other datasets or IRs) are not comparisons, and would leave every variant unranked for lack
+        of a score there."""
+        rows = self.rows("ir")
+        variant = is_variant_of(rows["sampler"], self.options.reference, parameters)
+        keys = ["dataset", "ir", "seed", "classifier"]
+        covered = rows.loc[variant, keys].drop_duplicates()
+        return rows[variant | (rows["sampler"] == self.options.reference)].merge(covered, on=keys)
+
+
+def describe_rows(rows: pd.DataFrame) -> str:
+    """What an artefact was computed from, read off its rows."""
+    return (f"from {len(rows)} rows: datasets {listing(rows['dataset'])}; IRs {listing(rows['ir'])}; seeds "
+            f"{listing(rows['seed'])}; classifiers {listing(rows['classifier'])}; "
+            f"{rows['sampler'].nunique()} samplers")
+
+
+def listing(values: pd.Series) -> str:
+    return ", ".join(str(v) for v in sorted(pd.unique(values.dropna())))
+
+
+def json_dict(text) -> dict:
+    return json.loads(text) if isinstance(text, str) else {}

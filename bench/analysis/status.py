@@ -1,0 +1,65 @@
+"""What the store holds and what a plan would cost: `bench status`'s counts and `bench run --dry-run`'s estimate."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ..samplers.registry import all_entries
+from .context import sampler_order
+
+# Seconds per unit when the store has no timing for a sampler: rough figures measured on mozilla4 / IR 20
+# on one core of a 2-core machine (one resampling + four classifier fits); AutoSMOTE and Gumbel per episode
+# or epoch. Only used by `bench run --dry-run` to plan; stored timings replace them as soon as they exist.
+DEFAULT_UNIT_SECONDS = {"none": 2.0, "imblearn": 5.0, "smote_variants": 10.0, "sdv": 30.0, "mesa": 15.0,
+                        "gumbel": 25.0}
+AUTOSMOTE_SECONDS_PER_EPISODE = 0.1
+
+
+def cost_estimate(units: list, frame: pd.DataFrame, workers: int) -> str:
+    """CPU-hours per sampler group for a plan: stored median unit times where present, else a model."""
+    measured = _unit_seconds(frame)
+    families = {e.name: e.family for e in all_entries()}
+    rows = []
+    for unit in units:
+        family = families.get(unit.sampler, "other")
+        key = (unit.label, unit.dataset)
+        if key in measured.index:
+            seconds, source = measured[key], "stored"
+        elif family == "autosmote":
+            seconds, source = json.loads(unit.params).get("budget", 1000) * AUTOSMOTE_SECONDS_PER_EPISODE, "model"
+        else:
+            seconds, source = DEFAULT_UNIT_SECONDS.get(family, 10.0), "model"
+        rows.append((family, len(unit.classifiers), seconds, source))
+    plan = pd.DataFrame(rows, columns=["group", "rows", "seconds", "source"])
+    if plan.empty:
+        return "nothing to compute"
+    summary = plan.groupby("group").agg(units=("rows", "size"), rows=("rows", "sum"), cpu_hours=("seconds", "sum"),
+                                        from_store=("source", lambda s: f"{(s == 'stored').mean():.0%}"))
+    summary["cpu_hours"] = (summary["cpu_hours"] / 3600).round(2)
+    total = summary["cpu_hours"].sum()
+    return (summary.to_string() + f"\ntotal {total:.2f} CPU-hours, about {total / max(workers, 1):.2f} h "
+            f"on {workers} workers (from_store: share of units timed from stored runs of the same sampler "
+            "and dataset; the rest from bench.analysis.status.DEFAULT_UNIT_SECONDS)")
+
+
+def _unit_seconds(frame: pd.DataFrame) -> pd.Series:
+    """Median seconds of a stored unit per (sampler, dataset): one resampling plus its classifier fits."""
+    ok = frame[frame["status"].isin(["ok", "no-op"])]
+    if ok.empty:
+        return pd.Series(dtype=float)
+    unit_keys = ["sampler", "dataset", "ir", "seed", "params", "tune_metric"]
+    units = ok.groupby(unit_keys, dropna=False).agg(resample=("resample_s", "first"), fits=("fit_s", "sum"))
+    seconds = (units["resample"] + units["fits"]).groupby(level=["sampler", "dataset"]).median()
+    return seconds
+
+
+def status_summary(frame: pd.DataFrame) -> str:
+    counts = frame.pivot_table(index="sampler", columns="status", values="key", aggfunc="count", fill_value=0)
+    lines = [counts.loc[sampler_order(counts.index)].to_string()]
+    failed = frame[frame["status"].isin(["error", "timeout"])]
+    if not failed.empty:
+        lines.append("\nmost common failures:")
+        top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(10)
+        lines += [f"  {n:5d}  {sampler}: {message}" for (sampler, message), n in top.items()]
+    return "\n".join(lines)
