@@ -1,6 +1,6 @@
 """The plan (grid of units minus what is stored) and the local executor.
 
-The executor runs each unit in its own forked worker process so that a unit over its time limit can be
+The executor runs units in forked worker processes of its own so that a unit over its time limit can be
 killed outright (a thread or a pool worker cannot be); the driver alone writes the store.
 """
 from __future__ import annotations
@@ -18,13 +18,11 @@ from pathlib import Path
 
 from .classifiers import resolve_classifiers
 from .config import RunSettings
-from .datasets import DataCatalog
+from .data import PAPER_DATASETS, DataCatalog
 from .metrics import METRICS
 from .names import resolve_name
 from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec, unit_libraries
 from .samplers.registry import resolve_samplers
-
-PAPER_DATASETS = ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope", "electricity")
 
 
 @dataclass
@@ -92,65 +90,105 @@ def prepare_splits(units: list[Unit], catalog: DataCatalog) -> None:
         load_split(catalog, unit)
 
 
+#: Units one worker process runs before it is replaced, bounding what a leaky method can accumulate.
+UNITS_PER_WORKER = 100
+
+
 def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
                   on_rows: Callable[[list[Row]], None]) -> None:
-    """Run units in forked workers, at most `workers` at once, each killed past its time limit."""
+    """Run units in at most `workers` forked worker processes, each unit killed past its time limit.
+
+    A worker runs units one after another (a fresh fork per unit costs about as much again as a small unit:
+    the child's first touches of the driver's memory are copy-on-write page faults); one whose unit runs out
+    of time is killed and replaced, as is one that dies. Every unit seeds its own randomness, so its rows do
+    not depend on what its worker ran before (the CI check compares them with rows of one process per unit)."""
     ctx = mp.get_context("fork")
     pending = list(reversed(units))
-    running: dict[object, tuple[Unit, mp.Process, float]] = {}   # receiving end -> (unit, process, deadline)
+    idle: list[_Worker] = []
+    busy: dict[object, _Worker] = {}   # the worker's end of its pipe -> the worker
     try:
-        while pending or running:
-            while pending and len(running) < max(1, workers):
-                unit = pending.pop()
-                receiver, sender = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_worker, args=(unit, data_dir, sender))   # not daemonic: a unit may start its own workers
-                proc.start()
-                sender.close()
-                running[receiver] = (unit, proc, time.monotonic() + unit.time_limit)
-            next_deadline = min(d for _, _, d in running.values())
-            ready = wait(list(running), timeout=max(0.0, next_deadline - time.monotonic()))
-            for receiver in ready:
-                unit, proc, _ = running.pop(receiver)
+        while pending or busy:
+            while pending and len(busy) < max(1, workers):
+                worker = idle.pop() if idle else _Worker(ctx, data_dir)
+                worker.start(pending.pop())
+                busy[worker.connection] = worker
+            next_deadline = min(w.deadline for w in busy.values())
+            for connection in wait(list(busy), timeout=max(0.0, next_deadline - time.monotonic())):
+                worker = busy.pop(connection)
                 try:
-                    rows = receiver.recv()
+                    rows = connection.recv()
                 except EOFError:   # the worker died without answering (killed, out of memory, ...)
-                    proc.join()
-                    rows = failed_rows(unit, "error", f"worker process died (exit code {proc.exitcode})")
-                receiver.close()
+                    worker.kill()
+                    rows = failed_rows(worker.unit, "error",
+                                       f"worker process died (exit code {worker.process.exitcode})")
+                else:
+                    if worker.units < UNITS_PER_WORKER:
+                        idle.append(worker)
+                    else:
+                        worker.stop()
                 on_rows(rows)
-                proc.join()
             now = time.monotonic()
-            for receiver in [r for r, (_, _, d) in running.items() if d <= now]:
-                unit, proc, _ = running.pop(receiver)
-                proc.kill()
-                proc.join()
-                receiver.close()
-                on_rows(failed_rows(unit, "timeout", f"exceeded the time limit of {unit.time_limit:g} s"))
+            for connection in [c for c, w in busy.items() if w.deadline <= now]:
+                worker = busy.pop(connection)
+                worker.kill()
+                on_rows(failed_rows(worker.unit, "timeout", f"exceeded the time limit of {worker.unit.time_limit:g} s"))
     finally:
-        for receiver, (_, proc, _) in running.items():
-            proc.kill()
-            proc.join()
-            receiver.close()
+        for worker in idle:
+            worker.stop()
+        for worker in busy.values():
+            worker.kill()
 
 
-def _worker(unit: Unit, data_dir: Path, sender) -> None:
-    """One unit in a forked process; one thread, since the executor already runs one worker per core."""
+class _Worker:
+    """A forked process that runs the units it is sent, one at a time, until it is sent None."""
+
+    def __init__(self, ctx, data_dir: Path):
+        self.connection, child = ctx.Pipe()
+        # not daemonic: a unit may start processes of its own (AutoSMOTE's actors)
+        self.process = ctx.Process(target=_serve, args=(child, data_dir))
+        self.process.start()
+        child.close()
+        self.unit: Unit | None = None
+        self.deadline = float("inf")
+        self.units = 0
+
+    def start(self, unit: Unit) -> None:
+        self.connection.send(unit)
+        self.unit, self.deadline, self.units = unit, time.monotonic() + unit.time_limit, self.units + 1
+
+    def stop(self) -> None:
+        try:
+            self.connection.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=10)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.connection.close()
+
+
+def _serve(connection, data_dir: Path) -> None:
+    """A worker's loop; one thread, since the executor already runs one worker per core."""
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:   # torch keeps its own thread pool, which threadpoolctl does not reach
         sys.modules["torch"].set_num_threads(1)
-    try:
-        rows = run_unit(unit, data_dir)
-    except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
-        rows = failed_rows(unit, "error", f"{type(err).__name__}: {err}")
-    sender.send(rows)
-    sender.close()
-    stop_process_pools()
+    while (unit := connection.recv()) is not None:
+        try:
+            rows = run_unit(unit, data_dir)
+        except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
+            rows = failed_rows(unit, "error", f"{type(err).__name__}: {err}")
+        connection.send(rows)
+        stop_process_pools()
 
 
 def stop_process_pools() -> None:
     """Shut down joblib's loky pool if the unit started one (ctgan does, for its data transformer). Its
-    workers idle for 300 s before they exit, and a forked process waits for its children when it ends,
-    so without this the unit's process, and its worker slot, would linger that long."""
+    workers idle for 300 s before they exit, holding memory, and a process waits for its children when it
+    ends, so a worker that is stopped or replaced would linger that long."""
     module = sys.modules.get("joblib.externals.loky.reusable_executor")
     executor = getattr(module, "_executor", None)
     if executor is not None:

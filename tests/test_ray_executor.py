@@ -15,7 +15,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from bench.config import load_settings  # noqa: E402
-from bench.datasets import DataCatalog  # noqa: E402
+from bench.data import DataCatalog  # noqa: E402
 from bench.protocol import Unit  # noqa: E402
 from bench.ray_executor import GPU_SHARE, _out_of_time, execute_ray, unit_resources  # noqa: E402
 from bench.runner import execute_local, make_plan  # noqa: E402
@@ -82,7 +82,7 @@ def ray_with_test_samplers():
 
 def _plan(results_dir, **overrides):
     settings = load_settings()
-    run = dataclasses.replace(settings.run_for(), results=str(results_dir), **overrides)
+    run = settings.run_for(results=str(results_dir), **overrides)
     store = ResultStore(results_dir)
     return make_plan(run, DataCatalog(settings.data_dir), store.keys(), "zero", False), settings.data_dir, store
 

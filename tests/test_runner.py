@@ -1,7 +1,6 @@
 """The run path: plan -> forked workers -> store, with error / timeout / no-op rows and resume."""
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import signal
@@ -13,7 +12,7 @@ import time
 import pytest
 
 from bench.config import load_settings
-from bench.datasets import DataCatalog
+from bench.data import DataCatalog
 from bench.runner import execute_local, make_plan
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register
 from bench.store import ResultStore
@@ -43,7 +42,7 @@ for name, cls in (("test-sleeps", _Sleeps), ("test-raises", _Raises), ("test-ret
 
 def _run(toy_env, results_dir, **overrides):
     settings = load_settings()
-    run = dataclasses.replace(settings.run_for(), results=str(results_dir), **overrides)
+    run = settings.run_for(results=str(results_dir), **overrides)
     catalog = DataCatalog(settings.data_dir)
     store = ResultStore(results_dir)
     plan = make_plan(run, catalog, store.keys(), "zero", False)
