@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
-from .protocol import Row, RunStatus
+from .protocol import Row
+from .run_status import RunStatus
 
 
 class RunProgress:

@@ -6,7 +6,6 @@ reproduces them exactly. The best ratio per metric is chosen later from the stor
 """
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import time
@@ -20,17 +19,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import environment
+from .run_status import RunStatus
 from .classifiers import make_classifier
 from .data import DataCatalog
 from .metrics import METRICS
 from .samplers.registry import SAMPLERS, SamplerContext, all_entries
 
-class RunStatus(str, enum.Enum):
-    """How a stored (unit, classifier) row ended; the store, statistics and reports share these values."""
-    OK = "ok"
-    NO_OP = "no-op"          # the sampler returned its input unchanged
-    ERROR = "error"
-    TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True)
@@ -124,7 +118,7 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
     here = environment.library_versions(tuple(planned))
     if here != planned:   # e.g. a Ray node with other versions: its rows would carry a key that lies
         wrong = ", ".join(f"{n} {here[n]} (plan: {v})" for n, v in planned.items() if here[n] != v)
-        return failed_rows(unit, "error", f"this worker has {wrong}: install the versions of the machine "
+        return failed_rows(unit, RunStatus.ERROR, f"this worker has {wrong}: install the versions of the machine "
                                           "that planned the run on every worker")
     all_entries()
     entry = SAMPLERS[unit.sampler]
@@ -136,7 +130,7 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
         if entry.predicts:   # the method is itself the classifier (it wraps the base one)
-            return [_fit_and_score(Row(unit.key(name), unit.spec(name), "ok"), split, split.X_train,
+            return [_fit_and_score(Row(unit.key(name), unit.spec(name), RunStatus.OK), split, split.X_train,
                                    split.y_train, lambda: entry.make(params, replace(context, classifier=name)),
                                    entry.fit_info)
                     for name in unit.classifiers]
@@ -144,12 +138,12 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
         try:
             X, y, info = _resample(entry, params, context, split.X_train, split.y_train)
         except Exception as err:  # any failure of a third-party method is a result, not a crash
-            return failed_rows(unit, "error", _one_line(err))
+            return failed_rows(unit, RunStatus.ERROR, _one_line(err))
         resample_s = time.perf_counter() - start
         unchanged = X.shape == split.X_train.shape and np.array_equal(X, split.X_train) \
             and np.array_equal(y, split.y_train)
-        status = "no-op" if unchanged and not entry.identity else "ok"
-        message = "the sampler returned its input unchanged" if status == "no-op" else ""
+        status = RunStatus.NO_OP if unchanged and not entry.identity else RunStatus.OK
+        message = "the sampler returned its input unchanged" if status == RunStatus.NO_OP else ""
         return [_fit_and_score(Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
                                    extra=info),
                                split, X, y, lambda: make_classifier(name, unit.seed))
@@ -180,7 +174,7 @@ def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_inf
             for metric, score in METRICS.items():
                 row.scores[(split_name, metric)] = score(ys, pred)
     except Exception as err:
-        row.status, row.message, row.scores = "error", _one_line(err), {}
+        row.status, row.message, row.scores = RunStatus.ERROR, _one_line(err), {}
     return row
 
 

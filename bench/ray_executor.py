@@ -34,6 +34,7 @@ import ray   # an optional extra: importing this module without Ray raises Impor
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from .protocol import Row, Unit, failed_rows, run_unit
+from .run_status import RunStatus
 from .samplers.registry import preload
 
 #: The name a unit's task runs under (a worker's process title while it computes one: ``ray::bench-unit``).
@@ -146,7 +147,7 @@ def _run(units: list[Unit], data_dir: Path, on_rows: Callable[[list[Row]], None]
                 deadlines.pop(index)
                 ray.cancel(ref, force=True)   # kills the worker process; a cancelled task is not retried
                 unit = units[index]
-                on_rows(failed_rows(unit, "timeout", f"exceeded the time limit of {unit.time_limit:g} s"))
+                on_rows(failed_rows(unit, RunStatus.TIMEOUT, f"exceeded the time limit of {unit.time_limit:g} s"))
     finally:
         for ref in running:   # interrupted: stop what is still queued or computing
             ray.cancel(ref, force=True)
@@ -170,9 +171,9 @@ def _collect(ref, unit: Unit, max_retries: int) -> list[Row]:
     except ray.exceptions.RayError as err:
         kind = type(err).__name__
         if kind in WORKER_DEATHS:
-            return failed_rows(unit, "error", f"worker process died ({kind}, {max_retries + 1} attempts)")
+            return failed_rows(unit, RunStatus.ERROR, f"worker process died ({kind}, {max_retries + 1} attempts)")
         first_line = next((line for line in str(err).splitlines() if line.strip()), "")
-        return failed_rows(unit, "error", f"{kind}: {first_line[:400]}")
+        return failed_rows(unit, RunStatus.ERROR, f"{kind}: {first_line[:400]}")
 
 
 class AttemptLog:
@@ -212,7 +213,7 @@ def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
     try:
         return run_unit(unit, data_dir)
     except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
-        return failed_rows(unit, "error", f"{type(err).__name__}: {err}")
+        return failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
     finally:
         stop.set()
 

@@ -22,6 +22,7 @@ from .data import PAPER_DATASETS, DataCatalog
 from .metrics import METRICS
 from .names import resolve_name
 from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec, unit_libraries
+from .run_status import RunStatus
 from .samplers.registry import resolve_samplers
 
 
@@ -119,7 +120,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
                     rows = connection.recv()
                 except EOFError:   # the worker died without answering (killed, out of memory, ...)
                     worker.kill()
-                    rows = failed_rows(worker.unit, "error",
+                    rows = failed_rows(worker.unit, RunStatus.ERROR,
                                        f"worker process died (exit code {worker.process.exitcode})")
                 else:
                     if worker.units < UNITS_PER_WORKER:
@@ -131,7 +132,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
             for connection in [c for c, w in busy.items() if w.deadline <= now]:
                 worker = busy.pop(connection)
                 worker.kill()
-                on_rows(failed_rows(worker.unit, "timeout", f"exceeded the time limit of {worker.unit.time_limit:g} s"))
+                on_rows(failed_rows(worker.unit, RunStatus.TIMEOUT, f"exceeded the time limit of {worker.unit.time_limit:g} s"))
     finally:
         for worker in idle:
             worker.stop()
@@ -180,7 +181,7 @@ def _serve(connection, data_dir: Path) -> None:
         try:
             rows = run_unit(unit, data_dir)
         except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
-            rows = failed_rows(unit, "error", f"{type(err).__name__}: {err}")
+            rows = failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
         connection.send(rows)
         stop_process_pools()
 

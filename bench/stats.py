@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
+from .run_status import SCORED
+
 __all__ = [
     "CONFIG_KEYS",
     "RUN_KEYS",
@@ -50,7 +52,7 @@ OVERALL = "overall"
 _PAIRINGS = ("configuration", "run")
 _ALTERNATIVES = ("greater", "two-sided", "less")
 _CORRECTIONS = ("none", "holm")
-_OK_STATUSES = ("ok", "no-op")
+_OK_STATUSES = SCORED
 
 
 # --------------------------------------------------------------------------------------------

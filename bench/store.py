@@ -31,7 +31,8 @@ import pandas as pd
 from . import environment
 from .errors import UserError
 from .metrics import METRICS
-from .protocol import Row, RunStatus, config_key, spec_key
+from .protocol import Row, config_key, spec_key
+from .run_status import RunStatus
 
 DB_NAME = "bench.sqlite"
 SCHEMA_VERSION = 2

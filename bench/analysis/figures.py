@@ -8,6 +8,7 @@ import pandas as pd
 
 from .. import stats
 from ..metrics import LABELS
+from ..run_status import RunStatus
 from ..samplers.registry import SamplerContext, all_entries, parse_sampler
 from . import plots
 from .artefact import Built, FigureArtefact
@@ -68,7 +69,7 @@ class SearchCurves(FigureArtefact):
     def _at_setting(self, ctx) -> pd.DataFrame:
         rows, ref = ctx.rows("ir"), ctx.options.reference
         here = rows[(rows["dataset"] == CURVE_SETTING["dataset"]) & (rows["ir"] == CURVE_SETTING["ir"])
-                    & (rows["classifier"] == CURVE_SETTING["classifier"]) & (rows["status"] == "ok")]
+                    & (rows["classifier"] == CURVE_SETTING["classifier"]) & (rows["status"] == RunStatus.OK)]
         return here[((here["sampler"] == ref) | is_variant_of(here["sampler"], ref, {"ablation"})).astype(bool)]
 
     @staticmethod

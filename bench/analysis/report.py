@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import provenance
 from ..metrics import LABELS
+from ..run_status import FAILED
 from .artefact import Artefact, built_for
 from .context import Context, NotApplicable
 
@@ -81,7 +82,7 @@ def _index(sections: list[Section], frame: pd.DataFrame, invocations: pd.DataFra
 
 
 def _failure_lines(frame: pd.DataFrame) -> list[str]:
-    failed = frame[frame["status"].isin(["error", "timeout"])]
+    failed = frame[frame["status"].isin(FAILED)]
     if failed.empty:
         return [f"No failed runs among {len(frame)}."]
     lines = ["| sampler | failed | of runs | most common message |", "|:---|---:|---:|:---|"]

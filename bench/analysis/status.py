@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 
+from ..run_status import FAILED, SCORED
 from ..samplers.registry import all_entries
 from .context import sampler_order
 
@@ -45,7 +46,7 @@ def cost_estimate(units: list, frame: pd.DataFrame, workers: int) -> str:
 
 def _unit_seconds(frame: pd.DataFrame) -> pd.Series:
     """Median seconds of a stored unit per (sampler, dataset): one resampling plus its classifier fits."""
-    ok = frame[frame["status"].isin(["ok", "no-op"])]
+    ok = frame[frame["status"].isin(SCORED)]
     if ok.empty:
         return pd.Series(dtype=float)
     unit_keys = ["sampler", "dataset", "ir", "seed", "params", "tune_metric"]
@@ -57,7 +58,7 @@ def _unit_seconds(frame: pd.DataFrame) -> pd.Series:
 def status_summary(frame: pd.DataFrame) -> str:
     counts = frame.pivot_table(index="sampler", columns="status", values="key", aggfunc="count", fill_value=0)
     lines = [counts.loc[sampler_order(counts.index)].to_string()]
-    failed = frame[frame["status"].isin(["error", "timeout"])]
+    failed = frame[frame["status"].isin(FAILED)]
     if not failed.empty:
         lines.append("\nmost common failures:")
         top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(10)

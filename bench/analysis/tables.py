@@ -12,6 +12,7 @@ import pandas as pd
 from .. import stats
 from ..data import DataError, table1
 from ..metrics import LABELS
+from ..run_status import SCORED, RunStatus
 from . import render as text
 from .artefact import Artefact, Built, MarkNote, built_for, notes_for
 from .context import SMOTE_VARIANTS, Context, NotApplicable, describe_rows, listing, sampler_meta, sampler_order
@@ -31,7 +32,7 @@ BAYES_SAMPLES = 50000
 def ranked(rows: pd.DataFrame, metric: str, noop: str):
     """Table 2's pipeline as frames: (best, cfg, ranks) - tuned rows, seed-averaged configuration scores,
     average ranks. ``noop="missing"``: rows whose sampler returned its input unchanged count as missing."""
-    used = rows[rows["status"] != "no-op"] if noop == "missing" else rows
+    used = rows[rows["status"] != RunStatus.NO_OP] if noop == "missing" else rows
     best = stats.select_best(used, metric)
     cfg = stats.config_scores(best)
     return best, cfg, stats.rank_table(cfg)
@@ -281,7 +282,7 @@ class GumbelTable(Artefact):
         order = sampler_order(cells.index)
         table = cells.loc[order, list(dict.fromkeys(best["dataset"]))]
         table["avg. rank"] = ranks.loc[order, stats.OVERALL].map("{:.2f}".format).replace("nan", MISSING)
-        ok = rows[rows["status"].isin(["ok", "no-op"])]
+        ok = rows[rows["status"].isin(SCORED)]
         seconds = (ok["resample_s"] + ok["fit_s"]).groupby(ok["sampler"]).mean()
         table["train s/run"] = seconds.reindex(order).map("{:.1f}".format)
         table.index.name = "sampler"
