@@ -374,12 +374,14 @@ def _existing(path: Path) -> Optional[Path]:
 def status(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)")):
     """Rows in the store by sampler and status, the most common errors, the environments that computed
     them and every invocation."""
-    from . import provenance
-    from .analysis.status import status_summary
-    store = _open_store(results, state.settings)
+    from . import analysis, provenance
+    settings = state.settings
+    store = _open_store(results, settings)
     frame = store.frame()
     superseded = store.superseded_count()
-    lines = [status_summary(frame), "", *provenance.environment_lines(store.environments(), frame)]
+    counts = analysis.text(analysis.Context(frame, analysis.Options.from_settings(settings.table)), "failures",
+                           "macro_f1", "markdown")
+    lines = [counts, "", *provenance.environment_lines(store.environments(), frame)]
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again in another environment are kept "
                      "but not used.")

@@ -12,7 +12,7 @@ through :func:`text`.
 
 Modules: ``context`` (rows, options, sampler metadata), ``artefact`` (the base), ``tables``, ``figures``,
 ``comparison`` (the artefacts), ``render`` and ``plots`` (Markdown / LaTeX / CSV and matplotlib), ``report``
-(files and index.md), ``status`` (`bench status` and `bench run --dry-run`). The statistics are
+(files and index.md), ``status`` (`bench run --dry-run`'s cost estimate; `bench status` prints the failures artefact). The statistics are
 :mod:`bench.stats` (ranks, Wilcoxon) and :mod:`bench.stats_tests` (Friedman, Nemenyi, Bayesian signed-rank).
 """
 from __future__ import annotations
@@ -26,12 +26,12 @@ from .comparison import PaperComparison
 from .context import REPORT_METRICS, Context, NotApplicable, Options
 from .figures import CriticalDifference, HyperparameterStudy, RanksByGroup, SearchCurves, ToyCaseStudy
 from .report import write_report
-from .status import cost_estimate, status_summary
+from .status import cost_estimate
 from .tables import (AblationTable, AverageRanks, BayesianComparison, DatasetTable, FailureTable, GumbelTable,
                      SmoteVariantsRanks)
 
 __all__ = ["ARTEFACTS", "TABLE_KEYS", "Context", "NotApplicable", "Options", "REPORT_METRICS", "artefact", "text",
-           "write", "cost_estimate", "status_summary"]
+           "write", "cost_estimate"]
 
 # The report's order. Selection: Table 1 the IR rows' datasets; Table 2, Figure 4, the CD diagram, the Bayesian
 # test and the paper comparison the IR rows of every family but smote_variants, no variants; Table 3 the

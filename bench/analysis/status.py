@@ -1,13 +1,12 @@
-"""What the store holds and what a plan would cost: `bench status`'s counts and `bench run --dry-run`'s estimate."""
+"""What a plan would cost: `bench run --dry-run`'s estimate, from the store's unit timings and a model."""
 from __future__ import annotations
 
 import json
 
 import pandas as pd
 
-from ..run_status import FAILED, SCORED
+from ..run_status import SCORED
 from ..samplers.registry import all_entries
-from .context import sampler_order
 
 # Seconds per unit when the store has no timing for a sampler: rough figures measured on mozilla4 / IR 20
 # on one core of a 2-core machine (one resampling + four classifier fits); AutoSMOTE and Gumbel per episode
@@ -53,14 +52,3 @@ def _unit_seconds(frame: pd.DataFrame) -> pd.Series:
     units = ok.groupby(unit_keys, dropna=False).agg(resample=("resample_s", "first"), fits=("fit_s", "sum"))
     seconds = (units["resample"] + units["fits"]).groupby(level=["sampler", "dataset"]).median()
     return seconds
-
-
-def status_summary(frame: pd.DataFrame) -> str:
-    counts = frame.pivot_table(index="sampler", columns="status", values="key", aggfunc="count", fill_value=0)
-    lines = [counts.loc[sampler_order(counts.index)].to_string()]
-    failed = frame[frame["status"].isin(FAILED)]
-    if not failed.empty:
-        lines.append("\nmost common failures:")
-        top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(10)
-        lines += [f"  {n:5d}  {sampler}: {message}" for (sampler, message), n in top.items()]
-    return "\n".join(lines)

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import stats
 from ..data import DataError, table1
 from ..metrics import LABELS
-from ..run_status import SCORED, RunStatus
+from ..run_status import FAILED, SCORED, RunStatus
 from . import render as text
 from .artefact import Artefact, Built, MarkNote, built_for, notes_for
 from .context import SMOTE_VARIANTS, Context, NotApplicable, describe_rows, listing, sampler_meta, sampler_order
@@ -327,8 +327,10 @@ class BayesianComparison(OnTable2Rows, Artefact):
 
 
 class FailureTable(Artefact):
-    """Rows per sampler and status, over every split kind: the store's account, not one protocol's."""
+    """Rows per sampler and status, over every split kind, and the most common failures: the store's account,
+    not one protocol's (`bench status` prints it)."""
     key, stem, heading, per_metric = "failures", "failures", "Failed runs", False
+    MOST_COMMON = 10
 
     def rows(self, ctx):
         return ctx.rows(None)
@@ -337,6 +339,11 @@ class FailureTable(Artefact):
         return None if not self.rows(ctx).empty else "the store has no rows"
 
     def build(self, ctx, metric):
-        counts = self.rows(ctx).pivot_table(index="sampler", columns="status", values="key", aggfunc="count",
-                                            fill_value=0)
-        return Built("Runs per sampler and status", counts)
+        rows = self.rows(ctx)
+        counts = rows.pivot_table(index="sampler", columns="status", values="key", aggfunc="count", fill_value=0)
+        counts = counts.loc[sampler_order(counts.index)]
+        failed = rows[rows["status"].isin(FAILED)]
+        top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(self.MOST_COMMON)
+        notes = ["Most common failures: " + "; ".join(f"{sampler} ({n}): {message}"
+                                                      for (sampler, message), n in top.items())] if len(top) else []
+        return Built("Runs per sampler and status", counts, notes)
