@@ -203,8 +203,9 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
                       f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
                       f"on {n_workers} workers -> {store.path}", highlight=False)
         if dry_run:
-            from .analysis.status import cost_estimate
-            console.print(cost_estimate(plan.units, store.frame(), n_workers), highlight=False)
+            from . import analysis
+            cost = analysis.Context(store.frame(), plan=(plan.units, n_workers))
+            console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)
             return
         if not plan.units:
             return

@@ -56,7 +56,7 @@ def test_bench_table_prints_what_bench_report_writes(store, tmp_path, monkeypatc
     assert report.exit_code == 0, report.output
     index = (out / "index.md").read_text()
     checked = 0
-    for artefact in (a for a in analysis.ARTEFACTS if a.readable):
+    for artefact in (a for a in analysis.ARTEFACTS if a.readable and a.in_report):
         formats = [f for f in ("markdown", "latex", "csv") if f in artefact.formats]   # a figure: its CSV
         for metric in METRICS if artefact.per_metric else METRICS[:1]:
             for fmt in formats:

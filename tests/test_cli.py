@@ -127,9 +127,13 @@ def test_dry_run_prints_the_plan_and_a_cost_estimate_without_computing(toy_env):
     result = bench("run", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "8 to compute in 4 units" in result.output
-    assert "CPU-hours" in result.output and "imblearn" in result.output
+    assert "CPU-hours" in result.output and "| imblearn | 3 | 6 |" in result.output
     from bench.store import ResultStore
     assert ResultStore(toy_env / "runs").keys() == set()
+
+
+def test_the_cost_artefact_needs_a_plan(stored):
+    _one_line_error(bench("table", "--table", "cost"), "a cost needs a plan", "--dry-run")
 
 
 def test_unknown_executor(toy_env):

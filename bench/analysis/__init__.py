@@ -12,7 +12,8 @@ through :func:`text`.
 
 Modules: ``context`` (rows, options, sampler metadata), ``artefact`` (the base), ``tables``, ``figures``,
 ``comparison`` (the artefacts), ``render`` and ``plots`` (Markdown / LaTeX / CSV and matplotlib), ``report``
-(files and index.md), ``status`` (`bench run --dry-run`'s cost estimate; `bench status` prints the failures artefact). The statistics are
+(files and index.md), ``status`` (the cost of a plan, which `bench run --dry-run` prints; `bench status` prints the failures
+artefact). The statistics are
 :mod:`bench.stats` (ranks, Wilcoxon) and :mod:`bench.stats_tests` (Friedman, Nemenyi, Bayesian signed-rank).
 """
 from __future__ import annotations
@@ -26,12 +27,12 @@ from .comparison import PaperComparison
 from .context import REPORT_METRICS, Context, NotApplicable, Options
 from .figures import CriticalDifference, HyperparameterStudy, RanksByGroup, SearchCurves, ToyCaseStudy
 from .report import write_report
-from .status import cost_estimate
+from .status import CostEstimate
 from .tables import (AblationTable, AverageRanks, BayesianComparison, DatasetTable, FailureTable, GumbelTable,
                      SmoteVariantsRanks)
 
 __all__ = ["ARTEFACTS", "TABLE_KEYS", "Context", "NotApplicable", "Options", "REPORT_METRICS", "artefact", "text",
-           "write", "cost_estimate"]
+           "write"]
 
 # The report's order. Selection: Table 1 the IR rows' datasets; Table 2, Figure 4, the CD diagram, the Bayesian
 # test and the paper comparison the IR rows of every family but smote_variants, no variants; Table 3 the
@@ -40,7 +41,8 @@ __all__ = ["ARTEFACTS", "TABLE_KEYS", "Context", "NotApplicable", "Options", "RE
 # Gumbel table the stratified rows only; the failures every row; Figure 7 the toy data.
 ARTEFACTS: list[Artefact] = [DatasetTable(), AverageRanks(), SmoteVariantsRanks(), AblationTable(), GumbelTable(),
                              RanksByGroup(), SearchCurves(), HyperparameterStudy(), ToyCaseStudy(),
-                             CriticalDifference(), BayesianComparison(), PaperComparison(), FailureTable()]
+                             CriticalDifference(), BayesianComparison(), PaperComparison(), FailureTable(),
+                             CostEstimate()]
 PAPER_TABLES = ("1", "2", "3", "4", "gumbel")                  # `bench table --table all`
 TABLE_KEYS = [a.key for a in ARTEFACTS if a.readable] + ["all"]  # what `bench table --table` prints
 
@@ -78,5 +80,5 @@ def write(ctx: Context, out_dir: Path, *, invocations: pd.DataFrame, environment
           keys: list[str] | None = None) -> list[Path]:
     """`bench report`: every artefact (or those of ``keys``) into ``out_dir``, with index.md (see
     :func:`bench.analysis.report.write_report`)."""
-    chosen = [a for a in ARTEFACTS if keys is None or a.key in keys]
+    chosen = [a for a in ARTEFACTS if a.in_report and (keys is None or a.key in keys)]
     return write_report(ctx, out_dir, chosen, invocations=invocations, environments=environments)

@@ -46,6 +46,7 @@ class Artefact:
     formats: dict[str, str] = TABLE_FORMATS
     per_metric: bool = True
     readable: bool = True           # False: it computes (Figure 7 runs samplers), so `bench table` cannot print it
+    in_report: bool = True          # False: not of a store alone (a plan's cost), so `bench report` leaves it out
 
     def title(self, ctx: Context) -> str:
         return self.heading

@@ -131,11 +131,13 @@ class Context:
     """One store's rows, read once, with the reader's options; builds are kept, so that every format of an
     artefact (and `bench report`'s index) renders the one build."""
 
-    def __init__(self, frame: pd.DataFrame, options: Options = Options(), catalog: Any = None):
+    def __init__(self, frame: pd.DataFrame, options: Options = Options(), catalog: Any = None,
+                 plan: tuple[list, int] | None = None):
         absent = [c for c in STORE_COLUMNS if c not in frame.columns]
         if absent:
             raise ValueError(f"frame lacks the store column(s) {absent}: pass ResultStore.frame()")
         self.frame, self.options, self.catalog = frame, options, catalog
+        self.plan = plan   # (units left to compute, workers): what `bench run --dry-run` prices
         self.builds: dict[tuple[str, str | None], Any] = {}
 
     @cached_property

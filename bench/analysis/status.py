@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..run_status import SCORED
 from ..samplers.registry import all_entries
+from .artefact import Artefact, Built
 
 # Seconds per unit when the store has no timing for a sampler: rough figures measured on mozilla4 / IR 20
 # on one core of a 2-core machine (one resampling + four classifier fits); AutoSMOTE and Gumbel per episode
@@ -16,31 +17,42 @@ DEFAULT_UNIT_SECONDS = {"none": 2.0, "imblearn": 5.0, "smote_variants": 10.0, "s
 AUTOSMOTE_SECONDS_PER_EPISODE = 0.1
 
 
-def cost_estimate(units: list, frame: pd.DataFrame, workers: int) -> str:
-    """CPU-hours per sampler group for a plan: stored median unit times where present, else a model."""
-    measured = _unit_seconds(frame)
-    families = {e.name: e.family for e in all_entries()}
-    rows = []
-    for unit in units:
-        family = families.get(unit.sampler, "other")
-        key = (unit.label, unit.dataset)
-        if key in measured.index:
-            seconds, source = measured[key], "stored"
-        elif family == "autosmote":
-            seconds, source = json.loads(unit.params).get("budget", 1000) * AUTOSMOTE_SECONDS_PER_EPISODE, "model"
-        else:
-            seconds, source = DEFAULT_UNIT_SECONDS.get(family, 10.0), "model"
-        rows.append((family, len(unit.classifiers), seconds, source))
-    plan = pd.DataFrame(rows, columns=["group", "rows", "seconds", "source"])
-    if plan.empty:
-        return "nothing to compute"
-    summary = plan.groupby("group").agg(units=("rows", "size"), rows=("rows", "sum"), cpu_hours=("seconds", "sum"),
-                                        from_store=("source", lambda s: f"{(s == 'stored').mean():.0%}"))
-    summary["cpu_hours"] = (summary["cpu_hours"] / 3600).round(2)
-    total = summary["cpu_hours"].sum()
-    return (summary.to_string() + f"\ntotal {total:.2f} CPU-hours, about {total / max(workers, 1):.2f} h "
-            f"on {workers} workers (from_store: share of units timed from stored runs of the same sampler "
-            "and dataset; the rest from bench.analysis.status.DEFAULT_UNIT_SECONDS)")
+class CostEstimate(Artefact):
+    """CPU-hours per sampler family for the units a plan has left: stored median unit times where the store
+    has them (same sampler and dataset), else a model. Printed by `bench run --dry-run`, which has the plan."""
+    key, stem, heading, per_metric, in_report = "cost", "cost", "Cost of a plan", False, False
+
+    def applies(self, ctx):
+        return None if ctx.plan is not None else "a cost needs a plan: run `bench run ... --dry-run`"
+
+    def build(self, ctx, metric):
+        units, workers = ctx.plan
+        measured = _unit_seconds(ctx.frame)
+        families = {e.name: e.family for e in all_entries()}
+        rows = []
+        for unit in units:
+            family = families.get(unit.sampler, "other")
+            key = (unit.label, unit.dataset)
+            if key in measured.index:
+                seconds, source = measured[key], "stored"
+            elif family == "autosmote":
+                seconds = json.loads(unit.params).get("budget", 1000) * AUTOSMOTE_SECONDS_PER_EPISODE
+                source = "model"
+            else:
+                seconds, source = DEFAULT_UNIT_SECONDS.get(family, 10.0), "model"
+            rows.append((family, len(unit.classifiers), seconds, source))
+        plan = pd.DataFrame(rows, columns=["family", "rows", "seconds", "source"])
+        if plan.empty:
+            return Built("Cost of the plan", plan, ["nothing to compute"])
+        summary = plan.groupby("family").agg(
+            units=("rows", "size"), rows=("rows", "sum"), cpu_hours=("seconds", "sum"),
+            from_store=("source", lambda s: f"{(s == 'stored').mean():.0%}"))
+        summary["cpu_hours"] = (summary["cpu_hours"] / 3600).round(2)
+        total = summary["cpu_hours"].sum()
+        return Built("Cost of the plan", summary.reset_index(), [
+            f"total {total:.2f} CPU-hours, about {total / max(workers, 1):.2f} h on {workers} workers "
+            "(from_store: share of units timed from stored runs of the same sampler and dataset; the rest "
+            "from bench.analysis.status.DEFAULT_UNIT_SECONDS)"])
 
 
 def _unit_seconds(frame: pd.DataFrame) -> pd.Series:
