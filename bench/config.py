@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, get_args, get_origin
 
-from annotated_types import Ge, Gt, Lt, MinLen
+from annotated_types import Ge, Gt, Le, Lt, MinLen
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from .errors import UserError
@@ -57,6 +57,9 @@ Texts = _list(Text)
 Counts = _list(Count)
 PositiveInts = _list(PositiveInt)
 Positives = _list(Positive)
+# The protocol's ratio N_minority / N_majority after resampling: above 0, at most 1 (balanced)
+Ratio = Annotated[float, Strict(), Gt(0), Le(1), _Says("a ratio in (0, 1]", "ratios in (0, 1]")]
+Ratios = _list(Ratio)
 SamplerParams = Annotated[dict[str, Any], _Says("a table of parameters, e.g. { budget = 100 }",
                                                 "tables of parameters")]
 
@@ -87,7 +90,7 @@ class RunSettings(BaseModel):
     classifiers: Texts = ("SVM", "KNN", "DT", "AdaBoost")
     samplers: Texts = ("No-resampling", "imblearn", "AutoSMOTE")
     metrics: Texts = ("macro_f1", "mcc")
-    ratios: Positives = _RATIOS
+    ratios: Ratios = _RATIOS
     split: Literal["ir", "stratified"] = "ir"   # "ir": the paper's IR splits; "stratified": at the data's own imbalance
     test_size: Fraction = 0.2                   # for split = "stratified"
     workers: Count = 0                          # 0 = one worker process per CPU core

@@ -36,7 +36,7 @@ def test_profile_per_sampler_tables_merge_key_by_key():
     ({"run": {"time_limit": -3}}, ["run.time_limit", "positive number"]),
     ({"data": {"leak": "no"}}, ["data.leak", "true or false"]),
     ({"table": {"pairing": "pairs"}}, ["table.pairing", "configuration"]),
-    ({"profiles": {"quick": {"ratios": ["a"]}}}, ["profiles.quick.ratios", "positive number"]),
+    ({"profiles": {"quick": {"ratios": ["a"]}}}, ["profiles.quick.ratios", "ratios in (0, 1]"]),
     ({"runs": {}}, ["[runs]"]),
     ({"profiles": {"quick": {"seeds": [1, "x"]}}}, ["profiles.quick.seeds", "integer", "item 2", "[profiles.quick]"]),
     ({"profiles": {"quick": {"sed": [1]}}}, ["profiles.quick.sed", "profiles.quick.seeds"]),
@@ -87,6 +87,9 @@ def test_bad_flags_name_the_flag():
     s = parse_settings({})
     with pytest.raises(ConfigError, match=r"^--time-limit must be a positive number, got -5.0$"):
         s.run_for(time_limit=-5.0)
+    with pytest.raises(ConfigError, match=r"^--ratios must be a non-empty list of ratios in \(0, 1\], got \(0.5, 2.0\)$"):
+        s.run_for(ratios=(0.5, 2.0))   # a ratio above 1 asks the minority to outnumber the majority
+    assert s.run_for(ratios=(1.0,)).ratios == (1.0,)
     with pytest.raises(TypeError):
         s.run_for(seedz=(1,))
 
