@@ -6,6 +6,7 @@ settings load neither pandas, scikit-learn nor any method's library.
 """
 from __future__ import annotations
 
+import csv
 import functools
 import os
 import re
@@ -24,9 +25,10 @@ from .errors import UserError
 from .metrics import METRICS
 from .names import resolve_name
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+# rich_markup_mode=None: help texts are plain, so "[run] results" is not eaten as markup
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                   help="Benchmark AutoSMOTE and imbalanced-learning samplers with the AutoSMOTE paper's protocol.")
-data_app = typer.Typer(no_args_is_help=True, help="Register datasets: from OpenML or from local files.")
+data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Register datasets: from OpenML or from local files.")
 app.add_typer(data_app, name="data")
 
 console = Console()
@@ -67,9 +69,28 @@ def _csv(value: Optional[str], cast=str) -> Optional[tuple]:
 
 
 @app.callback()
-def main(config: Optional[Path] = typer.Option(None, "--config", help="bench.toml to use "
-                                               "(default: $BENCH_CONFIG, ./bench.toml, the project's)")):
+def global_options(config: Optional[Path] = typer.Option(None, "--config", help="bench.toml to use (default: "
+                                                         "$BENCH_CONFIG, ./bench.toml, the project's); before or "
+                                                         "after the command")):
     state.config = config
+
+
+def main() -> None:
+    """The `bench` console script: the global `--config PATH` is accepted after the command as well."""
+    app(args=hoist_config(sys.argv[1:]), prog_name="bench")
+
+
+def hoist_config(args: list[str]) -> list[str]:
+    """Move `--config PATH` / `--config=PATH` in front of the command, where Typer reads global options."""
+    front, rest, i = [], [], 0
+    while i < len(args):
+        if args[i] == "--config" and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 2
+            continue
+        (front if args[i].startswith("--config=") else rest).append(args[i])
+        i += 1
+    return front + rest
 
 
 # ---------------------------------------------------------------- data
@@ -111,15 +132,25 @@ def data_list():
     from .data import DataCatalog
     settings = state.settings
     records = DataCatalog(settings.data_dir).records()
-    table = Table("name", "rows", "features", "encoded", "classes", "known", "source",
-                  title=f"datasets in {settings.data_dir}")
-    for r in records:
-        table.add_row(r.name, str(r.n_rows), str(r.n_features), str(r.n_features_encoded),
-                      "/".join(str(c) for c in r.class_counts.values()), "yes" if r.known else "",
-                      r.source)
-    console.print(table)
+    print_table(["name", "rows", "features", "encoded", "classes", "known", "source"],
+                [[r.name, r.n_rows, r.n_features, r.n_features_encoded,
+                  "/".join(str(c) for c in r.class_counts.values()), "yes" if r.known else "", r.source]
+                 for r in records], title=f"datasets in {settings.data_dir}")
     if not records:
-        console.print("none yet: run `bench data pull` or `bench data import PATH`")
+        err_console.print("none yet: run `bench data pull` or `bench data import PATH`", highlight=False)
+
+
+def print_table(headers: list[str], rows: list[list], title: str = "") -> None:
+    """A table: drawn on a terminal; as plain CSV when piped (nothing cut to the width, greppable)."""
+    if not console.is_terminal:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return
+    table = Table(*headers, title=title or None)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
 
 
 # ---------------------------------------------------------------- list
@@ -132,11 +163,14 @@ def list_(what: str = typer.Argument(..., help="samplers | classifiers | dataset
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
     if what == "samplers":
+        rows = []
         for e in all_entries():
             tuning = ("ratio grid" if e.tunes_ratio else "once") + (", per classifier" if e.per_classifier else "") \
                 + (", per metric" if e.per_metric else "")
-            console.print(f"{e.name:34s} {e.category:15s} {e.family:15s} {tuning}", highlight=False, soft_wrap=True)
-        console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
+            rows.append([e.name, e.category, e.family, tuning, "yes" if e.binary_only else "",
+                         ", ".join(f"{e.name}[{v}]" for v in e.variants)])
+        print_table(["sampler", "category", "family", "tuning", "binary only", "variants"], rows)
+        err_console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
     elif what == "classifiers":
         for name, spec in CLASSIFIERS.items():
             console.print(f"{name:10s} {spec.description}")
@@ -235,9 +269,12 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
                                 num_cpus=(run_settings.workers or None) if address is None else None)
                 else:
                     execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:   # Ctrl-C: what is stored stays; the same command resumes
             store.end_invocation(invocation, InvocationStatus.INTERRUPTED, "interrupted by the user")
-            raise
+            stored = int(store.invocations().set_index("id").at[invocation, "rows"])
+            err_console.print(f"interrupted: {stored} rows stored; run the same command to resume",
+                              highlight=False, markup=False)
+            raise typer.Exit(130) from None
         except BaseException as err:
             store.end_invocation(invocation, InvocationStatus.FAILED, f"{type(err).__name__}: {err}"[:400])
             raise
@@ -299,7 +336,7 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
 # ---------------------------------------------------------------- table / status
 @app.command()
 @user_errors
-def table(metric: str = typer.Option("macro_f1", help="macro_f1 | mcc"),
+def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
           table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | "
                                      "3 (AutoSMOTE among the smote-variants) | 4 (AutoSMOTE ablations) | "
                                      "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol) | "
@@ -379,6 +416,10 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
     settings = state.settings
     store = _open_store(results, settings)
     frame = store.frame()
+    if frame.empty:
+        console.print(f"no rows in {store.path} yet: `bench run --results {store.directory}` computes them",
+                      highlight=False, markup=False, soft_wrap=True)
+        return
     superseded = store.superseded_count()
     counts = analysis.text(analysis.Context(frame, analysis.Options.from_settings(settings.table)), "failures",
                            "macro_f1", "markdown")
@@ -408,4 +449,4 @@ def _open_store(results: Optional[Path], settings: Settings):
 
 
 if __name__ == "__main__":
-    sys.exit(app())
+    main()

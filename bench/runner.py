@@ -177,13 +177,16 @@ def _serve(connection, data_dir: Path) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:   # torch keeps its own thread pool, which threadpoolctl does not reach
         sys.modules["torch"].set_num_threads(1)
-    while (unit := connection.recv()) is not None:
-        try:
-            rows = run_unit(unit, data_dir)
-        except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
-            rows = failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
-        connection.send(rows)
-        stop_process_pools()
+    try:
+        while (unit := connection.recv()) is not None:
+            try:
+                rows = run_unit(unit, data_dir)
+            except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
+                rows = failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
+            connection.send(rows)
+            stop_process_pools()
+    except KeyboardInterrupt:   # Ctrl-C reaches the whole process group: the driver reports it, quietly here
+        os._exit(130)
 
 
 def stop_process_pools() -> None:

@@ -26,6 +26,11 @@ def test_every_factory_resolves_and_the_imblearn_rows_match_the_library():
         assert entry.description == (inspect.getdoc(cls) or "").split("\n")[0]
 
 
+def test_autosmote_lists_its_table_4_ablations():
+    from autosmote.rl.acting import ABLATIONS
+    assert SAMPLERS["AutoSMOTE"].variants == tuple(f"ablation={a}" for a in ABLATIONS)
+
+
 def test_versions_and_key_libraries():
     assert SAMPLERS["AutoSMOTE"].version.startswith(f"autosmote-{autosmote.__version__}+")
     assert SAMPLERS["SMOTE"].version.startswith("imblearn-") and "{" not in SAMPLERS["SMOTE"].version

@@ -138,3 +138,39 @@ def test_the_cost_artefact_needs_a_plan(stored):
 
 def test_unknown_executor(toy_env):
     _one_line_error(bench("run", "--executor", "slurm"), "unknown executor 'slurm'")
+
+
+def test_output_survives_a_pipe(stored):
+    """CliRunner is not a terminal: tables come as CSV, nothing cut to a width."""
+    listed = bench("list", "samplers")
+    assert listed.exit_code == 0
+    assert "sampler,category,family,tuning,binary only,variants" in listed.stdout
+    assert "sv.Borderline_SMOTE1,smote-variants,smote_variants,ratio grid,yes," in listed.stdout
+    assert "AutoSMOTE[ablation=random_search]" in listed.stdout
+    data = bench("data", "list")
+    assert data.stdout.splitlines()[0] == "name,rows,features,encoded,classes,known,source"
+    assert data.stdout.splitlines()[1].startswith("toy,")
+
+
+def test_status_of_an_empty_store_says_so(toy_env):
+    from bench.store import ResultStore
+    ResultStore(toy_env / "empty").close()
+    result = bench("status", "--results", str(toy_env / "empty"))
+    assert result.exit_code == 0 and "no rows in" in result.output and "yet" in result.output
+
+
+def test_config_is_accepted_after_the_command(toy_env, monkeypatch):
+    from bench.cli import hoist_config
+    assert hoist_config(["run", "--config", "x.toml", "--seeds", "1"]) == ["--config", "x.toml", "run", "--seeds", "1"]
+    assert hoist_config(["status", "--config=x.toml"]) == ["--config=x.toml", "status"]
+    import subprocess
+    import sys
+    missing = subprocess.run([sys.executable, "-m", "bench.cli", "status", "--config", str(toy_env / "no.toml")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "config file" in missing.stderr and "does not exist" in missing.stderr
+
+
+def test_help_shows_defaults_in_brackets_and_every_metric():
+    text = bench("table", "--help").output
+    assert "(default: [run] results)" in text
+    assert "macro_f1 | mcc | macro_precision | macro_recall" in text

@@ -48,6 +48,7 @@ class SamplerEntry:
     factory: str = ""               # the method, "module:attr" (metadata: nothing imports it but the adapter)
     binary_only: bool = False       # cannot handle multi-class data
     uses_gpu: bool = False          # trains a torch model on a GPU when one is visible
+    variants: tuple[str, ...] = ()  # named fixed parameters worth listing, e.g. "ablation=flat" (Table 4)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _catalogue() -> dict[str, SamplerEntry]:
         family = families[item["family"]]
         version = re.sub(r"\{([\w.-]+)\}", lambda m: package_version(m.group(1)), family["version"])
         out[item["name"]] = SamplerEntry(
-            **item, make=_FromAdapter(family["adapter"], item["name"], "make"), version=version,
+            **{**item, "variants": tuple(item.get("variants", ()))},
+            make=_FromAdapter(family["adapter"], item["name"], "make"), version=version,
             libraries=tuple(family.get("libraries", ())),
             fit_info=_FromAdapter(family["adapter"], item["name"], "fit_info"))
     return out
