@@ -192,6 +192,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         samplers: Optional[str] = typer.Option(None, help="names or groups, e.g. imblearn,SMOTE"),
         metrics: Optional[str] = typer.Option(None, help="macro_f1,mcc"),
         ratios: Optional[str] = typer.Option(None, help="the ratio grid, e.g. 0.5,1.0"),
+        split: Optional[str] = typer.Option(None, help="ir (the paper's splits at IR 20/50/100) | stratified "
+                                            "(train/test at the data's own imbalance; also multi-class data)"),
         workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)"),
         time_limit: Optional[float] = typer.Option(None, help="seconds per unit before it is killed"),
         results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
@@ -205,7 +207,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
                  classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
-                 ratios=_csv(ratios, float), workers=workers, time_limit=time_limit,
+                 ratios=_csv(ratios, float), split=split, workers=workers, time_limit=time_limit,
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
     executor = resolve_name(executor, ["local", "ray"], "executor", listing="bench run --help")

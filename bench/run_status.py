@@ -11,6 +11,9 @@ class RunStatus(str, enum.Enum):
     ERROR = "error"
     TIMEOUT = "timeout"
 
+    def __str__(self) -> str:   # "ok", not "RunStatus.OK", wherever a status is printed
+        return self.value
+
 
 SCORED = (RunStatus.OK, RunStatus.NO_OP)        # rows with scores (a no-op row scores the unchanged data)
 FAILED = (RunStatus.ERROR, RunStatus.TIMEOUT)

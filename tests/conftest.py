@@ -1,13 +1,19 @@
 """Shared fixtures: a small synthetic binary dataset registered through the user's import path."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from bench.synthetic import write_toy_csv
 
-SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+#: The paper's six datasets as files, for the real-data tests: a folder named by this variable (.ci/run sets it).
+OFFLINE_ENV = "BENCH_OFFLINE_DATASETS"
+OFFLINE_DATASETS = Path(os.environ[OFFLINE_ENV]) if os.environ.get(OFFLINE_ENV) else None
+needs_offline_datasets = pytest.mark.skipif(
+    OFFLINE_DATASETS is None or not (OFFLINE_DATASETS / "phoneme.csv").is_file(),
+    reason=f"real-data test: set {OFFLINE_ENV} to a folder holding the paper's six datasets (as .ci/run does)")
 
 
 @pytest.fixture

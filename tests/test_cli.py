@@ -174,3 +174,14 @@ def test_help_shows_defaults_in_brackets_and_every_metric():
     text = bench("table", "--help").output
     assert "(default: [run] results)" in text
     assert "macro_f1 | mcc | macro_precision | macro_recall" in text
+
+
+def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
+    _one_line_error(bench("run", "--split", "strat"), "--split must be one of", "stratified")
+    assert not (toy_env / "runs").exists()   # nothing planned or stored
+    result = bench("run", "--split", "stratified", "--samplers", "RandomOverSampler", "--ratios", "1.0")
+    assert result.exit_code == 0, result.output
+    assert "done in" in result.output and "2 ok." in result.output
+    from bench.store import ResultStore
+    frame = ResultStore(toy_env / "runs", readonly=True).frame()
+    assert set(frame["ir"]) == {0} and len(frame) == 2

@@ -1,6 +1,6 @@
 """Tests for bench.data: registration, the protocol's IR splits (pure and cached), the split cache, OpenML pull.
 
-Real-data tests read the offline copies in ../shared/datasets (skipped when absent); everything
+Real-data tests read the offline copies in $BENCH_OFFLINE_DATASETS (skipped, saying so, when unset); everything
 else uses small synthetic files under tmp_path. No test touches the network.
 """
 
@@ -29,9 +29,7 @@ from bench.data import (
     table1,
 )
 
-SHARED = Path(__file__).parents[2] / "shared" / "datasets"
-needs_shared = pytest.mark.skipif(not (SHARED / "phoneme.csv").is_file(),
-                                  reason="offline dataset copies not available")
+from conftest import OFFLINE_DATASETS as SHARED, needs_offline_datasets as needs_shared  # noqa: E402
 
 EXPECTED = {  # name: (rows, features, encoded, majority, minority)
     "phoneme": (5404, 5, 5, 3818, 1586),
@@ -77,8 +75,9 @@ def synth(tmp_path: Path) -> tuple[DataCatalog, str]:
 
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory) -> DataCatalog:
-    if not (SHARED / "phoneme.csv").is_file():
-        pytest.skip("offline dataset copies not available")
+    if SHARED is None or not (SHARED / "phoneme.csv").is_file():
+        pytest.skip("real-data test: set BENCH_OFFLINE_DATASETS to a folder holding the paper's six datasets "
+                    "(as .ci/run does)")
     cat = DataCatalog(tmp_path_factory.mktemp("offline") / "data")
     cat.import_files([SHARED])
     return cat

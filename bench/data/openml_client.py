@@ -44,13 +44,19 @@ def fetch(names: Sequence[str], cache: Path,
             if existing is not None:
                 out.append(existing)
                 continue
-            raise DataError(f"cannot reach OpenML and no cached copy of {label}: run `bench data "
-                            "import PATH` with a local copy (e.g. ../shared/datasets)") from e
+            raise DataError(f"cannot reach OpenML and no cached copy of {label}: download "
+                            f"{_where(known, did)} elsewhere and run `bench data import PATH` on it") from e
         except openml.exceptions.OpenMLServerError as e:
             raise DataError(f"OpenML could not provide {label} ({first_line(e)}): check the "
                             "id, or run `bench data import PATH` with a local copy") from e
         out.append(_from_openml(did, known, ds, X, y, cat_ind, attr_names, tgt))
     return out
+
+
+def _where(known, did) -> str:
+    """Where a dataset comes from, for a user without network: its OpenML page (ARFF or CSV both import)."""
+    name = known.name if known else f"dataset {did}"
+    return f"{name} (OpenML id {did}, https://www.openml.org/d/{did})"
 
 
 def _resolve(raw: str) -> tuple[int, KnownDataset | None]:
