@@ -257,7 +257,7 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
             settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
             retry_failed=retry_failed))
         try:
-            with RunProgress(plan.rows, console) as progress:
+            with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows) as progress:
                 def on_rows(rows):
                     store.write(rows, invocation)
                     progress.update(rows)

@@ -1,0 +1,24 @@
+"""Progress off a terminal: log lines by the clock, over the whole grid."""
+from __future__ import annotations
+
+import io
+import time
+
+from rich.console import Console
+
+from bench.progress import RunProgress
+from bench.protocol import Row
+
+
+def test_log_lines_come_by_the_clock_and_count_the_stored_rows():
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200)
+    with RunProgress(100, console, log_every=0.1, stored_rows=40) as progress:
+        time.sleep(0.35)   # no unit finishes: lines must come anyway
+        progress.update([Row("k", {}, "ok"), Row("k2", {}, "error")])
+        time.sleep(0.15)
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 3
+    assert lines[0].startswith("40/100 rows done (40 stored before), 0 failed, 60 left")
+    assert lines[-1].startswith("42/100 rows done (40 stored before), 1 failed, 58 left")
+    assert progress.counts == {"ok": 1, "error": 1}
