@@ -37,8 +37,7 @@ class RanksByGroup(OnTable2Rows, FigureArtefact):
         return f"Figure 4: {ctx.options.reference}'s rank per classifier and per IR"
 
     def applies(self, ctx):
-        ref = ctx.options.reference
-        return None if (self.rows(ctx)["sampler"] == ref).any() else f"no {ref} rows among Table 2's samplers"
+        return self.compares_the_reference(ctx)
 
     def describe(self, ctx):
         return [f"Ranks among Table 2's samplers, computed {describe_rows(self.rows(ctx))}; bars: "

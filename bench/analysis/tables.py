@@ -98,6 +98,12 @@ class OnTable2Rows:
     def rows(self, ctx):
         return ctx.table2_rows()
 
+    def compares_the_reference(self, ctx) -> str | None:
+        """Why these rows cannot compare the reference with the others (None: they can)."""
+        ref = ctx.options.reference
+        return reference_and_others(self.rows(ctx), ref, f"no sampler besides {ref} among Table 2's samplers",
+                                    f"no {ref} rows among Table 2's samplers (set [table] reference or --reference)")
+
 
 class RankTable(Artefact):
     """A table of average ranks (samplers x datasets + overall) with the reference's Wilcoxon marks (and
@@ -301,9 +307,7 @@ class BayesianComparison(OnTable2Rows, Artefact):
         return f"Bayesian signed-rank comparison of {ctx.options.reference} with each sampler"
 
     def applies(self, ctx):
-        ref = ctx.options.reference
-        return reference_and_others(self.rows(ctx), ref, f"no sampler besides {ref} among Table 2's samplers",
-                                    f"no {ref} rows among Table 2's samplers (set [table] reference or --reference)")
+        return self.compares_the_reference(ctx)
 
     def describe(self, ctx):
         return [f"Computed {describe_rows(self.rows(ctx))}, on Table 2's configuration scores."]
