@@ -226,6 +226,7 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
     from .data import DataCatalog
     from .progress import RunProgress
     from .classifiers import CLASSIFIERS
+    from .cost import Eta, UnitCosts
     from .runner import execute_local, make_plan, prepare_splits
     from .samplers.registry import load_factory, preload
     from .store import InvocationStatus
@@ -240,7 +241,7 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
                       f"on {n_workers} workers -> {store.path}", highlight=False)
         if dry_run:
             from . import analysis
-            cost = analysis.Context(store.frame(), plan=(plan.units, n_workers))
+            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers))
             console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)
             return
         if not plan.units:
@@ -257,7 +258,9 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
             settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
             retry_failed=retry_failed))
         try:
-            with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows) as progress:
+            costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
+            eta = Eta({u.key(u.classifiers[0]): costs(u)[0] for u in plan.units}, n_workers)
+            with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
                 def on_rows(rows):
                     store.write(rows, invocation)
                     progress.update(rows)

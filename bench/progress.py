@@ -6,30 +6,31 @@ import time
 from collections import Counter
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
-    TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .cost import OVERHEAD, Eta
 from .protocol import Row
-from .run_status import RunStatus
+from .run_status import SCORED, RunStatus
 
 
 class RunProgress:
     """Rows of the whole grid: those stored before this invocation count as done from the start. Off a
     terminal, a log line every `log_every` seconds by the clock (a unit can take minutes)."""
 
-    def __init__(self, total_rows: int, console: Console, log_every: float = 30.0, stored_rows: int = 0):
+    def __init__(self, total_rows: int, console: Console, log_every: float = 30.0, stored_rows: int = 0,
+                 eta: Eta | None = None):
         self.console = console
         self.counts: Counter[str] = Counter()
-        self.total, self.stored = total_rows, stored_rows
+        self.total, self.stored, self.eta = total_rows, stored_rows, eta
         self.started = time.monotonic()
         self._log_every = log_every
         self._live = console.is_terminal
         self._stop = threading.Event()
         self._bar = Progress(TextColumn("[bold]rows"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                             TextColumn("ETA"), TimeRemainingColumn(), console=console,
-                             disable=not self._live)
-        self._task = self._bar.add_task("run", total=total_rows, completed=stored_rows, failed=0)
+                             TextColumn("ETA {task.fields[eta]}"), console=console, disable=not self._live)
+        self._task = self._bar.add_task("run", total=total_rows, completed=stored_rows, failed=0,
+                                        eta=self._eta_text())
 
     def __enter__(self):
         self._bar.__enter__()
@@ -54,14 +55,27 @@ class RunProgress:
         return self.counts[RunStatus.ERROR] + self.counts[RunStatus.TIMEOUT]
 
     def update(self, rows: list[Row]) -> None:
+        """One unit's rows: counted, and their measured cost tells the ETA how the plan's expectation holds."""
         self.counts.update(str(r.status) for r in rows)
-        self._bar.update(self._task, advance=len(rows), failed=self.failed)
+        if self.eta is not None and rows:
+            unit = rows[0].key
+            scored = any(str(r.status) in SCORED for r in rows)
+            actual = OVERHEAD * (rows[0].resample_s + sum(r.fit_s for r in rows)) if scored \
+                else self.eta.expected.get(unit, 0.0)   # a failed unit says nothing about the others
+            self.eta.finished(unit, actual)
+        self._bar.update(self._task, advance=len(rows), failed=self.failed, eta=self._eta_text())
+
+    def _eta_text(self) -> str:
+        if self.eta is not None:
+            return f"{self.eta.seconds():.0f} s"
+        elapsed = time.monotonic() - self.started
+        return f"{elapsed / self.done * (self.total - self.stored - self.done):.0f} s" if self.done else "?"
 
     def line(self) -> str:
         """E.g. `300/5400 rows done (120 stored before), 2 failed, 5100 left, 60 s elapsed, ETA 1020 s`."""
         elapsed = time.monotonic() - self.started
         left = self.total - self.stored - self.done
-        eta = f"{elapsed / self.done * left:.0f} s" if self.done else "?"
+        eta = self._eta_text()
         before = f" ({self.stored} stored before)" if self.stored else ""
         return (f"{self.stored + self.done}/{self.total} rows done{before}, {self.failed} failed, {left} left, "
                 f"{elapsed:.0f} s elapsed, ETA {eta}")

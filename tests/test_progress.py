@@ -22,3 +22,17 @@ def test_log_lines_come_by_the_clock_and_count_the_stored_rows():
     assert lines[0].startswith("40/100 rows done (40 stored before), 0 failed, 60 left")
     assert lines[-1].startswith("42/100 rows done (40 stored before), 1 failed, 58 left")
     assert progress.counts == {"ok": 1, "error": 1}
+
+
+def test_the_eta_comes_from_expected_unit_costs_not_rows_per_second():
+    """Half the rows are done in no time, but the unit left is the expensive one: 100 s, not ~0 s."""
+    from bench.cost import OVERHEAD, Eta
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=False, width=200)
+    eta = Eta({"cheap": 1.0, "search": 100.0}, workers=1)
+    with RunProgress(4, console, log_every=60, eta=eta) as progress:
+        progress.update([Row("cheap", {}, "ok", resample_s=1.0 / OVERHEAD), Row("cheap-2", {}, "ok")])
+        assert progress.line().startswith("2/4 rows done, 0 failed, 2 left,")
+        assert progress.line().endswith("ETA 100 s")
+        progress.update([Row("search", {}, "error", "boom"), Row("search-2", {}, "error", "boom")])
+        assert progress.line().endswith("ETA 0 s")

@@ -1,20 +1,11 @@
-"""What a plan would cost: `bench run --dry-run`'s estimate, from the store's unit timings and a model."""
+"""What a plan would cost: `bench run --dry-run`'s estimate, from the store's unit timings and bench.cost's model."""
 from __future__ import annotations
-
-import json
 
 import pandas as pd
 
-from ..run_status import SCORED
+from ..cost import UnitCosts
 from ..samplers.registry import all_entries
 from .artefact import Artefact, Built
-
-# Seconds per unit when the store has no timing for a sampler: rough figures measured on mozilla4 / IR 20
-# on one core of a 2-core machine (one resampling + four classifier fits); AutoSMOTE and Gumbel per episode
-# or epoch. Only used by `bench run --dry-run` to plan; stored timings replace them as soon as they exist.
-DEFAULT_UNIT_SECONDS = {"none": 2.0, "imblearn": 5.0, "smote_variants": 10.0, "sdv": 30.0, "mesa": 15.0,
-                        "gumbel": 25.0}
-AUTOSMOTE_SECONDS_PER_EPISODE = 0.1
 
 
 class CostEstimate(Artefact):
@@ -27,20 +18,9 @@ class CostEstimate(Artefact):
 
     def build(self, ctx, metric):
         units, workers = ctx.plan
-        measured = _unit_seconds(ctx.frame)
+        costs = UnitCosts(ctx.frame, {r.name: r for r in ctx.catalog.records()} if ctx.catalog else {})
         families = {e.name: e.family for e in all_entries()}
-        rows = []
-        for unit in units:
-            family = families.get(unit.sampler, "other")
-            key = (unit.label, unit.dataset)
-            if key in measured.index:
-                seconds, source = measured[key], "stored"
-            elif family == "autosmote":
-                seconds = json.loads(unit.params).get("budget", 1000) * AUTOSMOTE_SECONDS_PER_EPISODE
-                source = "model"
-            else:
-                seconds, source = DEFAULT_UNIT_SECONDS.get(family, 10.0), "model"
-            rows.append((family, len(unit.classifiers), seconds, source))
+        rows = [(families.get(u.sampler, "other"), len(u.classifiers), *costs(u)) for u in units]
         plan = pd.DataFrame(rows, columns=["family", "rows", "seconds", "source"])
         if plan.empty:
             return Built("Cost of the plan", plan, ["nothing to compute"])
@@ -51,16 +31,6 @@ class CostEstimate(Artefact):
         total = summary["cpu_hours"].sum()
         return Built("Cost of the plan", summary.reset_index(), [
             f"total {total:.2f} CPU-hours, about {total / max(workers, 1):.2f} h on {workers} workers "
-            "(from_store: share of units timed from stored runs of the same sampler and dataset; the rest "
-            "from bench.analysis.status.DEFAULT_UNIT_SECONDS)"])
-
-
-def _unit_seconds(frame: pd.DataFrame) -> pd.Series:
-    """Median seconds of a stored unit per (sampler, dataset): one resampling plus its classifier fits."""
-    ok = frame[frame["status"].isin(SCORED)]
-    if ok.empty:
-        return pd.Series(dtype=float)
-    unit_keys = ["sampler", "dataset", "ir", "seed", "params", "tune_metric"]
-    units = ok.groupby(unit_keys, dropna=False).agg(resample=("resample_s", "first"), fits=("fit_s", "sum"))
-    seconds = (units["resample"] + units["fits"]).groupby(level=["sampler", "dataset"]).median()
-    return seconds
+            "(from_store: share of units timed from stored runs of the same sampler and dataset; the rest from "
+            "the model in bench/cost.py: the training split's size, the sampler's measured cost in "
+            "catalog.toml, the classifiers' fit costs)"])

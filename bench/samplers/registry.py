@@ -49,6 +49,7 @@ class SamplerEntry:
     binary_only: bool = False       # cannot handle multi-class data
     uses_gpu: bool = False          # trains a torch model on a GPU when one is visible
     variants: tuple[str, ...] = ()  # named fixed parameters worth listing, e.g. "ablation=flat" (Table 4)
+    cost: float | None = None       # measured seconds per 1000 original training rows (bench.cost)
 
 
 @dataclass(frozen=True)

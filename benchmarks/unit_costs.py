@@ -1,0 +1,42 @@
+"""The unit-cost model's coefficients, measured from stored runs (what `bench run --dry-run` and the progress
+ETA predict a unit from before any of its kind has run here).
+
+    python benchmarks/unit_costs.py results/quick results/sv-sweep results/reproduction
+
+Prints, per sampler, the median resampling seconds per 1000 rows of the original training split (the
+`cost` field of bench/samplers/catalog.toml), and per classifier the median fit seconds per 1000 rows
+it was fitted on (bench.cost.FIT_SECONDS_PER_1000). Stores on one machine; other machines differ by a
+factor, which a run's ETA corrects from its own finished units.
+"""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from bench.run_status import SCORED
+from bench.store import ResultStore
+
+
+def main() -> None:
+    frames = [ResultStore(path, readonly=True).frame() for path in sys.argv[1:]]
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["status"].isin(SCORED) & (rows["ir"] > 0)]
+    original = (rows[rows["sampler"] == "No-resampling"].groupby(["dataset", "ir", "seed"])["n_train"].first()
+                .rename("n_original"))
+    rows = rows.join(original, on=["dataset", "ir", "seed"]).dropna(subset=["n_original"])
+    units = rows.groupby(["sampler", "dataset", "ir", "seed", "params", "tune_metric"], dropna=False).agg(
+        resample=("resample_s", "first"), n=("n_original", "first"))
+    per_sampler = (units["resample"] / (units["n"] / 1000)).groupby(level="sampler").median()
+    base = per_sampler.index.str.split("[").str[0]
+    per_sampler = per_sampler[~per_sampler.index.str.contains(r"\[")].groupby(base[~per_sampler.index.str.contains(r"\[")]).first()
+    print("resampling seconds per 1000 original training rows, per sampler:")
+    for name, value in per_sampler.sort_values().items():
+        print(f"  {name}: {value:.4g}")
+    fits = rows[~rows["sampler"].isin(["MESA"]) & ~rows["sampler"].str.endswith("-mlp")]
+    per_classifier = (fits["fit_s"] / (fits["n_train"] / 1000)).groupby(fits["classifier"]).median()
+    print("fit seconds per 1000 fitted rows, per classifier:", {k: round(v, 5) for k, v in per_classifier.items()})
+
+
+if __name__ == "__main__":
+    main()
