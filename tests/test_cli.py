@@ -185,3 +185,19 @@ def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
     from bench.store import ResultStore
     frame = ResultStore(toy_env / "runs", readonly=True).frame()
     assert set(frame["ir"]) == {0} and len(frame) == 2
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--seeds", "-1"], ["--seeds must be", "integers >= 0", "(-1,)"]),
+    (["--time-limit", "0"], ["--time-limit must be a positive number", "0.0"]),
+    (["--time-limit", "-3"], ["--time-limit must be a positive number", "-3.0"]),
+    (["--ratios", "2"], ["--ratios must be", "ratios in (0, 1]", "(2.0,)"]),
+    (["--ratios", "0.5,0"], ["--ratios must be", "ratios in (0, 1]"]),
+    (["--workers", "-1"], ["--workers must be an integer >= 0", "-1"]),
+    (["--irs", "0"], ["--irs must be", "positive integers", "(0,)"]),
+])
+def test_bad_run_flags_stop_before_anything_is_planned_or_stored(toy_env, args, words):
+    result = bench("run", *args)
+    _one_line_error(result, *words)
+    assert "rows in the grid" not in result.output   # no plan line first
+    assert not (toy_env / "runs").exists()
