@@ -222,13 +222,10 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
     """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`.
     The invocation log gets the settings in effect and how the invocation ended; each row, the invocation
     that stored it (so its true row count survives a killed driver)."""
-    from . import environment
+    from .cost import Eta, UnitCosts
     from .data import DataCatalog
     from .progress import RunProgress
-    from .classifiers import CLASSIFIERS
-    from .cost import Eta, UnitCosts
     from .runner import execute_local, make_plan, prepare_splits
-    from .samplers.registry import load_factory, preload
     from .store import InvocationStatus
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
@@ -247,12 +244,6 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
         if not plan.units:
             return
         prepare_splits(plan.units, catalog)
-        # Imported once here, inherited by every forked worker instead of imported by each.
-        environment.describe()
-        preload({u.sampler for u in plan.units})
-        for name in {c for u in plan.units for c in u.classifiers}:
-            load_factory(CLASSIFIERS[name].factory)
-        import sklearn.metrics  # noqa: F401  (what the metrics use, for the same reason)
         started = time.monotonic()
         invocation = store.begin_invocation(" ".join(["bench", *sys.argv[1:]]), effective_settings(
             settings, run_settings, flags, workers=n_workers, executor=executor, address=address,

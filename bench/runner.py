@@ -16,14 +16,15 @@ from itertools import product
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .classifiers import resolve_classifiers
+from . import environment
+from .classifiers import CLASSIFIERS, resolve_classifiers
 from .config import RunSettings
 from .data import PAPER_DATASETS, DataCatalog
 from .metrics import METRICS
 from .names import resolve_name
 from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec, unit_libraries
 from .run_status import RunStatus
-from .samplers.registry import resolve_samplers
+from .samplers.registry import load_factory, preload, resolve_samplers
 
 
 @dataclass
@@ -103,6 +104,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
     the child's first touches of the driver's memory are copy-on-write page faults); one whose unit runs out
     of time is killed and replaced, as is one that dies. Every unit seeds its own randomness, so its rows do
     not depend on what its worker ran before (the CI check compares them with rows of one process per unit)."""
+    _import_before_forking(units)
     ctx = mp.get_context("fork")
     pending = list(reversed(units))
     idle: list[_Worker] = []
@@ -138,6 +140,17 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
             worker.stop()
         for worker in busy.values():
             worker.kill()
+
+
+def _import_before_forking(units: list[Unit]) -> None:
+    """What the units will import (their samplers' adapters and methods, the classifiers, the metrics) and
+    the environment their rows record, loaded once here: forked workers inherit it instead of each
+    loading it again."""
+    environment.describe()
+    preload({u.sampler for u in units})
+    for name in {c for u in units for c in u.classifiers}:
+        load_factory(CLASSIFIERS[name].factory)
+    import sklearn.metrics  # noqa: F401  (what bench.metrics imports on first use)
 
 
 class _Worker:
