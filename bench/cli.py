@@ -222,7 +222,7 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
     """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`.
     The invocation log gets the settings in effect and how the invocation ended; each row, the invocation
     that stored it (so its true row count survives a killed driver)."""
-    from .cost import Eta, UnitCosts
+    from .cost import Eta, UnitCosts, group
     from .data import DataCatalog
     from .progress import RunProgress
     from .runner import execute_local, make_plan, prepare_splits
@@ -250,7 +250,7 @@ def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_fail
             retry_failed=retry_failed))
         try:
             costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
-            eta = Eta({u.key(u.classifiers[0]): costs(u)[0] for u in plan.units}, n_workers)
+            eta = Eta({u.key(u.classifiers[0]): (group(u), costs(u)[0]) for u in plan.units}, n_workers)
             with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
                 def on_rows(rows):
                     store.write(rows, invocation)

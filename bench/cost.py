@@ -4,8 +4,8 @@ A unit resamples one training split and fits its classifiers. Before a unit of i
 is modelled from the size of the training split, the sampler's measured resampling cost (catalog.toml's
 `cost`, seconds per 1000 rows) and each classifier's measured fit cost; AutoSMOTE searches cost per
 episode. Stored timings of the same sampler on the same dataset replace the model where the store has
-them. During a run, `Eta` scales what is left by how the finished units compared with their expectation,
-which absorbs the machine's speed and what the model leaves out (prediction, scoring, process overhead).
+them. During a run, `Eta` corrects what is left by how the finished units of the same kind compared with
+their expectation, and by the clock.
 The coefficients were measured with benchmarks/unit_costs.py on the committed stores (2 cores).
 """
 from __future__ import annotations
@@ -21,11 +21,12 @@ from .samplers.registry import SAMPLERS
 #: Fit seconds per 1000 fitted rows (a resampled set holds about 1.5x the original rows on average).
 FIT_SECONDS_PER_1000 = {"AdaBoost": 0.0497, "DT": 0.0047, "KNN": 0.0009, "SVM": 0.0021, "mlp": 0.5}
 RESAMPLED_ROWS = 1.5
-#: AutoSMOTE: seconds per episode per 1000 original rows, by the classifier it searches against, and a
-#: search's start-up (actors, learner): fitted to searches at budgets 100 (results/quick) and 1000
-#: (results/ablations-1000, autosmote-quality, sv-sweep) on mozilla4 and phoneme.
-AUTOSMOTE_EPISODE_SECONDS_PER_1000 = {"AdaBoost": 0.070, "DT": 0.0057, "KNN": 0.0087, "SVM": 0.0066}
-AUTOSMOTE_STARTUP_SECONDS_PER_1000 = 2.0
+#: AutoSMOTE, by the classifier it searches against: a search at budget 100 takes `a + b * n / 1000` seconds
+#: (least squares over the six datasets of results/quick: the start-up and per-episode work that does not
+#: grow with the data are large), and each further 100 episodes add `k` times that (from searches at
+#: budget 1000 on mozilla4: results/ablations-1000, autosmote-quality, sv-sweep).
+AUTOSMOTE_BUDGET_100 = {"AdaBoost": (40.7, 3.44), "DT": (11.5, 1.08), "KNN": (7.06, 1.61), "SVM": (10.7, 0.451)}
+AUTOSMOTE_PER_100_MORE = {"AdaBoost": 0.74, "DT": 0.21, "KNN": 0.32, "SVM": 0.29}
 #: What resampling plus fits leave out (prediction, scoring, process overhead): measured wall / (resample + fit).
 OVERHEAD = 1.3
 #: A sampler without a measured cost: the median of its family's, else this.
@@ -40,6 +41,16 @@ def training_rows(record, unit) -> float:
         return sum(counts) * (1 - spec["test_size"])
     majority = counts[0]
     return 0.6 * (majority + sum(min(c, majority // unit.ir) for c in counts[1:]))
+
+
+def group(unit) -> str:
+    """Units the model errs alike for: one sampler, and one classifier for per-classifier searches."""
+    return unit.label + (f"/{unit.classifiers[0]}" if len(unit.classifiers) == 1 else "")
+
+
+def measured_seconds(rows) -> float:
+    """What a finished unit's rows say it cost: its resampling and its fits (0 for a unit that failed)."""
+    return rows[0].resample_s + sum(r.fit_s for r in rows)
 
 
 class UnitCosts:
@@ -64,8 +75,11 @@ class UnitCosts:
         n = training_rows(self.records[unit.dataset], unit) / 1000 if unit.dataset in self.records else 5.0
         if entry is not None and entry.family == "autosmote":
             budget = json.loads(unit.params).get("budget", 1000)
-            return n * sum(AUTOSMOTE_STARTUP_SECONDS_PER_1000 + budget * AUTOSMOTE_EPISODE_SECONDS_PER_1000.get(c, 0.02)
-                           for c in unit.classifiers)
+            seconds = 0.0
+            for c in unit.classifiers:
+                a, b = AUTOSMOTE_BUDGET_100.get(c, (20.0, 1.5))
+                seconds += (a + b * n) * (1 + AUTOSMOTE_PER_100_MORE.get(c, 0.4) * (budget - 100) / 100)
+            return seconds
         resample = (entry.cost if entry and entry.cost is not None else _family_cost(entry)) * n
         fits = 0.0 if entry is not None and entry.predicts else \
             sum(FIT_SECONDS_PER_1000.get(c, 0.01) for c in unit.classifiers) * RESAMPLED_ROWS * n
@@ -73,23 +87,36 @@ class UnitCosts:
 
 
 class Eta:
-    """Seconds left: the expected cost of the units left, scaled by actual / expected over the units that
-    finished (their measured resampling and fit seconds, times OVERHEAD), spread over the workers."""
+    """Seconds left, in two corrections of the expected cost of the units left. Per group of units (a
+    sampler, e.g. AutoSMOTE searches against one classifier): their measured seconds against what was
+    expected of the finished ones, since the model errs differently for each. Then the clock: elapsed wall
+    time times workers against the measured seconds of the finished units (the workers share cores, and a
+    unit's timings leave out prediction, scoring and process overhead)."""
 
-    def __init__(self, expected: dict[str, float], workers: int):
-        self.expected, self.workers = dict(expected), max(1, workers)
+    def __init__(self, expected: dict[str, tuple[str, float]], workers: int):
+        self.expected, self.workers = dict(expected), max(1, workers)   # unit -> (group, expected seconds)
         self.left = set(expected)
-        self.actual_done = self.expected_done = 0.0
+        self.measured: dict[str, float] = {}         # group -> measured seconds of its finished units
+        self.expected_done: dict[str, float] = {}    # group -> their expected seconds
 
-    def finished(self, unit_id: str, actual_seconds: float) -> None:
+    def finished(self, unit_id: str, measured_seconds: float) -> None:
         if unit_id in self.left:
             self.left.discard(unit_id)
-            self.actual_done += actual_seconds
-            self.expected_done += self.expected[unit_id]
+            group, expected = self.expected[unit_id]
+            self.measured[group] = self.measured.get(group, 0.0) + measured_seconds
+            self.expected_done[group] = self.expected_done.get(group, 0.0) + expected
 
-    def seconds(self) -> float:
-        scale = self.actual_done / self.expected_done if self.expected_done > 0 else 1.0
-        return scale * sum(self.expected[u] for u in self.left) / self.workers
+    def seconds(self, elapsed: float) -> float:
+        """After `elapsed` seconds of this run (before any unit finished: the expectation as it is)."""
+        measured, expected = sum(self.measured.values()), sum(self.expected_done.values())
+        overall = measured / expected if expected > 0 else 1.0
+        clock = elapsed * self.workers / measured if measured > 0 else 1.0
+        left = 0.0
+        for unit in self.left:
+            group, seconds = self.expected[unit]
+            done = self.expected_done.get(group, 0.0)
+            left += seconds * (self.measured[group] / done if done > 0 else overall)
+        return clock * left / self.workers
 
 
 def _family_cost(entry) -> float:

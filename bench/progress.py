@@ -8,9 +8,9 @@ from collections import Counter
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .cost import OVERHEAD, Eta
+from .cost import Eta, measured_seconds
 from .protocol import Row
-from .run_status import SCORED, RunStatus
+from .run_status import RunStatus
 
 
 class RunProgress:
@@ -55,20 +55,16 @@ class RunProgress:
         return self.counts[RunStatus.ERROR] + self.counts[RunStatus.TIMEOUT]
 
     def update(self, rows: list[Row]) -> None:
-        """One unit's rows: counted, and their measured cost tells the ETA how the plan's expectation holds."""
+        """One unit's rows (the first one's key names the unit): counted, and done for the ETA."""
         self.counts.update(str(r.status) for r in rows)
         if self.eta is not None and rows:
-            unit = rows[0].key
-            scored = any(str(r.status) in SCORED for r in rows)
-            actual = OVERHEAD * (rows[0].resample_s + sum(r.fit_s for r in rows)) if scored \
-                else self.eta.expected.get(unit, 0.0)   # a failed unit says nothing about the others
-            self.eta.finished(unit, actual)
+            self.eta.finished(rows[0].key, measured_seconds(rows))
         self._bar.update(self._task, advance=len(rows), failed=self.failed, eta=self._eta_text())
 
     def _eta_text(self) -> str:
-        if self.eta is not None:
-            return f"{self.eta.seconds():.0f} s"
         elapsed = time.monotonic() - self.started
+        if self.eta is not None:
+            return f"{self.eta.seconds(elapsed):.0f} s"
         return f"{elapsed / self.done * (self.total - self.stored - self.done):.0f} s" if self.done else "?"
 
     def line(self) -> str:

@@ -34,9 +34,10 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
     n = 0.63   # thousand training rows
     fits = (cost.FIT_SECONDS_PER_1000["SVM"] + cost.FIT_SECONDS_PER_1000["DT"]) * cost.RESAMPLED_ROWS * n
     assert costs(_unit()) == (pytest.approx(cost.OVERHEAD * (SAMPLERS["SMOTE"].cost * n + fits)), "model")
-    search = _unit("AutoSMOTE", ("SVM",), params={"budget": 100})
-    expected = n * (cost.AUTOSMOTE_STARTUP_SECONDS_PER_1000 + 100 * cost.AUTOSMOTE_EPISODE_SECONDS_PER_1000["SVM"])
-    assert costs(search) == (pytest.approx(expected), "model")
+    a, b = cost.AUTOSMOTE_BUDGET_100["SVM"]
+    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 100})) == (pytest.approx(a + b * n), "model")
+    longer = (a + b * n) * (1 + 9 * cost.AUTOSMOTE_PER_100_MORE["SVM"])   # budget 1000: 9 more hundreds
+    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 1000}))[0] == pytest.approx(longer)
     stored = pd.DataFrame({"sampler": ["SMOTE"] * 4, "dataset": ["d"] * 4, "classifier": ["SVM", "SVM", "DT", "DT"],
                            "status": ["ok"] * 4, "resample_s": [1.0, 3.0, 1.0, 3.0], "fit_s": [0.5, 0.5, 2.0, 4.0]})
     # medians per classifier: resample 2 and 2, fits 0.5 and 3: one resampling plus both fits
@@ -45,11 +46,13 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
 
 
 def test_eta_weighs_units_by_cost_and_learns_from_the_finished_ones():
-    eta = Eta({"cheap": 10.0, "also-cheap": 10.0, "search": 100.0}, workers=2)
-    assert eta.seconds() == pytest.approx(60.0)            # (10 + 10 + 100) / 2
-    eta.finished("cheap", 20.0)                            # twice what was expected
-    assert eta.seconds() == pytest.approx(2 * 110 / 2)     # what is left, scaled by 20 / 10
-    eta.finished("also-cheap", 5.0)                        # now 25 s for 20 expected
-    assert eta.seconds() == pytest.approx(25 / 20 * 100 / 2)
-    eta.finished("cheap", 1000.0)                          # a unit counts once
-    assert eta.seconds() == pytest.approx(62.5)
+    eta = Eta({"a": ("SMOTE", 10.0), "b": ("SMOTE", 10.0), "s": ("AutoSMOTE/SVM", 100.0)}, workers=2)
+    assert eta.seconds(elapsed=0) == pytest.approx(60.0)           # (10 + 10 + 100) / 2, nothing learned yet
+    eta.finished("a", 20.0)                                         # SMOTE took twice its expectation
+    # the other SMOTE unit: 10 * 2; the search, of a group not seen yet: the overall ratio 20 / 10;
+    # the clock: 10 s elapsed on 2 workers for 20 measured seconds = 1
+    assert eta.seconds(elapsed=10) == pytest.approx((20 + 200) / 2)
+    assert eta.seconds(elapsed=20) == pytest.approx(2 * (20 + 200) / 2)   # the clock says units take twice as long
+    eta.finished("b", 20.0)
+    eta.finished("a", 1000.0)                                       # a unit counts once
+    assert eta.seconds(elapsed=20) == pytest.approx(1 * 200 / 2)    # 40 measured in 20 s on 2 workers
