@@ -389,7 +389,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
     if toy is not None and not toy.is_file():
         raise ConfigError(f"--toy {toy} is not a file: pass the toy CSV (e.g. ../shared/datasets/toy2/toy2_1.csv)")
     store = _open_store(results, settings)
-    out = out or store.directory / "report"
+    out = out or default_report_dir(store.directory)
     options = analysis.Options.from_settings(
         settings.table, reference=reference, correction=correction,
         paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
@@ -397,6 +397,19 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
     ctx = analysis.Context(store.frame(), options, DataCatalog(settings.data_dir))
     written = analysis.write(ctx, out, invocations=store.invocations(), environments=store.environments())
     console.print(f"wrote {len(written)} files to {out}; start at {written[-1]}", highlight=False)
+
+
+def default_report_dir(results: Path) -> Path:
+    """Beside the store (`runs/report`), unless the store is committed to git (results/...): a report
+    into committed results is written only when asked (--out), so then `runs/report/<name>`."""
+    import subprocess
+    store = (results / "bench.sqlite").resolve()
+    try:
+        tracked = subprocess.run(["git", "-C", str(store.parent), "ls-files", "--error-unmatch", store.name],
+                                 capture_output=True).returncode == 0
+    except OSError:   # no git: nothing is committed
+        tracked = False
+    return Path("runs") / "report" / results.resolve().name if tracked else results / "report"
 
 
 def _existing(path: Path) -> Optional[Path]:

@@ -201,3 +201,12 @@ def test_bad_run_flags_stop_before_anything_is_planned_or_stored(toy_env, args, 
     _one_line_error(result, *words)
     assert "rows in the grid" not in result.output   # no plan line first
     assert not (toy_env / "runs").exists()
+
+
+def test_report_goes_beside_the_store_but_never_into_committed_results(stored, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from bench.cli import default_report_dir
+    assert default_report_dir(stored.parent) == stored.parent / "report"          # not under git
+    committed = Path(__file__).resolve().parents[1] / "results" / "gumbel"
+    assert default_report_dir(committed) == Path("runs") / "report" / "gumbel"
