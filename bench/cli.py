@@ -203,6 +203,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                                               "(default: start a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
+    from .classifiers import resolve_classifiers
+    from .samplers.registry import resolve_samplers
     from .store import ResultStore
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
@@ -211,6 +213,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
     executor = resolve_name(executor, ["local", "ray"], "executor", listing="bench run --help")
+    resolve_samplers(run_settings.samplers)        # a bad name or import path stops here, before a store exists
+    resolve_classifiers(run_settings.classifiers)
     _execute(run_settings, settings, ResultStore(Path(run_settings.results)), flags={"profile": profile, **flags},
              retry_failed=retry_failed, dry_run=dry_run, executor=executor, address=address)
     if not dry_run:

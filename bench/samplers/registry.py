@@ -130,7 +130,8 @@ def groups() -> dict[str, list[str]]:
 
 
 def parse_sampler(text: str) -> SamplerChoice:
-    """`Name` or `Name[key=value,...]`; values are Python literals (numbers, strings, True/False)."""
+    """`Name`, `module:Class` (a sampler from outside the package) or either with `[key=value,...]`; values
+    are Python literals (numbers, strings, True/False)."""
     name, _, rest = text.strip().partition("[")
     fixed: dict[str, Any] = {}
     if rest:
@@ -145,6 +146,11 @@ def parse_sampler(text: str) -> SamplerChoice:
             except (ValueError, SyntaxError):
                 fixed[key.strip()] = value.strip()
         json.dumps(fixed)  # parameters must be JSON-serialisable: they are part of the run key
+    if ":" in name:   # a sampler from outside the package, by import path
+        from .user import user_entry
+        entry = user_entry(name, fixed)
+        SAMPLERS[name] = entry   # forked workers find it here
+        return SamplerChoice(entry, fixed)
     entry = SAMPLERS[resolve_name(name, SAMPLERS, "sampler")]
     return SamplerChoice(entry, fixed)
 

@@ -1,0 +1,78 @@
+"""A researcher's own sampler, named by import path, under the paper's protocol without editing the package."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.cli import app
+from bench.store import ResultStore
+
+SOURCE = '''
+from imblearn.over_sampling import RandomOverSampler
+
+
+class ShrunkOverSampler(RandomOverSampler):
+    """Random over-sampling with smoothed copies (a stand-in for a researcher's new method)."""
+
+    def __init__(self, *, sampling_strategy="auto", random_state=None, shrinkage=0.1):
+        super().__init__(sampling_strategy=sampling_strategy, random_state=random_state, shrinkage=shrinkage)
+
+
+class NotASampler:
+    pass
+'''
+
+
+def bench(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def module(toy_env, monkeypatch):
+    folder = toy_env / "mine"
+    folder.mkdir()
+    (folder / "my_oversampling.py").write_text(SOURCE)
+    monkeypatch.syspath_prepend(str(folder))
+    return folder / "my_oversampling.py"
+
+
+def test_a_sampler_by_import_path_runs_under_the_protocol_and_is_ranked(toy_env, module):
+    ref = "my_oversampling:ShrunkOverSampler[shrinkage=0.5]"
+    result = bench("run", "--samplers", f"No-resampling,RandomOverSampler,{ref}")
+    assert result.exit_code == 0, result.output
+    frame = ResultStore(toy_env / "runs", readonly=True).frame()
+    mine = frame[frame["sampler"] == ref]
+    assert len(mine) == 4 and set(mine["status"]) == {"ok"}          # ratios 0.5 and 1.0 x SVM, DT
+    assert sorted(mine["params"].unique()) == ['{"ratio": 0.5, "shrinkage": 0.5}', '{"ratio": 1.0, "shrinkage": 0.5}']
+    # ratio 1.0 balanced the classes: as many minority rows as majority ones
+    balanced = mine[mine["params"].str.contains('"ratio": 1.0')]
+    assert (balanced["n_minority"] * 2 == balanced["n_train"]).all()
+    table = bench("table", "--table", "2", "--format", "csv")
+    assert table.exit_code == 0, table.output
+    assert ref in table.stdout   # ranked in Table 2 beside the built-in samplers
+
+
+def test_editing_the_method_recomputes_its_runs_and_nothing_else(toy_env, module):
+    ref = "my_oversampling:ShrunkOverSampler"
+    assert bench("run", "--samplers", f"RandomOverSampler,{ref}").exit_code == 0
+    import sys
+    sys.modules.pop("my_oversampling")
+    module.write_text(SOURCE.replace("shrinkage=0.1):", "shrinkage=0.2):"))   # a new default: new code
+    again = bench("run", "--samplers", f"RandomOverSampler,{ref}", "--dry-run")
+    assert "4 already stored, 4 to compute" in again.output, again.output
+
+
+@pytest.mark.parametrize("ref, words", [
+    ("not_a_module_here:Thing", ["cannot import 'not_a_module_here'", "PYTHONPATH"]),
+    ("my_oversampling:Missing", ["has no 'Missing'"]),
+    ("my_oversampling:NotASampler", ["is not an imbalanced-learn sampler"]),
+    ("my_oversampling:ShrunkOverSampler[wrong=1]", ["rejects the parameters ['wrong']", "shrinkage"]),
+])
+def test_bad_references_are_one_line_errors_before_anything_is_stored(toy_env, module, ref, words):
+    result = bench("run", "--samplers", ref)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert not (toy_env / "runs").exists()
