@@ -40,7 +40,11 @@ class State:
 
     @property
     def settings(self) -> Settings:
-        return load_settings(self.config)
+        settings = load_settings(self.config)
+        if settings.samplers:   # [samplers.NAME]: known to every command that reads the settings
+            from .samplers.user import define_samplers
+            define_samplers(settings.samplers)
+        return settings
 
 
 state = State()

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MinLen
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, ValidationError,
+                      model_validator)
 
 from .errors import UserError
 
@@ -125,6 +126,16 @@ class CheckSettings(BaseModel):
     score_tolerance: Positive = 0.02   # across environments: the largest allowed difference of a score
 
 
+class SamplerDefinition(BaseModel):
+    """[samplers.NAME]: a sampler of one's own under a name of one's choosing."""
+    model_config = _FROZEN
+
+    factory: Annotated[str, Strict(), StringConstraints(pattern=r"^[\w.]+:\w+$"),
+                       _Says("module:Class, e.g. \"mypkg.oversampling:MyOverSampler\"", "module:Class references")]
+    category: Text = "user"                                 # its row group in Table 2
+    params: SamplerParams = Field(default_factory=dict)     # fixed parameters, part of every run's key
+
+
 class Settings(BaseModel):
     model_config = _FROZEN
 
@@ -134,6 +145,7 @@ class Settings(BaseModel):
     check: CheckSettings = Field(default_factory=CheckSettings)
     # profile name -> its [profiles.NAME] table as written (checked against [run] when the settings are made)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=lambda: {name: {} for name in PROFILES})
+    samplers: dict[str, SamplerDefinition] = Field(default_factory=dict)   # [samplers.NAME]
     source: str = "built-in defaults"
 
     @model_validator(mode="after")
@@ -210,7 +222,7 @@ def load_settings(path: Path | None = None) -> Settings:
     return parse_settings(raw, source=str(path))
 
 
-_SECTIONS = ("data", "run", "table", "check", "profiles")
+_SECTIONS = ("data", "run", "table", "check", "profiles", "samplers")
 
 
 def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
@@ -221,6 +233,13 @@ def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
     profiles = raw.get("profiles", {})
     if isinstance(profiles, dict):
         profiles = {**{name: {} for name in PROFILES}, **profiles}
+    samplers = raw.get("samplers", {})
+    for name, body in (samplers.items() if isinstance(samplers, dict) else ()):
+        try:   # each [samplers.NAME] on its own, so that the message names its keys
+            SamplerDefinition.model_validate(body)
+        except ValidationError as err:
+            raise ConfigError(_message(err, body if isinstance(body, dict) else {}, source, ("samplers", name),
+                                       SamplerDefinition)) from None
     try:
         return Settings.model_validate({**raw, "profiles": profiles, "source": source})
     except ValidationError as err:
@@ -231,7 +250,8 @@ def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
 def _message(err: ValidationError, raw: dict[str, Any], source: str, where: tuple[str, ...],
              model: type[BaseModel]) -> str:
     """pydantic's first error as one line: the file, the dotted key, what it must be, what it is, the fix."""
-    errors = err.errors(include_url=False)
+    # an unknown key first: a misspelt key also shows up as a missing one
+    errors = sorted(err.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)} after this one)" if len(errors) > 1 else ""
     loc, path, value = list(first["loc"]), list(where), raw
@@ -259,8 +279,11 @@ def _message(err: ValidationError, raw: dict[str, Any], source: str, where: tupl
                 f"got {first['input']!r}; write it as [{named}]" + more)
     key = table
     says = _says(field.annotation, field.metadata)
-    example = _toml(field.get_default(call_default_factory=True))
-    fix = f"write e.g. {path[-1]} = {example} under [{'.'.join(path[:-1])}]"
+    if field.is_required():
+        fix = f"set {path[-1]} under [{'.'.join(path[:-1])}]"
+    else:
+        example = _toml(field.get_default(call_default_factory=True))
+        fix = f"write e.g. {path[-1]} = {example} under [{'.'.join(path[:-1])}]"
     if loc and get_origin(field.annotation) is dict:   # one sampler's entry of a per-sampler table
         key += f".{_toml_key(str(loc[0]))}"
         value = value.get(loc[0]) if isinstance(value, dict) else first["input"]

@@ -73,7 +73,8 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
         # Methods that search against a classifier or a metric get a unit for each.
         groups = [(c,) for c in classifiers] if entry.per_classifier else [tuple(classifiers)]
         tune_metrics = metrics if entry.per_metric else [None]
-        defaults = run.params.get(entry.name, {})   # from bench.toml: part of the key, not of the label
+        # parameters from [samplers.NAME] and [run.params]: part of the key, not of the label
+        defaults = {**entry.params, **run.params.get(entry.name, {})}
         limit = run.time_limits.get(entry.name, run.time_limit)
         for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
             unit = Unit(dataset, ir, seed, entry.name, choice.label, json.dumps({**defaults, **params}, sort_keys=True),

@@ -76,3 +76,40 @@ def test_bad_references_are_one_line_errors_before_anything_is_stored(toy_env, m
     for w in words:
         assert w in lines[0], lines[0]
     assert not (toy_env / "runs").exists()
+
+
+def _define(toy_env, text):
+    config = toy_env / "bench.toml"
+    config.write_text(config.read_text() + text)
+
+
+def test_a_sampler_defined_in_bench_toml_runs_under_its_name(toy_env, module):
+    _define(toy_env, '\n[samplers.Shrunk]\nfactory = "my_oversampling:ShrunkOverSampler"\ncategory = "over"\n'
+                     'params = { shrinkage = 0.5 }\n')
+    result = bench("run", "--samplers", "No-resampling,Shrunk")
+    assert result.exit_code == 0, result.output
+    frame = ResultStore(toy_env / "runs", readonly=True).frame()
+    mine = frame[frame["sampler"] == "Shrunk"]
+    assert len(mine) == 4 and set(mine["status"]) == {"ok"}
+    assert all('"shrinkage": 0.5' in p for p in mine["params"])   # in every run's key
+    listed = bench("list", "samplers")
+    assert "Shrunk,over,user,ratio grid" in listed.stdout
+    table = bench("table", "--table", "2", "--format", "csv")
+    assert table.exit_code == 0 and "Shrunk" in table.stdout
+
+
+@pytest.mark.parametrize("text, words", [
+    ('\n[samplers.Mine]\nfactory = "no_such_module_x:Thing"\n', ["cannot import 'no_such_module_x'"]),
+    ('\n[samplers.SMOTE]\nfactory = "my_oversampling:ShrunkOverSampler"\n', ["[samplers.SMOTE]", "built-in"]),
+    ('\n[samplers.Mine]\nfactry = "my_oversampling:ShrunkOverSampler"\n', ["unknown key samplers.Mine.factry",
+                                                                          "did you mean samplers.Mine.factory?"]),
+])
+def test_bad_sampler_definitions_are_one_line_errors(toy_env, module, text, words):
+    _define(toy_env, text)
+    result = bench("run")
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert not (toy_env / "runs").exists()

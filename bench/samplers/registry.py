@@ -50,6 +50,7 @@ class SamplerEntry:
     uses_gpu: bool = False          # trains a torch model on a GPU when one is visible
     variants: tuple[str, ...] = ()  # named fixed parameters worth listing, e.g. "ablation=flat" (Table 4)
     cost: float | None = None       # measured seconds per 1000 original training rows (bench.cost)
+    params: dict[str, Any] = field(default_factory=dict)   # fixed parameters of every run ([samplers.NAME])
 
 
 @dataclass(frozen=True)

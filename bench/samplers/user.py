@@ -9,6 +9,7 @@ nothing else.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -16,7 +17,7 @@ from importlib import metadata
 from typing import Any
 
 from ..names import UnknownNameError
-from .registry import SamplerEntry, _FromAdapter
+from .registry import SAMPLERS, SamplerEntry, _FromAdapter
 
 ADAPTER = "bench.samplers.imblearn_adapter"
 
@@ -45,6 +46,20 @@ def user_entry(reference: str, fixed: dict[str, Any]) -> SamplerEntry:
                         version=code_version(module), tunes_ratio="sampling_strategy" in parameters,
                         fit_info=_FromAdapter(ADAPTER, reference, "fit_info"), factory=reference,
                         description=(inspect.getdoc(factory) or "").split("\n")[0])
+
+
+def define_samplers(definitions: dict) -> None:
+    """bench.toml's [samplers.NAME] tables: each a sampler of one's own under NAME, with its category and
+    fixed parameters (part of every run's key, not of the name in tables)."""
+    for name, definition in definitions.items():
+        known = SAMPLERS.get(name)
+        if known is not None and known.family != "user":
+            raise UnknownNameError(f"[samplers.{name}] takes the name of a built-in sampler: choose another name")
+        entry = user_entry(definition.factory, definition.params)
+        SAMPLERS[name] = dataclasses.replace(entry, name=name, category=definition.category,
+                                             params=dict(definition.params),
+                                             make=_FromAdapter(ADAPTER, name, "make"),
+                                             fit_info=_FromAdapter(ADAPTER, name, "fit_info"))
 
 
 def code_version(module) -> str:
