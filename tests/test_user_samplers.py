@@ -27,6 +27,15 @@ def bench(*args):
     return CliRunner().invoke(app, list(args))
 
 
+def _refused_before_anything_is_stored(result, toy_env, words):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert not (toy_env / "runs").exists()
+
+
 @pytest.fixture
 def module(toy_env, monkeypatch):
     folder = toy_env / "mine"
@@ -70,12 +79,7 @@ def test_editing_the_method_recomputes_its_runs_and_nothing_else(toy_env, module
 ])
 def test_bad_references_are_one_line_errors_before_anything_is_stored(toy_env, module, ref, words):
     result = bench("run", "--samplers", ref)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    for w in words:
-        assert w in lines[0], lines[0]
-    assert not (toy_env / "runs").exists()
+    _refused_before_anything_is_stored(result, toy_env, words)
 
 
 def _define(toy_env, text):
@@ -107,9 +111,4 @@ def test_a_sampler_defined_in_bench_toml_runs_under_its_name(toy_env, module):
 def test_bad_sampler_definitions_are_one_line_errors(toy_env, module, text, words):
     _define(toy_env, text)
     result = bench("run")
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    for w in words:
-        assert w in lines[0], lines[0]
-    assert not (toy_env / "runs").exists()
+    _refused_before_anything_is_stored(result, toy_env, words)
