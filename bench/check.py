@@ -153,8 +153,7 @@ def _rank_moves(now: pd.DataFrame, base: pd.DataFrame, tolerance: float) -> list
         if not moved.empty:
             moves.append(dict(moved.loc[(moved["rank_now"] - moved["rank_base"]).abs().idxmax()]))
         elif appeared.any():
-            row = dict(rows[appeared].iloc[0])
-            moves.append({**row, "column": row["column"]})
+            moves.append(dict(rows[appeared].iloc[0]))
     return moves
 
 

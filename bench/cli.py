@@ -354,7 +354,7 @@ def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
           alternative: Optional[str] = typer.Option(None, help="greater | two-sided"),
           noop: Optional[str] = typer.Option(None, help="no-op rows count with their score, or as missing"),
           correction: Optional[str] = typer.Option(None, help="none | holm: Holm-corrected Wilcoxon marks "
-                                                   "(default: [table] correction, else none)"),
+                                                   "(default: [table] correction)"),
           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
                                                       "(default: ../shared/paper-tables when present)")):
     """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
@@ -382,7 +382,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
                                               "the store, e.g. runs/report)"),
            reference: Optional[str] = typer.Option(None, help="the method Table 2 marks compare against"),
            correction: Optional[str] = typer.Option(None, help="none | holm: Holm-corrected Wilcoxon marks "
-                                                    "(default: [table] correction, else none)"),
+                                                    "(default: [table] correction)"),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
                                                        "(default: ../shared/paper-tables when present)"),
            toy: Optional[Path] = typer.Option(None, help="the 2-D toy data of Figure 7 "

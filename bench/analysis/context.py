@@ -10,11 +10,12 @@ import json
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
 from .. import stats
+from ..config import TableSettings
 from ..errors import UserError
 from ..metrics import METRICS
 from ..names import UnknownNameError, resolve_name
@@ -27,8 +28,9 @@ STORE_COLUMNS = ("key", "dataset", "ir", "seed", "sampler", "params", "classifie
 # on a CPU (about 5 on two shared cores): pass toy_samplers=(..., "CTGAN") to add it.
 TOY_SAMPLERS = ("No-resampling", "SMOTE", "BorderlineSMOTE", "ADASYN", "SVMSMOTE", "AutoSMOTE")
 SMOTE_VARIANTS = "smote_variants"       # the family of Table 3
-FLAG_CHOICES = {"pairing": ("configuration", "run"), "alternative": ("greater", "two-sided"),
-                "noop": ("score", "missing"), "correction": ("none", "holm")}
+# the flags' choices are the settings' own (bench.config.TableSettings), not a second list
+FLAG_CHOICES = {name: get_args(TableSettings.model_fields[name].annotation)
+                for name in ("pairing", "alternative", "noop", "correction")}
 
 
 class NotApplicable(UserError):
@@ -64,14 +66,14 @@ class Options:
 
     @classmethod
     def from_settings(cls, table: Any, **given: Any) -> Options:
-        """``[table]`` settings (its ``correction`` where the settings have one, else "none"), overridden
-        by every ``given`` value that is not None; a flag's unknown value is one line naming the choices."""
+        """``[table]`` settings, overridden by every ``given`` value that is not None; a flag's unknown value
+        is one line naming the choices."""
         given = {k: v for k, v in given.items() if v is not None}
         for name, allowed in FLAG_CHOICES.items():
             if name in given:
                 given[name] = resolve_name(given[name], allowed, name, listing=" | ".join(allowed))
         base = {"reference": table.reference, "pairing": table.pairing, "alternative": table.alternative,
-                "alpha": table.alpha, "noop": table.noop, "correction": getattr(table, "correction", "none")}
+                "alpha": table.alpha, "noop": table.noop, "correction": table.correction}
         return cls(**{**base, **given})
 
     @property
