@@ -1,14 +1,19 @@
-"""The base classifiers by name, built exactly as the protocol says (reference code settings).
+"""The base classifiers by name: the protocol's built-in ones and a researcher's own.
 
 Each is data - the class as "module:attr", its fixed parameters, whether it takes the run's seed - so that
-listing or validating names imports no scikit-learn; the class is imported when a unit builds one.
+listing or validating built-in names imports no scikit-learn; the class is imported when a unit builds one.
+A classifier from outside the package (`--classifiers "sklearn.ensemble:RandomForestClassifier[n_estimators=200]"`,
+[classifiers.NAME] in bench.toml, or the `bench.classifiers` entry-point group) is seeded the way the built-in
+ones are and carries its code identity into its runs' keys.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .names import resolve_name
+from . import extensions
+from .names import UnknownNameError, resolve_name
 from .samplers.registry import load_factory
 
 
@@ -18,14 +23,22 @@ class ClassifierSpec:
     params: dict[str, Any] = field(default_factory=dict)
     seeded: bool = False                            # random_state = the run's seed (else fixed in params)
     description: str = ""
+    version: str = ""                               # a classifier of one's own: its code version (else "")
 
     def build(self, seed: int):
         return load_factory(self.factory)(**self.params, **({"random_state": seed} if self.seeded else {}))
 
+    def identity(self) -> dict[str, Any] | None:
+        """What a run's key holds of a classifier from outside (built-in ones are known by name alone), and
+        all a worker needs to build it where the definition is unknown (a Ray node)."""
+        if not self.version:
+            return None
+        return {"factory": self.factory, "params": self.params, "seeded": self.seeded, "version": self.version}
+
 
 # SVM and AdaBoost use random_state=0 as the authors' code does; the tree takes the run seed so that a run
 # repeats exactly.
-CLASSIFIERS: dict[str, ClassifierSpec] = {
+BUILT_IN: dict[str, ClassifierSpec] = {
     "SVM": ClassifierSpec("sklearn.svm:LinearSVC", {"random_state": 0}, description="LinearSVC(random_state=0)"),
     "KNN": ClassifierSpec("sklearn.neighbors:KNeighborsClassifier", description="KNeighborsClassifier()"),
     "DT": ClassifierSpec("sklearn.tree:DecisionTreeClassifier", seeded=True,
@@ -39,13 +52,65 @@ CLASSIFIERS: dict[str, ClassifierSpec] = {
                                batch_size=500, n_iter_no_change=200), seeded=True,
                           description="MLPClassifier(64 hidden, Adam lr 0.05, 200 epochs, batch 500)"),
 }
+CLASSIFIERS: dict[str, ClassifierSpec] = dict(BUILT_IN)
 ALIASES = {"LinearSVC": "SVM", "DecisionTree": "DT", "MLP": "mlp"}
 
 
-def make_classifier(name: str, seed: int):
-    return CLASSIFIERS[name].build(seed)
+def make_classifier(name: str, seed: int, identity: dict[str, Any] | None = None):
+    """A fresh classifier for a run; `identity` (from the unit) builds one this process has no definition of."""
+    spec = CLASSIFIERS.get(name) or ClassifierSpec(**identity)
+    return spec.build(seed)
+
+
+def user_spec(reference: str, fixed: dict[str, Any], kind: str = "classifier") -> ClassifierSpec:
+    """A classifier from outside: imported and checked now, so a bad reference fails before anything runs."""
+    module, factory = extensions.import_reference(reference, kind, must_have="predict")
+    accepted = extensions.check_parameters(factory, fixed, reference, kind)
+    return ClassifierSpec(reference, dict(fixed), seeded="random_state" in accepted and "random_state" not in fixed,
+                          description=extensions.first_line(factory), version=extensions.code_version(module))
+
+
+def define_classifiers(definitions: dict) -> None:
+    """bench.toml's [classifiers.NAME] tables: a classifier of one's own under NAME, with fixed parameters."""
+    for name, definition in definitions.items():
+        if name in BUILT_IN or name in ALIASES:
+            raise UnknownNameError(f"[classifiers.{name}] takes the name of a built-in classifier: choose another "
+                                   "name")
+        CLASSIFIERS[name] = user_spec(definition.factory, definition.params, f"[classifiers.{name}]")
+
+
+def _define_entry_points() -> None:
+    """Installed packages' classifiers (entry-point group `bench.classifiers`), under their entry-point names."""
+    for name, reference in extensions.entry_points(extensions.CLASSIFIER_GROUP).items():
+        if name not in CLASSIFIERS:
+            CLASSIFIERS[name] = user_spec(reference, {}, f"classifier {name!r} (entry point {reference})")
+
+
+def all_classifiers() -> dict[str, ClassifierSpec]:
+    """Every classifier known here: built-in, defined in bench.toml, installed as an entry point."""
+    _define_entry_points()
+    return CLASSIFIERS
 
 
 def resolve_classifiers(names: list[str] | tuple[str, ...]) -> list[str]:
-    """Canonical names, in the order given; unknown names raise UnknownNameError with suggestions."""
-    return [resolve_name(n, CLASSIFIERS, "classifier", aliases=ALIASES) for n in names]
+    """Canonical names, in the order given; an import path registers its classifier under its label.
+    Unknown names raise UnknownNameError with suggestions."""
+    out = []
+    for text in names:
+        reference, fixed = extensions.parse_reference(text, "classifier")
+        if ":" in reference:
+            name = extensions.label(reference, fixed)
+            CLASSIFIERS.setdefault(name, user_spec(reference, fixed))
+        elif fixed:
+            raise UnknownNameError(f"classifier {text!r}: a built-in classifier takes no parameters; define "
+                                   f"[classifiers.NAME] in bench.toml or name the class by import path")
+        else:
+            name = resolve_name(reference, all_classifiers(), "classifier", aliases=ALIASES,
+                                listing="bench list classifiers")
+        out.append(name)
+    return out
+
+
+def identities(names: tuple[str, ...]) -> str:
+    """The `classifier_code` of a unit: JSON of each outside classifier's identity (empty for built-ins)."""
+    return json.dumps({n: CLASSIFIERS[n].identity() for n in names if CLASSIFIERS[n].identity()}, sort_keys=True)

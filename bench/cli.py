@@ -22,6 +22,7 @@ from rich.table import Table
 
 from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, Settings, load_settings
 from .errors import UserError
+from .extensions import define_from_settings
 from .metrics import METRICS
 from .names import resolve_name
 
@@ -41,9 +42,7 @@ class State:
     @property
     def settings(self) -> Settings:
         settings = load_settings(self.config)
-        if settings.samplers:   # [samplers.NAME]: known to every command that reads the settings
-            from .samplers.user import define_samplers
-            define_samplers(settings.samplers)
+        define_from_settings(settings)   # [samplers.NAME], [classifiers.NAME]
         return settings
 
 
@@ -162,7 +161,7 @@ def print_table(headers: list[str], rows: list[list], title: str = "") -> None:
 @user_errors
 def list_(what: str = typer.Argument(..., help="samplers | classifiers | datasets | metrics")):
     """What can be run: samplers (with their groups), classifiers, datasets, metrics."""
-    from .classifiers import CLASSIFIERS
+    from .classifiers import all_classifiers
     from .samplers.registry import all_entries, groups
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
@@ -176,7 +175,7 @@ def list_(what: str = typer.Argument(..., help="samplers | classifiers | dataset
         print_table(["sampler", "category", "family", "tuning", "binary only", "variants"], rows)
         err_console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
     elif what == "classifiers":
-        for name, spec in CLASSIFIERS.items():
+        for name, spec in all_classifiers().items():
             console.print(f"{name:10s} {spec.description}")
     elif what == "metrics":
         for name in METRICS:

@@ -13,11 +13,11 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, get_args, get_origin
+from typing import Annotated, Any, Literal, NamedTuple, Optional, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MinLen
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, ValidationError,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StringConstraints,
+                      ValidationError, model_validator)
 
 from .errors import UserError
 
@@ -126,13 +126,26 @@ class CheckSettings(BaseModel):
     score_tolerance: Positive = 0.02   # across environments: the largest allowed difference of a score
 
 
+Factory = Annotated[str, Strict(), StringConstraints(pattern=r"^[\w.]+:\w+$"),
+                    _Says("module:Class, e.g. \"mypkg.oversampling:MyOverSampler\"", "module:Class references")]
+
+
 class SamplerDefinition(BaseModel):
     """[samplers.NAME]: a sampler of one's own under a name of one's choosing."""
     model_config = _FROZEN
 
-    factory: Annotated[str, Strict(), StringConstraints(pattern=r"^[\w.]+:\w+$"),
-                       _Says("module:Class, e.g. \"mypkg.oversampling:MyOverSampler\"", "module:Class references")]
+    factory: Factory
     category: Text = "user"                                 # its row group in Table 2
+    params: SamplerParams = Field(default_factory=dict)     # fixed parameters, part of every run's key
+    tunes_ratio: Optional[StrictBool] = None   # grid-searched over the protocol's ratio (default: takes sampling_strategy)
+    binary_only: Optional[StrictBool] = None   # cannot handle multi-class data (default: the class's binary_only)
+
+
+class ClassifierDefinition(BaseModel):
+    """[classifiers.NAME]: a classifier of one's own under a name of one's choosing."""
+    model_config = _FROZEN
+
+    factory: Factory
     params: SamplerParams = Field(default_factory=dict)     # fixed parameters, part of every run's key
 
 
@@ -146,6 +159,7 @@ class Settings(BaseModel):
     # profile name -> its [profiles.NAME] table as written (checked against [run] when the settings are made)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=lambda: {name: {} for name in PROFILES})
     samplers: dict[str, SamplerDefinition] = Field(default_factory=dict)   # [samplers.NAME]
+    classifiers: dict[str, ClassifierDefinition] = Field(default_factory=dict)   # [classifiers.NAME]
     source: str = "built-in defaults"
 
     @model_validator(mode="after")
@@ -222,7 +236,7 @@ def load_settings(path: Path | None = None) -> Settings:
     return parse_settings(raw, source=str(path))
 
 
-_SECTIONS = ("data", "run", "table", "check", "profiles", "samplers")
+_SECTIONS = ("data", "run", "table", "check", "profiles", "samplers", "classifiers")
 
 
 def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
@@ -233,13 +247,14 @@ def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
     profiles = raw.get("profiles", {})
     if isinstance(profiles, dict):
         profiles = {**{name: {} for name in PROFILES}, **profiles}
-    samplers = raw.get("samplers", {})
-    for name, body in (samplers.items() if isinstance(samplers, dict) else ()):
-        try:   # each [samplers.NAME] on its own, so that the message names its keys
-            SamplerDefinition.model_validate(body)
-        except ValidationError as err:
-            raise ConfigError(_message(err, body if isinstance(body, dict) else {}, source, ("samplers", name),
-                                       SamplerDefinition)) from None
+    for section, model in (("samplers", SamplerDefinition), ("classifiers", ClassifierDefinition)):
+        definitions = raw.get(section, {})
+        for name, body in (definitions.items() if isinstance(definitions, dict) else ()):
+            try:   # each [samplers.NAME] on its own, so that the message names its keys
+                model.model_validate(body)
+            except ValidationError as err:
+                raise ConfigError(_message(err, body if isinstance(body, dict) else {}, source, (section, name),
+                                           model)) from None
     try:
         return Settings.model_validate({**raw, "profiles": profiles, "source": source})
     except ValidationError as err:

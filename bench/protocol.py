@@ -23,7 +23,7 @@ from .run_status import RunStatus
 from .classifiers import make_classifier
 from .data import DataCatalog
 from .metrics import METRICS
-from .samplers.registry import SAMPLERS, SamplerContext, all_entries
+from .samplers.registry import SamplerContext, sampler_entry
 
 
 
@@ -42,12 +42,21 @@ class Unit:
     classifiers: tuple[str, ...]
     tune_metric: str | None = None   # set for samplers that tune on one metric internally
     time_limit: float = 900.0        # seconds before the worker is killed (not part of the identity)
+    classifier_code: str = "{}"      # JSON: identities of classifiers from outside (bench.classifiers.identities)
+    factory: str = ""                # a sampler from outside: "module:attr", for workers that lack its definition
 
     def spec(self, classifier: str) -> dict[str, Any]:
-        return {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
+        spec = {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
                 "params": json.loads(self.params), "version": self.version,
                 "split": json.loads(self.split_spec), "classifier": classifier,
                 "tune_metric": self.tune_metric, "libraries": json.loads(self.libraries)}
+        code = self.classifier_identity(classifier)
+        if code:   # only classifiers from outside: the built-in ones' keys stay what they always were
+            spec["classifier_code"] = code
+        return spec
+
+    def classifier_identity(self, classifier: str) -> dict[str, Any] | None:
+        return json.loads(self.classifier_code).get(classifier)
 
     def key(self, classifier: str) -> str:
         return spec_key(self.spec(classifier))
@@ -120,8 +129,7 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
         wrong = ", ".join(f"{n} {here[n]} (plan: {v})" for n, v in planned.items() if here[n] != v)
         return failed_rows(unit, RunStatus.ERROR, f"this worker has {wrong}: install the versions of the machine "
                                           "that planned the run on every worker")
-    all_entries()
-    entry = SAMPLERS[unit.sampler]
+    entry = sampler_entry(unit.sampler, unit.factory)
     split = load_split(DataCatalog(data_dir), unit)
     params = json.loads(unit.params)
     context = SamplerContext(unit.seed, split.X_val, split.y_val,
@@ -146,7 +154,7 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
         message = "the sampler returned its input unchanged" if status == RunStatus.NO_OP else ""
         return [_fit_and_score(Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
                                    extra=info),
-                               split, X, y, lambda: make_classifier(name, unit.seed))
+                               split, X, y, lambda: make_classifier(name, unit.seed, unit.classifier_identity(name)))
                 for name in unit.classifiers]
 
 

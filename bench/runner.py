@@ -17,7 +17,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from . import environment
-from .classifiers import CLASSIFIERS, resolve_classifiers
+from .classifiers import CLASSIFIERS, identities, resolve_classifiers
 from .config import RunSettings
 from .data import PAPER_DATASETS, DataCatalog
 from .metrics import METRICS
@@ -78,7 +78,8 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
         limit = run.time_limits.get(entry.name, run.time_limit)
         for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
             unit = Unit(dataset, ir, seed, entry.name, choice.label, json.dumps({**defaults, **params}, sort_keys=True),
-                        entry.version, spec, libraries[entry.name], group, metric, limit)
+                        entry.version, spec, libraries[entry.name], group, metric, limit,
+                        classifier_code=identities(group), factory=entry.factory if entry.family == "user" else "")
             missing = tuple(c for c in group if unit.key(c) not in stored)
             total += len(group)
             done += len(group) - len(missing)

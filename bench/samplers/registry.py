@@ -7,17 +7,16 @@ which become part of the run's identity.
 """
 from __future__ import annotations
 
-import ast
 import importlib
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .. import extensions
 from ..environment import package_version
-from ..names import UnknownNameError, resolve_name
+from ..names import resolve_name
 
 
 @dataclass(frozen=True)
@@ -99,10 +98,7 @@ class SamplerChoice:
 
     @property
     def label(self) -> str:
-        if not self.fixed:
-            return self.entry.name
-        inner = ",".join(f"{k}={v}" for k, v in sorted(self.fixed.items()))
-        return f"{self.entry.name}[{inner}]"
+        return extensions.label(self.entry.name, self.fixed)
 
     def grid(self, ratios: tuple[float, ...]) -> list[dict[str, Any]]:
         """The parameter sets tried on the validation split (one when the sampler takes no ratio)."""
@@ -123,7 +119,7 @@ def register(entry: SamplerEntry) -> SamplerEntry:
 
 def groups() -> dict[str, list[str]]:
     """Selection groups: each family and each category, plus `all`."""
-    out: dict[str, list[str]] = {"all": list(SAMPLERS)}
+    out: dict[str, list[str]] = {"all": list(_with_entry_points())}
     for entry in SAMPLERS.values():
         out.setdefault(entry.family, []).append(entry.name)
         out.setdefault(entry.category, []).append(entry.name)
@@ -133,27 +129,22 @@ def groups() -> dict[str, list[str]]:
 def parse_sampler(text: str) -> SamplerChoice:
     """`Name`, `module:Class` (a sampler from outside the package) or either with `[key=value,...]`; values
     are Python literals (numbers, strings, True/False)."""
-    name, _, rest = text.strip().partition("[")
-    fixed: dict[str, Any] = {}
-    if rest:
-        if not rest.endswith("]"):
-            raise UnknownNameError(f"malformed sampler {text!r}: write Name[key=value,...]")
-        for item in filter(None, (p.strip() for p in rest[:-1].split(","))):
-            key, eq, value = item.partition("=")
-            if not eq:
-                raise UnknownNameError(f"malformed sampler parameter {item!r} in {text!r}: write key=value")
-            try:
-                fixed[key.strip()] = ast.literal_eval(value.strip())
-            except (ValueError, SyntaxError):
-                fixed[key.strip()] = value.strip()
-        json.dumps(fixed)  # parameters must be JSON-serialisable: they are part of the run key
+    name, fixed = extensions.parse_reference(text, "sampler")
     if ":" in name:   # a sampler from outside the package, by import path
         from .user import user_entry
-        entry = user_entry(name, fixed)
-        SAMPLERS[name] = entry   # forked workers find it here
-        return SamplerChoice(entry, fixed)
-    entry = SAMPLERS[resolve_name(name, SAMPLERS, "sampler")]
+        SAMPLERS[name] = user_entry(name, fixed)   # checked with these parameters; forked workers find it here
+        return SamplerChoice(SAMPLERS[name], fixed)
+    entry = SAMPLERS[resolve_name(name, _with_entry_points(), "sampler", listing="bench list samplers")]
     return SamplerChoice(entry, fixed)
+
+
+def sampler_entry(name: str, factory: str = "") -> SamplerEntry:
+    """The entry a unit names; a sampler from outside that this process has no definition of (a Ray node
+    without the driver's bench.toml) is built again from its factory."""
+    if name not in SAMPLERS and factory:
+        from .user import user_entry
+        SAMPLERS[name] = user_entry(factory, {}, name)
+    return SAMPLERS[name]
 
 
 def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
@@ -183,4 +174,11 @@ def preload(names: set[str] | list[str]) -> None:
 
 def all_entries() -> list[SamplerEntry]:
     """Every sampler in Table 2's order (the catalogue's, then any registered later)."""
-    return list(SAMPLERS.values())
+    return list(_with_entry_points().values())
+
+
+def _with_entry_points() -> dict[str, SamplerEntry]:
+    """The registry with installed packages' samplers (entry-point group `bench.samplers`) in it."""
+    from .user import define_entry_points
+    define_entry_points()
+    return SAMPLERS

@@ -1,74 +1,58 @@
-"""Samplers from outside the package, named by import path: `--samplers "mypkg.oversampling:MyOverSampler[k=3]"`.
+"""Samplers from outside the package: by import path (`--samplers "mypkg.oversampling:MyOverSampler[k=3]"`),
+as [samplers.NAME] in bench.toml, or installed under the entry-point group `bench.samplers`.
 
 Any imbalanced-learn compatible class works (a class whose instances have `fit_resample`). One that takes
 `sampling_strategy` gets the protocol's ratio grid, by the same rule as the built-in imbalanced-learn
 samplers (bench.samplers.imblearn_adapter builds both); one that takes `random_state` gets the run's seed.
-Its code is part of its runs' keys - the installed version of the distribution it comes from, else a hash
-of its module's source, as benchopt identifies solvers - so editing the method recomputes its runs and
-nothing else.
+Its code is part of its runs' keys (bench.extensions.code_version), so editing the method recomputes its
+runs and nothing else. A class declares what it cannot handle with class attributes the harness reads:
+`binary_only = True` (no multi-class data); its `k_neighbors` / `n_neighbors` parameter is read as the
+neighbours it needs among the minority rows.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib
-import inspect
-from importlib import metadata
 from typing import Any
 
+from .. import extensions
 from ..names import UnknownNameError
 from .registry import SAMPLERS, SamplerEntry, _FromAdapter
 
 ADAPTER = "bench.samplers.imblearn_adapter"
 
 
-def user_entry(reference: str, fixed: dict[str, Any]) -> SamplerEntry:
-    """The registry entry of `module:attr`; a reference that cannot work is a one-line error naming the fix."""
-    module_name, _, attr = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise UnknownNameError(f"sampler {reference!r}: cannot import {module_name!r} ({err}): install its "
-                               "package or put its folder on PYTHONPATH") from None
-    factory = getattr(module, attr, None)
-    if factory is None:
-        raise UnknownNameError(f"sampler {reference!r}: {module_name} has no {attr!r}: check the name after ':'")
-    if not (inspect.isclass(factory) and callable(getattr(factory, "fit_resample", None))):
-        raise UnknownNameError(f"sampler {reference!r}: {attr} is not an imbalanced-learn sampler "
-                               "(a class with fit_resample)")
-    parameters = inspect.signature(factory).parameters
-    try:
-        inspect.signature(factory).bind_partial(**fixed)
-    except TypeError as err:
-        raise UnknownNameError(f"sampler {reference!r}: {attr} rejects the parameters {sorted(fixed)} ({err}): "
-                               f"it takes {', '.join(parameters) or 'none'}") from None
-    return SamplerEntry(reference, "user", "user", make=_FromAdapter(ADAPTER, reference, "make"),
-                        version=code_version(module), tunes_ratio="sampling_strategy" in parameters,
-                        fit_info=_FromAdapter(ADAPTER, reference, "fit_info"), factory=reference,
-                        description=(inspect.getdoc(factory) or "").split("\n")[0])
+def user_entry(reference: str, fixed: dict[str, Any], name: str | None = None, kind: str = "sampler") -> SamplerEntry:
+    """The registry entry of `module:attr` under `name` (default: the reference); a reference that cannot work
+    is a one-line error naming the fix."""
+    module, factory = extensions.import_reference(reference, kind, must_have="fit_resample")
+    accepted = extensions.check_parameters(factory, fixed, reference, kind)
+    name = name or reference
+    return SamplerEntry(name, "user", "user", make=_FromAdapter(ADAPTER, name, "make"),
+                        version=extensions.code_version(module), tunes_ratio="sampling_strategy" in accepted,
+                        fit_info=_FromAdapter(ADAPTER, name, "fit_info"), factory=reference,
+                        binary_only=bool(getattr(factory, "binary_only", False)),
+                        description=extensions.first_line(factory))
 
 
 def define_samplers(definitions: dict) -> None:
-    """bench.toml's [samplers.NAME] tables: each a sampler of one's own under NAME, with its category and
-    fixed parameters (part of every run's key, not of the name in tables)."""
+    """bench.toml's [samplers.NAME] tables: each a sampler of one's own under NAME, with its category, its
+    declarations and fixed parameters (part of every run's key, not of the name in tables)."""
     for name, definition in definitions.items():
         known = SAMPLERS.get(name)
         if known is not None and known.family != "user":
             raise UnknownNameError(f"[samplers.{name}] takes the name of a built-in sampler: choose another name")
-        entry = user_entry(definition.factory, definition.params)
-        SAMPLERS[name] = dataclasses.replace(entry, name=name, category=definition.category,
-                                             params=dict(definition.params),
-                                             make=_FromAdapter(ADAPTER, name, "make"),
-                                             fit_info=_FromAdapter(ADAPTER, name, "fit_info"))
+        entry = user_entry(definition.factory, definition.params, name, kind=f"[samplers.{name}]")
+        declared = {k: v for k, v in (("tunes_ratio", definition.tunes_ratio),
+                                      ("binary_only", definition.binary_only)) if v is not None}
+        if declared.get("tunes_ratio") and not entry.tunes_ratio:
+            raise UnknownNameError(f"[samplers.{name}] tunes_ratio = true, but {definition.factory} takes no "
+                                   "sampling_strategy: remove tunes_ratio")
+        SAMPLERS[name] = dataclasses.replace(entry, category=definition.category, params=dict(definition.params),
+                                             **declared)
 
 
-def code_version(module) -> str:
-    """The installed version of the module's distribution, else a hash of the module's source."""
-    top = module.__name__.split(".")[0]
-    for dist in metadata.packages_distributions().get(top, []):
-        return f"{dist}-{metadata.version(dist)}"
-    try:
-        source = inspect.getsource(module)
-    except (OSError, TypeError):
-        return "unknown"
-    return "source-" + hashlib.sha256(source.encode()).hexdigest()[:12]
+def define_entry_points() -> None:
+    """Installed packages' samplers (entry-point group `bench.samplers`), under their entry-point names."""
+    for name, reference in extensions.entry_points(extensions.SAMPLER_GROUP).items():
+        if name not in SAMPLERS:
+            SAMPLERS[name] = user_entry(reference, {}, name, kind=f"sampler {name!r} (entry point {reference})")

@@ -1,0 +1,116 @@
+"""Methods from outside the package: samplers and classifiers named by import path (`mypkg.mod:Class[k=3]`),
+defined in bench.toml ([samplers.NAME], [classifiers.NAME]) or installed as entry points (the groups
+`bench.samplers` and `bench.classifiers` of a package's metadata).
+
+What every such reference shares lives here: the `Name[key=value,...]` syntax, importing with one-line
+errors that name the fix, checking fixed parameters against the constructor, and the method's code identity
+(the installed version of its distribution, else a hash of its module's source, as benchopt identifies
+solvers) - so that editing a method recomputes its runs and nothing else.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import importlib
+import inspect
+import json
+from importlib import metadata
+from typing import Any
+
+from .names import UnknownNameError
+
+SAMPLER_GROUP = "bench.samplers"
+CLASSIFIER_GROUP = "bench.classifiers"
+
+
+def parse_reference(text: str, kind: str) -> tuple[str, dict[str, Any]]:
+    """`Name` or `module:attr`, optionally with `[key=value,...]`; values are Python literals (numbers,
+    strings, True/False), anything else a string. The parameters must be JSON: they are part of run keys."""
+    name, _, rest = text.strip().partition("[")
+    fixed: dict[str, Any] = {}
+    if rest:
+        if not rest.endswith("]"):
+            raise UnknownNameError(f"malformed {kind} {text!r}: write Name[key=value,...]")
+        for item in filter(None, (p.strip() for p in rest[:-1].split(","))):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise UnknownNameError(f"malformed {kind} parameter {item!r} in {text!r}: write key=value")
+            try:
+                fixed[key.strip()] = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError):
+                fixed[key.strip()] = value.strip()
+        try:
+            json.dumps(fixed)
+        except TypeError:
+            raise UnknownNameError(f"{kind} {text!r}: parameters must be numbers, strings, booleans or lists of "
+                                   "them") from None
+    return name.strip(), fixed
+
+
+def label(name: str, fixed: dict[str, Any]) -> str:
+    """How a reference with fixed parameters is shown in tables: `Name[k=v,...]`, keys sorted."""
+    if not fixed:
+        return name
+    return f"{name}[{','.join(f'{k}={v}' for k, v in sorted(fixed.items()))}]"
+
+
+def import_reference(reference: str, kind: str, *, must_have: str) -> tuple[Any, type]:
+    """The module and class that `module:attr` names; a reference that cannot work is a one-line error.
+    `must_have`: the method that makes it a sampler (fit_resample) or a classifier (predict)."""
+    module_name, _, attr = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise UnknownNameError(f"{kind} {reference!r}: cannot import {module_name!r} ({err}): install its "
+                               "package or put its folder on PYTHONPATH") from None
+    factory = getattr(module, attr, None)
+    if factory is None:
+        raise UnknownNameError(f"{kind} {reference!r}: {module_name} has no {attr!r}: check the name after ':'")
+    if not (inspect.isclass(factory) and callable(getattr(factory, must_have, None))):
+        what = {"fit_resample": "an imbalanced-learn sampler", "predict": "a scikit-learn classifier"}[must_have]
+        raise UnknownNameError(f"{kind} {reference!r}: {attr} is not {what} (a class with {must_have})")
+    return module, factory
+
+
+def check_parameters(factory: type, fixed: dict[str, Any], reference: str, kind: str) -> set[str]:
+    """The constructor's parameter names, after checking that it accepts `fixed`."""
+    signature = inspect.signature(factory)
+    try:
+        signature.bind_partial(**fixed)
+    except TypeError as err:
+        raise UnknownNameError(f"{kind} {reference!r}: {factory.__name__} rejects the parameters {sorted(fixed)} "
+                               f"({err}): it takes {', '.join(signature.parameters) or 'none'}") from None
+    return set(signature.parameters)
+
+
+def code_version(module) -> str:
+    """The installed version of the module's distribution, else a hash of the module's source."""
+    top = module.__name__.split(".")[0]
+    for dist in metadata.packages_distributions().get(top, []):
+        return f"{dist}-{metadata.version(dist)}"
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):
+        return "unknown"
+    return "source-" + hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def first_line(factory: type) -> str:
+    return (inspect.getdoc(factory) or "").split("\n")[0]
+
+
+@functools.cache
+def entry_points(group: str) -> dict[str, str]:
+    """Installed packages' methods: entry-point name -> "module:attr" (nothing is imported here)."""
+    return {ep.name: ep.value for ep in metadata.entry_points(group=group)}
+
+
+def define_from_settings(settings) -> None:
+    """Register bench.toml's [samplers.NAME] and [classifiers.NAME], for every command that reads the settings."""
+    if settings.samplers:
+        from .samplers.user import define_samplers
+        define_samplers(settings.samplers)
+    if settings.classifiers:
+        from .classifiers import define_classifiers
+        define_classifiers(settings.classifiers)
