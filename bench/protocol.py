@@ -7,6 +7,7 @@ reproduces them exactly. The best ratio per metric is chosen later from the stor
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import time
 import traceback
@@ -23,7 +24,7 @@ from .run_status import RunStatus
 from .classifiers import make_classifier
 from .data import DataCatalog
 from .metrics import METRICS
-from .samplers.registry import SamplerContext, sampler_entry
+from .samplers.registry import SamplerContext, load_factory, sampler_entry
 
 
 
@@ -135,6 +136,9 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
     context = SamplerContext(unit.seed, split.X_val, split.y_val,
                              classifier=unit.classifiers[0] if entry.per_classifier else None,
                              metric=unit.tune_metric)
+    reason = why_it_cannot_run(entry, params, split.y_train)
+    if reason:   # by the method's own declaration: not an error, and no resampling is attempted
+        return failed_rows(unit, RunStatus.SKIPPED, reason)
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
         if entry.predicts:   # the method is itself the classifier (it wraps the base one)
@@ -156,6 +160,32 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
                                    extra=info),
                                split, X, y, lambda: make_classifier(name, unit.seed, unit.classifier_identity(name)))
                 for name in unit.classifiers]
+
+
+def why_it_cannot_run(entry, params: dict[str, Any], y: np.ndarray) -> str | None:
+    """Why a method cannot run on this training split, by what it declares: a binary-only method on multi-class
+    data; fewer rows in a minority class than its neighbours need (k of them besides the row itself)."""
+    labels, counts = np.unique(y, return_counts=True)
+    if entry.binary_only and len(labels) > 2:
+        return f"{entry.name} handles two classes only; this data has {len(labels)}"
+    k = neighbours_needed(entry, params)
+    if k is not None and counts.min() <= k:
+        return (f"{entry.name} needs more than {k} rows in each minority class (its {k} neighbours); "
+                f"the smallest has {counts.min()}")
+    return None
+
+
+def neighbours_needed(entry, params: dict[str, Any]) -> int | None:
+    """The k of a method that declares `neighbours`: a fixed number, or the parameter holding it (its value in
+    the run's parameters, else the method's default)."""
+    declared = entry.neighbours
+    if declared is None or isinstance(declared, int):
+        return declared
+    if declared in params:
+        value = params[declared]
+    else:
+        value = inspect.signature(load_factory(entry.factory)).parameters[declared].default
+    return value if isinstance(value, int) and not isinstance(value, bool) else None   # an estimator: unknown
 
 
 def _gpu_used(rows: list[Row]) -> str | None:

@@ -10,6 +10,7 @@ class RunStatus(str, enum.Enum):
     NO_OP = "no-op"          # the sampler returned its input unchanged
     ERROR = "error"
     TIMEOUT = "timeout"
+    SKIPPED = "skipped"      # the method cannot run on this cell (e.g. binary-only on multi-class data)
 
     def __str__(self) -> str:   # "ok", not "RunStatus.OK", wherever a status is printed
         return self.value

@@ -35,7 +35,7 @@ from .protocol import Row, config_key, spec_key
 from .run_status import RunStatus
 
 DB_NAME = "bench.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3   # 3: a row may be 'skipped' (a method that cannot run on the cell); 2: provenance
 
 
 class InvocationStatus(str, enum.Enum):
@@ -110,7 +110,7 @@ class ResultStore:
             self._conn = self._open_for_writing()
         try:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, 1, SCHEMA_VERSION):
+            if version not in (0, 1, 2, SCHEMA_VERSION):
                 raise StoreError(f"{self.path} was written by a newer version of bench (schema {version}, this "
                                  f"one reads up to {SCHEMA_VERSION}): upgrade bench or pass a new --results DIR")
             if not readonly:
@@ -129,6 +129,8 @@ class ResultStore:
                 migrate_v1(self._conn, legacy_environment or legacy_environment_default())
                 if not readonly:
                     self._conn.execute("VACUUM")   # the migration rewrote every table: give the space back
+            elif version == 2 and not readonly:   # a reader needs no migration: it finds no 'skipped' rows
+                migrate_v2(self._conn)
             self._conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as err:
             self._conn.close()
@@ -399,6 +401,28 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
         conn.execute("DROP TABLE renamed")
         for table in ("scores", "runs", "invocations"):
             conn.execute(f"DROP TABLE old_{table}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
+def migrate_v2(conn: sqlite3.Connection) -> None:
+    """Schema 2 -> 3: `runs.status` may also be 'skipped'. SQLite cannot change a CHECK constraint in place,
+    so the table is rebuilt (SQLite's documented procedure for other schema changes), rows and keys as they were."""
+    statements = [s for s in SCHEMA.split(";") if "runs (" in s or "ON runs " in s]
+    conn.execute("PRAGMA foreign_keys=OFF")   # dropping the old table must not cascade to the scores
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(statements[0].replace("CREATE TABLE runs (", "CREATE TABLE new_runs ("))
+        conn.execute("INSERT INTO new_runs SELECT * FROM runs")
+        conn.execute("DROP TABLE runs")
+        conn.execute("ALTER TABLE new_runs RENAME TO runs")
+        for index in statements[1:]:
+            conn.execute(index)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -119,6 +119,7 @@ def test_a_classifier_definition_may_not_take_a_built_in_name(toy_env):
 @pytest.fixture
 def installed(toy_env, module, monkeypatch):
     """A package installed with entry points, as pip leaves it: a dist-info folder on sys.path."""
+    sys.modules.pop("my_oversampling", None)   # another test's module of that name
     (toy_env / "mine" / "my_oversampling.py").write_text(
         "from imblearn.over_sampling import RandomOverSampler as Copies\n")
     dist = toy_env / "mine" / "my_methods-1.2.dist-info"

@@ -67,9 +67,19 @@ def missing_notes(cfg: pd.DataFrame) -> list[str]:
     if incomplete.empty:
         return []
     listed = ", ".join(f"{s} ({n} of {len(cfg)})" for s, n in incomplete.items())
-    return [f"— = not ranked in that column: the sampler lacks a valid score (failed, timed out or missing) "
+    return [f"— = not ranked in that column: the sampler lacks a valid score (failed, timed out, skipped or missing) "
             f"in some of its configurations; ranks there are over the samplers complete in every one. "
             f"Incomplete configurations per sampler: {listed}."]
+
+
+def skipped_notes(rows: pd.DataFrame) -> list[str]:
+    """Cells a method declared it cannot handle (bench.protocol.why_it_cannot_run): missing by design, not failed."""
+    skipped = rows[rows["status"] == RunStatus.SKIPPED]
+    if skipped.empty:
+        return []
+    reasons = skipped.groupby("sampler")["message"].agg(lambda m: m.value_counts().index[0])
+    listed = "; ".join(f"{s} ({(skipped['sampler'] == s).sum()} runs): {why}" for s, why in reasons.items())
+    return [f"Skipped, not failed (the method cannot handle the data there, by its own declaration): {listed}."]
 
 
 def calibration_notes(rows: pd.DataFrame) -> list[str]:
@@ -167,7 +177,8 @@ class AverageRanks(OnTable2Rows, RankTable):
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {label}: per configuration (dataset, classifier, IR) each "
                  f"sampler's score is averaged over seeds {seeds_of(best)}, after tuning on the validation {label}; "
-                 f"{len(cfg)} configurations in 'overall'.", *missing_notes(cfg), mark_note]
+                 f"{len(cfg)} configurations in 'overall'.", *missing_notes(cfg), *skipped_notes(self.rows(ctx)),
+                 mark_note]
         if noop == "missing":
             notes.append("Rows whose sampler returned its input unchanged (no-op) count as missing.")
         notes += calibration_notes(self.rows(ctx))
@@ -200,7 +211,8 @@ class SmoteVariantsRanks(RankTable):
         ranks = ranks.sort_values(stats.OVERALL, kind="mergesort")
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {LABELS[metric]} among {len(ranks)} samplers over "
-                 f"{len(cfg)} configurations (the paper prints the top 5 of 86).", *missing_notes(cfg), mark_note]
+                 f"{len(cfg)} configurations (the paper prints the top 5 of 86).", *missing_notes(cfg),
+                 *skipped_notes(self.rows(ctx)), mark_note]
         return Built(f"Table 3: {ctx.options.reference} versus the smote-variants oversamplers, {LABELS[metric]}",
                      ranks, notes, extra={"marks": marks})
 
@@ -295,7 +307,7 @@ class GumbelTable(Artefact):
         label = LABELS[metric]
         notes = [f"Mean ± std over seeds {seeds_of(best)} of the test {label}; average rank (1 = best) of the "
                  "seed-averaged scores over the datasets; training time = resampling + classifier fit, mean "
-                 "seconds per run."]
+                 "seconds per run.", *skipped_notes(rows)]
         return Built(f"Gumbel-AutoSMOTE protocol: test {label}", table, notes)
 
 
@@ -350,4 +362,4 @@ class FailureTable(Artefact):
         top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(self.MOST_COMMON)
         notes = ["Most common failures: " + "; ".join(f"{sampler} ({n}): {message}"
                                                       for (sampler, message), n in top.items())] if len(top) else []
-        return Built("Runs per sampler and status", counts, notes)
+        return Built("Runs per sampler and status", counts, notes + skipped_notes(rows))

@@ -46,6 +46,7 @@ class SamplerEntry:
     description: str = ""
     factory: str = ""               # the method, "module:attr" (metadata: nothing imports it but the adapter)
     binary_only: bool = False       # cannot handle multi-class data
+    neighbours: str | int | None = None   # needs more minority rows than this k (or the parameter holding it)
     uses_gpu: bool = False          # trains a torch model on a GPU when one is visible
     variants: tuple[str, ...] = ()  # named fixed parameters worth listing, e.g. "ablation=flat" (Table 4)
     cost: float | None = None       # measured seconds per 1000 original training rows (bench.cost)

@@ -5,9 +5,9 @@ Any imbalanced-learn compatible class works (a class whose instances have `fit_r
 `sampling_strategy` gets the protocol's ratio grid, by the same rule as the built-in imbalanced-learn
 samplers (bench.samplers.imblearn_adapter builds both); one that takes `random_state` gets the run's seed.
 Its code is part of its runs' keys (bench.extensions.code_version), so editing the method recomputes its
-runs and nothing else. A class declares what it cannot handle with class attributes the harness reads:
-`binary_only = True` (no multi-class data); its `k_neighbors` / `n_neighbors` parameter is read as the
-neighbours it needs among the minority rows.
+runs and nothing else. What it cannot handle is skipped, not an error: a class attribute `binary_only = True`
+says it needs two classes; a `k_neighbors` parameter (imbalanced-learn's name for neighbours among the
+minority rows) that it needs more minority rows than that.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def user_entry(reference: str, fixed: dict[str, Any], name: str | None = None, k
                         version=extensions.code_version(module), tunes_ratio="sampling_strategy" in accepted,
                         fit_info=_FromAdapter(ADAPTER, name, "fit_info"), factory=reference,
                         binary_only=bool(getattr(factory, "binary_only", False)),
+                        neighbours="k_neighbors" if "k_neighbors" in accepted else None,
                         description=extensions.first_line(factory))
 
 
