@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import csv
 import functools
-import os
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, load_settings
 from .errors import UserError
 from .extensions import define_from_settings
 from .metrics import METRICS
@@ -206,8 +204,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                                               "(default: start a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
-    from .classifiers import resolve_classifiers
-    from .samplers.registry import resolve_samplers
+    from .execution import check_methods
     from .store import ResultStore
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
@@ -215,85 +212,21 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  ratios=_csv(ratios, float), split=split, workers=workers, time_limit=time_limit,
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
-    executor = resolve_name(executor, ["local", "ray"], "executor", listing="bench run --help")
-    resolve_samplers(run_settings.samplers)        # a bad name or import path stops here, before a store exists
-    resolve_classifiers(run_settings.classifiers)
+    executor = check_methods(run_settings, executor)   # a bad name or import path stops here, before a store exists
     _execute(run_settings, settings, ResultStore(Path(run_settings.results)), flags={"profile": profile, **flags},
              retry_failed=retry_failed, dry_run=dry_run, executor=executor, address=address)
     if not dry_run:
         console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
-def _execute(run_settings, settings: Settings, store, *, flags: dict, retry_failed: bool = False,
-             dry_run: bool = False, executor: str = "local", address: Optional[str] = None) -> None:
-    """Plan what the store lacks and compute it, with live progress; shared by `run` and `check`.
-    The invocation log gets the settings in effect and how the invocation ended; each row, the invocation
-    that stored it (so its true row count survives a killed driver)."""
-    from .cost import Eta, UnitCosts, group
-    from .data import DataCatalog
-    from .progress import RunProgress
-    from .runner import execute_local, make_plan, prepare_splits
-    from .store import InvocationStatus
-    catalog = DataCatalog(settings.data_dir)
-    with store.exclusive():
-        if retry_failed:
-            console.print(f"retrying {store.forget(('error', 'timeout'))} failed rows")
-        plan = make_plan(run_settings, catalog, store.keys(), settings.data.impute, settings.data.leak)
-        n_workers = run_settings.workers or os.cpu_count() or 1
-        console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
-                      f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
-                      f"on {n_workers} workers -> {store.path}", highlight=False)
-        if dry_run:
-            from . import analysis
-            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers))
-            console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)
-            return
-        if not plan.units:
-            return
-        prepare_splits(plan.units, catalog)
-        started = time.monotonic()
-        invocation = store.begin_invocation(" ".join(["bench", *sys.argv[1:]]), effective_settings(
-            settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
-            retry_failed=retry_failed))
-        try:
-            costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
-            eta = Eta({u.key(u.classifiers[0]): (group(u), costs(u)[0]) for u in plan.units}, n_workers)
-            with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
-                def on_rows(rows):
-                    store.write(rows, invocation)
-                    progress.update(rows)
-                if executor == "ray":
-                    try:
-                        from .ray_executor import execute_ray
-                    except ImportError:
-                        raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
-                    # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
-                    execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
-                                num_cpus=(run_settings.workers or None) if address is None else None)
-                else:
-                    execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
-        except KeyboardInterrupt:   # Ctrl-C: what is stored stays; the same command resumes
-            store.end_invocation(invocation, InvocationStatus.INTERRUPTED, "interrupted by the user")
-            stored = int(store.invocations().set_index("id").at[invocation, "rows"])
-            err_console.print(f"interrupted: {stored} rows stored; run the same command to resume",
-                              highlight=False, markup=False)
-            raise typer.Exit(130) from None
-        except BaseException as err:
-            store.end_invocation(invocation, InvocationStatus.FAILED, f"{type(err).__name__}: {err}"[:400])
-            raise
-        store.end_invocation(invocation, InvocationStatus.FINISHED)
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
-        console.print(f"done in {time.monotonic() - started:.0f} s: {counts}.", highlight=False)
-
-
-def effective_settings(settings: Settings, run_settings, flags: dict, **invocation) -> dict:
-    """What a `bench run` really ran with: the settings after bench.toml, the profile and the flags, the data
-    directory after BENCH_DATA_DIR, and where each came from."""
-    return {"run": run_settings.model_dump(), "config_file": settings.source,
-            "flags": {k: v for k, v in flags.items() if v is not None},
-            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV) if os.environ.get(k)},
-            "data": {"dir": str(settings.data_dir), "impute": settings.data.impute, "leak": settings.data.leak},
-            **invocation}
+def _execute(run_settings, settings: Settings, store, **options) -> None:
+    """bench.execution.execute on this terminal; Ctrl-C ends with its one line and exit code 130."""
+    from .execution import Interrupted, execute
+    try:
+        execute(run_settings, settings, store, console=console, **options)
+    except Interrupted as stop:
+        err_console.print(str(stop), highlight=False, markup=False)
+        raise typer.Exit(130) from None
 
 
 @app.command()

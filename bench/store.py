@@ -13,7 +13,6 @@ one line naming it; `bench recover` copies what can still be read into a new sto
 """
 from __future__ import annotations
 
-import bisect
 import datetime
 import enum
 import fcntl

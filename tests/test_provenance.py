@@ -2,7 +2,6 @@
 damaged stores, and a rank check that holds across machines."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from bench.config import load_settings
 from bench.data import DataCatalog

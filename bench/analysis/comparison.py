@@ -96,7 +96,7 @@ def _comparison_text(metric, ours, cfg, side, summary, reference) -> list[str]:
                      f"lands cannot be compared ({paper_text}).")
     moved = side[side["shift"].abs() >= MOVED_POSITIONS]
     if summary["n"] >= 3 and not summary["p"] < 0.05:
-        lines.append(f"**Disagreement:** the two orderings are not significantly correlated (p >= 0.05).")
+        lines.append("**Disagreement:** the two orderings are not significantly correlated (p >= 0.05).")
     if not moved.empty:
         lines.append(f"**Disagreement:** samplers {MOVED_POSITIONS} or more positions away from the paper's: "
                      + ", ".join(f"{s} ({int(r['paper position'])} -> {int(r['our position'])})"

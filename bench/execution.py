@@ -1,0 +1,119 @@
+"""Running a plan: one code path for `bench run`, `bench check` and the Python API (bench.api).
+
+Plan what the store lacks, compute it on the chosen executor with live progress, and log the invocation:
+the settings in effect and how it ended; each row, the invocation that stored it (so its true row count
+survives a killed driver). Nothing here prints to a terminal of its own: the caller's rich Console does.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rich.console import Console
+
+from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, RunSettings, Settings
+from .names import resolve_name
+
+EXECUTORS = ("local", "ray")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: what is stored stays, the invocation is logged as interrupted."""
+
+    def __init__(self, stored_rows: int):
+        super().__init__(f"interrupted: {stored_rows} rows stored; run the same command to resume")
+        self.stored_rows = stored_rows
+
+
+@dataclass
+class Outcome:
+    """What one execution did: the plan's size and the computed rows' statuses."""
+    total_rows: int
+    stored_rows: int
+    computed: dict[str, int] = field(default_factory=dict)   # status -> rows
+    seconds: float = 0.0
+
+
+def check_methods(run_settings: RunSettings, executor: str = "local") -> str:
+    """Every sampler, classifier and the executor resolved now: a bad name or import path is one line, before
+    a store exists. Returns the executor's canonical name."""
+    from .classifiers import resolve_classifiers
+    from .samplers.registry import resolve_samplers
+    resolve_samplers(run_settings.samplers)
+    resolve_classifiers(run_settings.classifiers)
+    return resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
+
+
+def execute(run_settings: RunSettings, settings: Settings, store, *, console: Console, flags: dict,
+            command: Optional[str] = None, retry_failed: bool = False, dry_run: bool = False,
+            executor: str = "local", address: Optional[str] = None) -> Outcome:
+    """Plan what the store lacks and compute it; `dry_run` prints the plan's size and cost only.
+    Raises Interrupted on Ctrl-C (after logging it)."""
+    from .cost import Eta, UnitCosts, group
+    from .data import DataCatalog
+    from .progress import RunProgress
+    from .runner import execute_local, make_plan, prepare_splits
+    from .store import InvocationStatus
+    catalog = DataCatalog(settings.data_dir)
+    with store.exclusive():
+        if retry_failed:
+            console.print(f"retrying {store.forget(('error', 'timeout'))} failed rows")
+        plan = make_plan(run_settings, catalog, store.keys(), settings.data.impute, settings.data.leak)
+        outcome = Outcome(plan.total_rows, plan.stored_rows)
+        n_workers = run_settings.workers or os.cpu_count() or 1
+        console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
+                      f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
+                      f"on {n_workers} workers -> {store.path}", highlight=False)
+        if dry_run:
+            from . import analysis
+            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers))
+            console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)
+            return outcome
+        if not plan.units:
+            return outcome
+        prepare_splits(plan.units, catalog)
+        started = time.monotonic()
+        invocation = store.begin_invocation(command or " ".join(["bench", *sys.argv[1:]]), effective_settings(
+            settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
+            retry_failed=retry_failed))
+        try:
+            costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
+            eta = Eta({u.key(u.classifiers[0]): (group(u), costs(u)[0]) for u in plan.units}, n_workers)
+            with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
+                def on_rows(rows):
+                    store.write(rows, invocation)
+                    progress.update(rows)
+                if executor == "ray":
+                    try:
+                        from .ray_executor import execute_ray
+                    except ImportError:
+                        raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
+                    # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
+                    execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
+                                num_cpus=(run_settings.workers or None) if address is None else None)
+                else:
+                    execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
+        except KeyboardInterrupt:   # Ctrl-C: what is stored stays; the same command resumes
+            store.end_invocation(invocation, InvocationStatus.INTERRUPTED, "interrupted by the user")
+            raise Interrupted(int(store.invocations().set_index("id").at[invocation, "rows"])) from None
+        except BaseException as err:
+            store.end_invocation(invocation, InvocationStatus.FAILED, f"{type(err).__name__}: {err}"[:400])
+            raise
+        store.end_invocation(invocation, InvocationStatus.FINISHED)
+        outcome.computed, outcome.seconds = dict(progress.counts), time.monotonic() - started
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(progress.counts.items()))
+        console.print(f"done in {outcome.seconds:.0f} s: {counts}.", highlight=False)
+        return outcome
+
+
+def effective_settings(settings: Settings, run_settings: RunSettings, flags: dict, **invocation) -> dict:
+    """What a run really ran with: the settings after bench.toml, the profile and the flags, the data
+    directory after BENCH_DATA_DIR, and where each came from."""
+    return {"run": run_settings.model_dump(), "config_file": settings.source,
+            "flags": {k: v for k, v in flags.items() if v is not None},
+            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV) if os.environ.get(k)},
+            "data": {"dir": str(settings.data_dir), "impute": settings.data.impute, "leak": settings.data.leak},
+            **invocation}
