@@ -57,7 +57,10 @@ ALIASES = {"LinearSVC": "SVM", "DecisionTree": "DT", "MLP": "mlp"}
 
 
 def make_classifier(name: str, seed: int, identity: dict[str, Any] | None = None):
-    """A fresh classifier for a run; `identity` (from the unit) builds one this process has no definition of."""
+    """A fresh classifier for a run. One this process has no definition of (a Ray worker) is built from the
+    unit's `identity`, else from its name (an import path or an installed entry point)."""
+    if name not in CLASSIFIERS and identity is None:
+        resolve_classifiers([name])
     spec = CLASSIFIERS.get(name) or ClassifierSpec(**identity)
     return spec.build(seed)
 

@@ -35,7 +35,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from .protocol import Row, Unit, failed_rows, run_unit
 from .run_status import RunStatus
-from .samplers.registry import preload
+from .samplers.registry import preload, sampler_entry
 
 #: The name a unit's task runs under (a worker's process title while it computes one: ``ray::bench-unit``).
 TASK_NAME = "bench-unit"
@@ -203,6 +203,7 @@ class AttemptLog:
 
 def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
     """One unit in a Ray worker, set up as the local executor's forked worker; never raises."""
+    sampler_entry(unit.sampler, unit.factory)   # a method from outside: this worker never read bench.toml
     preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it already
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:   # one thread, as the local executor: one worker per core

@@ -95,7 +95,7 @@ def _run_local(results_dir, **overrides):
 
 def _run_ray(results_dir, **kwargs):
     """The Ray executor on a plan; also every batch of rows it handed to the driver."""
-    overrides = {k: kwargs.pop(k) for k in ("samplers", "time_limits") if k in kwargs}
+    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits") if k in kwargs}
     plan, data_dir, store = _plan(results_dir, **overrides)
     batches = []
 
@@ -215,3 +215,19 @@ def test_a_worker_killed_mid_unit_is_retried_and_stored_once(toy_env, ray_with_t
     # the retry's rows are those of an undisturbed run (the marker now exists, so nothing sleeps)
     undisturbed = _run_local(toy_env / "local", samplers=(sampler,))
     assert frame[SCORE_COLUMNS].equals(undisturbed[SCORE_COLUMNS])
+
+
+def test_methods_defined_only_in_the_driver_run_on_ray_workers(toy_env, ray_with_test_samplers):
+    """A Ray worker never read the driver's bench.toml: the unit carries what builds its methods."""
+    from bench.classifiers import define_classifiers
+    from bench.config import ClassifierDefinition, SamplerDefinition
+    from bench.samplers.user import define_samplers
+    define_samplers({"RayOver": SamplerDefinition(factory="imblearn.over_sampling:RandomOverSampler",
+                                                  params={"shrinkage": 0.3})})
+    define_classifiers({"RayForest": ClassifierDefinition(factory="sklearn.ensemble:RandomForestClassifier",
+                                                          params={"n_estimators": 3})})
+    chosen = dict(samplers=("RayOver",), classifiers=("RayForest", "sklearn.tree:DecisionTreeClassifier[max_depth=3]"))
+    local = _run_local(toy_env / "local", **chosen)
+    remote, _ = _run_ray(toy_env / "ray", **chosen)
+    assert len(local) == 4 and set(remote["status"]) == {"ok"}, remote["message"].tolist()
+    assert remote[SCORE_COLUMNS].equals(local[SCORE_COLUMNS])
