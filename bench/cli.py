@@ -374,8 +374,8 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
                            "macro_f1", "markdown")
     lines = [counts, "", *provenance.environment_lines(store.environments(), frame)]
     if superseded:
-        lines.append(f"{superseded} older rows of runs computed again in another environment are kept "
-                     "but not used.")
+        lines.append(f"{superseded} older rows of runs computed again (in another environment, or after "
+                     "their method changed) are kept but not used.")
     lines += ["", *provenance.invocation_lines(store.invocations())]
     console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 

@@ -68,9 +68,13 @@ def spec_key(spec: dict[str, Any]) -> str:
 
 
 def config_key(spec: dict[str, Any]) -> str:
-    """The run's identity without library versions: the same run computed in two environments shares it.
-    (It equals the key that schema-1 stores gave a row, whose specs had no library versions.)"""
-    return spec_key({k: v for k, v in spec.items() if k != "libraries"})
+    """The run's identity without the code that computed it - library versions, the sampler's version, a
+    classifier's from outside: the same run computed in two environments, or again after its method changed,
+    shares it, and tables use its newest row only (bench.store.ResultStore.frame)."""
+    same = {k: v for k, v in spec.items() if k not in ("libraries", "version")}
+    if "classifier_code" in spec:
+        same["classifier_code"] = {k: v for k, v in spec["classifier_code"].items() if k != "version"}
+    return spec_key(same)
 
 
 def unit_libraries(extra: tuple[str, ...] = ()) -> str:

@@ -253,8 +253,8 @@ class ResultStore:
     def frame(self, *, superseded: bool = False) -> pd.DataFrame:
         """Every current row, scores widened to val_<metric> / test_<metric> columns, in a fixed order.
 
-        A run computed again in another environment (e.g. after a library upgrade gave it a new key) keeps
-        only its newest row; `superseded=True` returns the older ones as well."""
+        A run computed again - in another environment (e.g. after a library upgrade gave it a new key), or after
+        its method's code changed - keeps only its newest row; `superseded=True` returns the older ones as well."""
         newest = "" if superseded else \
             "WHERE key IN (SELECT key FROM (SELECT key, ROW_NUMBER() OVER (PARTITION BY config " \
             "ORDER BY finished_at DESC, key) AS n FROM runs) WHERE n = 1)"
@@ -354,7 +354,7 @@ def legacy_environment_default() -> dict[str, Any]:
 def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
     """Schema 1 -> 2, in one transaction. Rows get the environment `legacy_env`, and their specs its versions
     of the libraries each sampler's key now holds (so a plan made where those versions are installed finds
-    them: no recomputation); `config` is the old key. Invocations get a status (finished when schema 1
+    them: no recomputation). Invocations get a status (finished when schema 1
     recorded an end, else interrupted), and rows the invocation that wrote them: the latest one started
     before the row was stored (rows merged in from other stores are attributed by time too)."""
     from .samplers.registry import SAMPLERS, all_entries   # only here: migrating is rare, importing is slow
@@ -388,7 +388,7 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
             entry = SAMPLERS.get(spec["sampler"].split("[")[0])
             wanted = environment.KEY_LIBRARIES + (entry.libraries if entry else ())
             spec["libraries"] = {name: packages.get(name, environment.NOT_INSTALLED) for name in wanted}
-            new = {**row, "key": spec_key(spec), "config": row["key"], "spec": json.dumps(spec, sort_keys=True),
+            new = {**row, "key": spec_key(spec), "config": config_key(spec), "spec": json.dumps(spec, sort_keys=True),
                    "environment": env_id, "invocation": writer_of(spec["sampler"], row["finished_at"])}
             conn.execute(f"INSERT INTO runs ({','.join(RUN_COLUMNS)}) VALUES ({','.join('?' * len(RUN_COLUMNS))})",
                          tuple(new[c] for c in RUN_COLUMNS))
@@ -410,14 +410,18 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
 
 
 def migrate_v2(conn: sqlite3.Connection) -> None:
-    """Schema 2 -> 3: `runs.status` may also be 'skipped'. SQLite cannot change a CHECK constraint in place,
-    so the table is rebuilt (SQLite's documented procedure for other schema changes), rows and keys as they were."""
+    """Schema 2 -> 3: `runs.status` may also be 'skipped', and `config` leaves the code versions out (a run
+    computed again after its method changed supersedes the old row, as one computed in another environment
+    does). SQLite cannot change a CHECK constraint in place, so the table is rebuilt (SQLite's documented
+    procedure for other schema changes), rows and keys as they were."""
     statements = [s for s in SCHEMA.split(";") if "runs (" in s or "ON runs " in s]
+    configs = [(config_key(json.loads(spec)), key) for key, spec in conn.execute("SELECT key, spec FROM runs")]
     conn.execute("PRAGMA foreign_keys=OFF")   # dropping the old table must not cascade to the scores
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(statements[0].replace("CREATE TABLE runs (", "CREATE TABLE new_runs ("))
         conn.execute("INSERT INTO new_runs SELECT * FROM runs")
+        conn.executemany("UPDATE new_runs SET config = ? WHERE key = ?", configs)
         conn.execute("DROP TABLE runs")
         conn.execute("ALTER TABLE new_runs RENAME TO runs")
         for index in statements[1:]:

@@ -69,6 +69,16 @@ def test_editing_the_method_recomputes_its_runs_and_nothing_else(toy_env, module
     module.write_text(SOURCE.replace("shrinkage=0.1):", "shrinkage=0.2):"))   # a new default: new code
     again = bench("run", "--samplers", f"RandomOverSampler,{ref}", "--dry-run")
     assert "4 already stored, 4 to compute" in again.output, again.output
+    before = ResultStore(toy_env / "runs", readonly=True).frame()
+    assert bench("run", "--samplers", f"RandomOverSampler,{ref}").exit_code == 0
+    store = ResultStore(toy_env / "runs", readonly=True)
+    after, every = store.frame(), store.frame(superseded=True)
+    assert len(every) == 12 and len(after) == 8          # the old code's rows are kept, but tables use the new
+    mine = after[after["sampler"] == ref]
+    assert not mine["key"].isin(before["key"]).any()
+    ros = after[after["sampler"] == "RandomOverSampler"]
+    assert ros["key"].isin(before["key"]).all()            # nothing else was computed again
+    assert "4 older rows of runs computed again" in bench("status").stdout
 
 
 @pytest.mark.parametrize("ref, words", [
