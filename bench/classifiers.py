@@ -85,8 +85,11 @@ def define_classifiers(definitions: dict) -> None:
 def _define_entry_points() -> None:
     """Installed packages' classifiers (entry-point group `bench.classifiers`), under their entry-point names."""
     for name, reference in extensions.entry_points(extensions.CLASSIFIER_GROUP).items():
-        if name not in CLASSIFIERS:
-            CLASSIFIERS[name] = user_spec(reference, {}, f"classifier {name!r} (entry point {reference})")
+        if name not in CLASSIFIERS and name not in extensions.UNLOADABLE:
+            try:
+                CLASSIFIERS[name] = user_spec(reference, {}, f"classifier {name!r} (entry point {reference})")
+            except UnknownNameError as err:   # an error only where it is named
+                extensions.UNLOADABLE[name] = str(err)
 
 
 def all_classifiers() -> dict[str, ClassifierSpec]:
@@ -108,8 +111,10 @@ def resolve_classifiers(names: list[str] | tuple[str, ...]) -> list[str]:
             raise UnknownNameError(f"classifier {text!r}: a built-in classifier takes no parameters; define "
                                    f"[classifiers.NAME] in bench.toml or name the class by import path")
         else:
-            name = resolve_name(reference, all_classifiers(), "classifier", aliases=ALIASES,
-                                listing="bench list classifiers")
+            known = all_classifiers()
+            if reference in extensions.UNLOADABLE:
+                raise UnknownNameError(extensions.UNLOADABLE[reference])
+            name = resolve_name(reference, known, "classifier", aliases=ALIASES, listing="bench list classifiers")
         out.append(name)
     return out
 

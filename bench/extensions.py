@@ -22,6 +22,8 @@ from .names import UnknownNameError
 
 SAMPLER_GROUP = "bench.samplers"
 CLASSIFIER_GROUP = "bench.classifiers"
+#: Installed entry points that cannot be loaded: name -> the one-line error, raised where the name is used.
+UNLOADABLE: dict[str, str] = {}
 
 
 def parse_reference(text: str, kind: str) -> tuple[str, dict[str, Any]]:

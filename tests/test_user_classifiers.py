@@ -126,11 +126,13 @@ def installed(toy_env, module, monkeypatch):
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-methods\nVersion: 1.2\n")
     (dist / "top_level.txt").write_text("my_oversampling\nmy_classifiers\n")
-    (dist / "entry_points.txt").write_text("[bench.samplers]\nCopies = my_oversampling:Copies\n\n"
+    (dist / "entry_points.txt").write_text("[bench.samplers]\nCopies = my_oversampling:Copies\n"
+                                          "Broken = my_oversampling:NoSuchClass\n\n"
                                           "[bench.classifiers]\nWideKNN = my_classifiers:WideKNN\n")
     extensions.entry_points.cache_clear()
     yield
     extensions.entry_points.cache_clear()
+    extensions.UNLOADABLE.clear()
     sys.modules.pop("my_oversampling", None)
 
 
@@ -143,3 +145,13 @@ def test_installed_entry_points_are_samplers_and_classifiers_by_name(toy_env, in
     assert set(frame["sampler"]) == {"No-resampling", "Copies"} and set(frame["status"]) == {"ok"}
     copies = json.loads(frame[frame["sampler"] == "Copies"]["spec"].iloc[0])
     assert copies["version"] == copies["classifier_code"]["version"] == "my-methods-1.2"   # the package's version
+
+
+def test_an_entry_point_that_cannot_be_loaded_is_an_error_only_where_it_is_named(toy_env, installed):
+    listed = bench("list", "samplers")
+    assert listed.exit_code == 0 and "Copies" in listed.stdout and "Broken" not in listed.stdout   # the rest work
+    result = bench("run", "--samplers", "Copies,Broken")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "sampler 'Broken' (entry point my_oversampling:NoSuchClass)" in result.output
+    assert "has no 'NoSuchClass'" in result.output
+    assert not (toy_env / "runs").exists()

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .. import extensions
 from ..environment import package_version
-from ..names import resolve_name
+from ..names import UnknownNameError, resolve_name
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,10 @@ def parse_sampler(text: str) -> SamplerChoice:
         from .user import user_entry
         SAMPLERS[name] = user_entry(name, fixed)   # checked with these parameters; forked workers find it here
         return SamplerChoice(SAMPLERS[name], fixed)
-    entry = SAMPLERS[resolve_name(name, _with_entry_points(), "sampler", listing="bench list samplers")]
+    known = _with_entry_points()
+    if name in extensions.UNLOADABLE:   # an installed entry point that cannot be loaded
+        raise UnknownNameError(extensions.UNLOADABLE[name])
+    entry = SAMPLERS[resolve_name(name, known, "sampler", listing="bench list samplers")]
     return SamplerChoice(entry, fixed)
 
 
