@@ -400,7 +400,7 @@ def test_bad_parameters_raise_value_errors(bad, message):
         AutoSMOTE(**{**TINY, **bad}).fit_resample(X, y)
 
 
-def test_too_few_minority_rows_or_too_many_classes_raise_value_errors():
+def test_too_few_minority_rows_or_one_class_raise_value_errors():
     X, y = _data()
     y_one = np.zeros_like(y)
     y_one[0] = 1
@@ -408,8 +408,8 @@ def test_too_few_minority_rows_or_too_many_classes_raise_value_errors():
         AutoSMOTE(**TINY).fit_resample(X, y_one)
     with pytest.raises(ValueError, match="at least 2 minority rows"):
         AutoSMOTE(**{**TINY, "validation": (X, y)}).fit_resample(X, y_one)
-    with pytest.raises(ValueError, match="binary"):
-        AutoSMOTE(**TINY).fit_resample(X, np.arange(len(y)) % 3)
+    with pytest.raises(ValueError, match="more than 1 class"):
+        AutoSMOTE(**TINY).fit_resample(X, np.zeros_like(y))
 
 
 def test_a_callable_metric_is_the_reward():
@@ -477,15 +477,8 @@ def test_merged_trains_and_rewards_on_train_plus_validation():
 
 
 # ----------------------------------------------------------------------------- imbalanced-learn checks
-MULTICLASS_CHECKS = ("check_samplers_fit_resample", "check_samplers_pandas", "check_samplers_pandas_sparse",
-                     "check_samplers_list", "check_samplers_multiclass_ova", "check_samplers_preserve_dtype",
-                     "check_samplers_sample_indices", "check_samplers_2d_target")
-
-
-SAMPLER_CHECKS = list(estimator_checks_generator(
-    AutoSMOTE(budget=2, random_state=0, k_neighbors=3), mark="xfail",
-    expected_failed_checks={name: "binary only: the check uses a 3-class dataset (binary versions are above)"
-                            for name in MULTICLASS_CHECKS}))
+# imbalanced-learn's whole sampler suite (multi-class, sparse and pandas inputs included), none expected to fail
+SAMPLER_CHECKS = list(estimator_checks_generator(AutoSMOTE(budget=2, random_state=0, k_neighbors=3)))
 
 
 @pytest.mark.parametrize("estimator, check", SAMPLER_CHECKS)
@@ -519,3 +512,41 @@ def test_the_harness_adapter_builds_one_search_per_classifier_and_metric():
     info = entry.fit_info(sampler)
     assert len(info["curve"]) == 3 and info["best_score"] == sampler.best_score_ and "total" in info["timings"]
     assert entry.make({}, SamplerContext(7, X_val[:0], y_val[:0], classifier="SVM", metric="mcc")).validation == 0.25
+
+
+def _three_classes(seed=3):
+    return make_classification(n_samples=600, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
+                               weights=[0.7, 0.2, 0.1], random_state=seed)
+
+
+def test_multi_class_data_oversamples_every_smaller_class_within_itself_in_one_search():
+    X, y = _three_classes()
+    sampler = AutoSMOTE(**{**TINY, "budget": 6, "k_neighbors": 5})
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert np.array_equal(X_res[:len(X)], X) and np.array_equal(y_res[:len(y)], y)   # the input first
+    added = np.bincount(y_res[len(y):], minlength=3)
+    assert added[0] == 0 and sampler.sampling_strategy_ == {1: added[1], 2: added[2]}
+    assert sampler.n_synthetic_ == added.sum() > 0
+    # each synthetic row lies between two rows of its own class: inside that class's bounding box
+    for label in (1, 2):
+        own, new = X[y == label], X_res[len(y):][y_res[len(y):] == label]
+        assert (new >= own.min(axis=0) - 1e-9).all() and (new <= own.max(axis=0) + 1e-9).all()
+    # the cross-instance factor's range comes from the smallest class (the largest imbalance)
+    n_fit = np.bincount(y) * 0.75
+    assert sampler.search_space_.g1_actions == max(2, round(4 * (n_fit[0] / n_fit[2]) / 10))
+
+
+def test_multi_class_searches_repeat_exactly_under_a_seed_in_process_and_with_actors():
+    X, y = _three_classes(seed=4)
+    runs = [AutoSMOTE(**{**TINY, "budget": 6, "k_neighbors": 5, "n_jobs": n_jobs}).fit_resample(X, y)
+            for n_jobs in (None, None, 2)]
+    for X_res, y_res in runs[1:]:
+        assert np.array_equal(X_res, runs[0][0]) and np.array_equal(y_res, runs[0][1])
+
+
+def test_neighbours_never_cross_classes():
+    from autosmote.rl.sampler import _neighbours_within_classes
+    X = np.array([[0.0], [0.1], [5.0], [0.2], [5.1], [5.2]])
+    labels = np.array([1, 1, 2, 1, 2, 2])
+    table = _neighbours_within_classes(X, labels, 2)
+    assert table.tolist() == [[0, 1], [1, 0], [2, 4], [3, 1], [4, 2], [5, 4]]

@@ -65,10 +65,13 @@ def test_a_binary_only_method_is_skipped_on_multi_class_data(toy_env, tmp_path):
     data["label"] = y
     data.to_csv(tmp_path / "three.csv", index=False)
     assert bench("data", "import", str(tmp_path / "three.csv"), "--target", "label").exit_code == 0
-    result = bench("run", "--datasets", "three", "--split", "stratified", "--samplers", "RandomOverSampler,sv.SMOTE")
+    result = bench("run", "--datasets", "three", "--split", "stratified", "--samplers",
+                   "RandomOverSampler,sv.SMOTE,AutoSMOTE[budget=3]")
     assert result.exit_code == 0, result.output
     frame = ResultStore(toy_env / "runs", readonly=True).frame()
     assert set(frame[frame["sampler"] == "RandomOverSampler"]["status"]) == {"ok"}
+    autosmote = frame[frame["sampler"] == "AutoSMOTE[budget=3]"]     # multi-class since issue 16
+    assert len(autosmote) == 4 and set(autosmote["status"]) <= {"ok", "no-op"}, autosmote["message"].tolist()
     sv = frame[frame["sampler"] == "sv.SMOTE"]
     assert set(sv["status"]) == {"skipped"} and sv["message"].str.contains("two classes only").all()
 

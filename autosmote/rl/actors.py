@@ -34,8 +34,8 @@ class SearchData:
     y_eval: np.ndarray
     X_min: np.ndarray            # minority rows of X_fit (interpolated)
     X_min_scaled: np.ndarray     # the same rows, standardised (what the policies see)
-    neighbours: np.ndarray
-    minority_label: Any
+    neighbours: np.ndarray       # (n, K) nearest rows of the same class, into X_min
+    row_labels: np.ndarray       # the class of each X_min row (its synthetic rows get it)
     classifier: Any
     metric: Callable[[np.ndarray, np.ndarray], float]
 
@@ -50,7 +50,6 @@ class Environment:
         self.X[:n_fit] = data.X_fit
         self.y = np.empty(n_fit + max_synthetic, dtype=data.y_fit.dtype)
         self.y[:n_fit] = data.y_fit
-        self.y[n_fit:] = data.minority_label
         self.n_fit = n_fit
 
     def synthetic_rows(self, samples_per_row: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -64,6 +63,7 @@ class Environment:
         synthetic = self.synthetic_rows(episode.samples_per_row, episode.actions)
         end = self.n_fit + len(synthetic)
         self.X[self.n_fit:end] = synthetic
+        self.y[self.n_fit:end] = self.data.row_labels[rows_for_counts(episode.samples_per_row)]
         fit_start, fit_start_cpu = time.perf_counter(), time.process_time()
         model = clone(self.data.classifier).fit(self.X[:end], self.y[:end])
         episode.score = float(self.data.metric(self.data.y_eval, model.predict(self.data.X_eval)))

@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy import sparse
 from imblearn.base import BaseSampler
 from sklearn.metrics import f1_score, matthews_corrcoef
 from sklearn.model_selection import train_test_split
@@ -13,7 +14,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ..space import DEFAULT_WEIGHTS, SearchSpace, cross_instance_actions, neighbour_table
+from ..space import DEFAULT_WEIGHTS, SearchSpace, cross_instance_actions, neighbour_table, rows_for_counts
 from .acting import ABLATIONS, PlayerConfig
 from .actors import Environment, SearchData
 from .learner import LearnerConfig
@@ -27,13 +28,22 @@ METRICS = {
 
 
 class AutoSMOTE(BaseSampler):
-    """Over-sample the minority class with the synthetic set that a hierarchical RL search finds best.
+    """Over-sample the minority class(es) with the synthetic set that a hierarchical RL search finds best.
 
     AutoSMOTE (Zha et al., CIKM 2022) searches the SMOTE space with three policies: a cross-instance
     factor g1, a per-row factor g2 (row i gets g1 * g2 samples) and a low-level choice of neighbour and
     interpolation weight per sample. Each episode's synthetic set is appended to the training data, the
     classifier is fitted and scored on the validation data, and that score is the reward (V-trace
     actor-critic, IMPALA). The output is the input plus the best-scoring synthetic set of `budget` episodes.
+
+    Multi-class data: one search oversamples every class smaller than the largest. Their rows form one
+    sequence, class by class; each row gets its own instance-specific factor and low-level choices, and
+    interpolates only with neighbours of its own class (K is capped at the smallest class). The
+    cross-instance factor g1 is one decision per episode shared by all classes, its range G1 taken from the
+    largest imbalance (the smallest class). Shared, because the instance-specific policy sees each row's
+    features and so already scales the amount row by row, hence class by class, while one g1 per class would
+    need a per-class state the paper does not define; it also leaves the binary search exactly as it was.
+    The reward is the metric over all classes on the validation data (macro-F1, or multi-class MCC).
 
     Parameters
     ----------
@@ -110,11 +120,11 @@ class AutoSMOTE(BaseSampler):
         actors, "learning", "waiting" (main process blocked on actors), "setup", "total" (the search);
         "acting_cpu", "fitting_cpu", "learning_cpu": the same in CPU seconds; and "n_actors".
     sampling_strategy_ : dict
-        {minority label: number of synthetic rows added}.
+        {label of each oversampled class: number of synthetic rows added}.
     learner_updates_ : dict
         Number of learner updates per policy ("cross", "instance", "low").
     imbalance_ratio_ : float
-        Majority / minority rows of the training part (G1 derives from it).
+        Largest / smallest class rows of the training part (G1 derives from it).
     search_space_ : SearchSpace
         The action-space sizes used (G1, G2, K, interpolation weights).
 
@@ -188,33 +198,29 @@ class AutoSMOTE(BaseSampler):
         self.within_row_updates = within_row_updates
         self.device = device
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
-
-    def _check_X_y(self, X, y, accept_sparse=None):
-        return super()._check_X_y(X, y, accept_sparse=False)
-
     # ----------------------------------------------------------------- fitting
     def _fit_resample(self, X, y):
+        if sparse.issparse(X):   # the search interpolates dense rows; the output keeps the input's format
+            X_out, y_out = self._fit_resample(X.toarray(), y)
+            return sparse.csr_matrix(X_out).asformat(X.format), y_out
         classes = np.unique(y)
-        if len(classes) != 2:
-            raise ValueError(f"AutoSMOTE handles binary targets only; got {len(classes)} classes")
-        _check_minority(y, classes, "the data")
+        _minority_classes(y, classes, "the data")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         X_fit, y_fit, X_eval, y_eval, X_base, y_base = self._split(X, y, classes, seed)
-        minority, n_min, counts = _check_minority(y_fit, classes, "the part left for training")
-        imbalance_ratio = counts.max() / n_min
+        minorities, n_min, n_max = _minority_classes(y_fit, classes, "the part left for training")
+        imbalance_ratio = n_max / n_min
         weights = self._interpolation_weights()
         space = SearchSpace(g1_actions=self.g1 or cross_instance_actions(imbalance_ratio, self.g2),
                             g2_actions=self.g2, k=min(self.k_neighbors, n_min), weights=tuple(weights))
-        X_min = np.asarray(X_fit[y_fit == minority], dtype=np.float64)
+        # the minority rows of every oversampled class, class by class, each interpolated within its class
+        in_class = [np.flatnonzero(y_fit == label) for label in minorities]
+        X_min = np.asarray(X_fit[np.concatenate(in_class)], dtype=np.float64)
+        row_labels = np.repeat(np.asarray(minorities, dtype=y_fit.dtype), [len(rows) for rows in in_class])
         mean, std = X_fit.mean(axis=0), X_fit.std(axis=0)
         std[std == 0] = 1.0
         data = SearchData(X_fit=X_fit, y_fit=y_fit, X_eval=X_eval, y_eval=y_eval, X_min=X_min,
                           X_min_scaled=((X_min - mean) / std).astype(np.float32),
-                          neighbours=neighbour_table(X_min, space.k), minority_label=minority,
+                          neighbours=_neighbours_within_classes(X_min, row_labels, space.k), row_labels=row_labels,
                           classifier=self.classifier if self.classifier is not None else LinearSVC(random_state=0),
                           metric=METRICS[self.metric] if isinstance(self.metric, str) else self.metric)
         config = PlayerConfig(space=space, bin_width=self.bin_width, kept_subepisodes=self.kept_subepisodes,
@@ -237,9 +243,10 @@ class AutoSMOTE(BaseSampler):
         self.learner_updates_ = result.updates
         self.imbalance_ratio_ = float(imbalance_ratio)
         self.search_space_ = space
-        self.sampling_strategy_ = {minority: len(synthetic)}
+        y_synthetic = row_labels[rows_for_counts(best.samples_per_row)].astype(y_base.dtype)
+        self.sampling_strategy_ = {label: int(np.sum(y_synthetic == label)) for label in minorities}
         X_out = np.vstack([X_base, synthetic.astype(X_base.dtype)])
-        y_out = np.concatenate([y_base, np.full(len(synthetic), minority, dtype=y_base.dtype)])
+        y_out = np.concatenate([y_base, y_synthetic])
         return X_out, y_out
 
     def _split(self, X, y, classes, seed):
@@ -248,7 +255,8 @@ class AutoSMOTE(BaseSampler):
         if isinstance(self.validation, tuple):
             if len(self.validation) != 2:
                 raise ValueError("validation must be a fraction or a tuple (X_val, y_val)")
-            X_val = check_array(self.validation[0], dtype=X.dtype)
+            X_val = check_array(self.validation[0], dtype=X.dtype, accept_sparse=True)
+            X_val = X_val.toarray() if sparse.issparse(X_val) else X_val
             y_val = np.asarray(self.validation[1]).ravel()
             if X_val.shape[1] != X.shape[1] or len(X_val) != len(y_val):
                 raise ValueError(f"validation data must have {X.shape[1]} columns and one label per row; got "
@@ -298,11 +306,26 @@ class AutoSMOTE(BaseSampler):
         return resolve_device(self.device)
 
 
-def _check_minority(y: np.ndarray, classes: np.ndarray, where: str):
-    """(minority label, its count, counts per class); at least 2 minority rows are needed to interpolate."""
+def _minority_classes(y: np.ndarray, classes: np.ndarray, where: str):
+    """(the classes to oversample, the smallest one's count, the largest class's count): every class smaller
+    than the largest (binary: the minority; with all classes equal, the first). Each needs at least 2 rows
+    to interpolate between."""
     counts = np.array([np.sum(y == c) for c in classes])
-    minority = classes[int(np.argmin(counts))]
-    if counts.min() < 2:
+    smaller = counts < counts.max()
+    minorities = classes[smaller] if smaller.any() else classes[[int(np.argmin(counts))]]
+    n_min = int(counts[np.isin(classes, minorities)].min())
+    if n_min < 2:
+        smallest = classes[int(np.argmin(counts))]
         raise ValueError(f"AutoSMOTE needs at least 2 minority rows to interpolate between; {where} has "
-                         f"{int(counts.min())} of class {minority!r}")
-    return minority, int(counts.min()), counts
+                         f"{n_min} of class {smallest!r}")
+    return list(minorities), n_min, int(counts.max())
+
+
+def _neighbours_within_classes(X_min: np.ndarray, row_labels: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) nearest rows of each row's own class (indices into X_min, the row itself first): a synthetic
+    row interpolates between two rows of one class. One class (binary) gives space.neighbour_table as is."""
+    table = np.empty((len(X_min), k), dtype=np.int64)
+    for label in dict.fromkeys(row_labels.tolist()):
+        rows = np.flatnonzero(row_labels == label)
+        table[rows] = rows[neighbour_table(X_min[rows], k)]
+    return table
