@@ -467,6 +467,57 @@ def test_random_search_learns_nothing():
     assert all(e.steps == {} for e in episodes)
 
 
+def _frequencies_match(values: np.ndarray, probabilities: dict[int, float]) -> None:
+    """Each value's share within 4 standard errors of its probability; no value outside the support."""
+    assert set(np.unique(values).tolist()) <= set(probabilities)
+    for value, p in probabilities.items():
+        share = np.mean(values == value)
+        assert abs(share - p) <= 4 * math.sqrt(p * (1 - p) / len(values)) + 1e-12, (value, share, p)
+
+
+def _product_of_uniforms(a: int, b: int) -> dict[int, float]:
+    """P(x * y = v) for x uniform in {0..a-1}, y uniform in {0..b-1}, independent."""
+    out: dict[int, float] = {}
+    for x in range(a):
+        for y in range(b):
+            out[x * y] = out.get(x * y, 0.0) + 1 / (a * b)
+    return out
+
+
+def test_random_search_draws_one_g1_per_episode_and_g2_per_row():
+    episodes, space = _episodes("random_search", n=600)
+    _frequencies_match(np.array([e.g1 for e in episodes]), {g: 1 / 6 for g in range(6)})
+    _frequencies_match(np.concatenate([e.g2 for e in episodes]), {g: 1 / 4 for g in range(4)})
+    assert all((e.samples_per_row == e.g1 * e.g2).all() for e in episodes)
+    _frequencies_match(np.concatenate([e.actions for e in episodes]), {a: 1 / space.n_pairs for a in range(25)})
+
+
+def test_random_per_row_draws_the_amount_of_each_row_independently_so_the_total_concentrates():
+    per_row_episodes, space = _episodes("random_per_row", n=600)
+    assert all(e.g1 == -1 and e.steps == {} for e in per_row_episodes)
+    amounts = np.concatenate([e.samples_per_row for e in per_row_episodes])
+    _frequencies_match(amounts, _product_of_uniforms(6, 4))
+    # the episode totals: a sum of 10 independent rows (sd = sqrt(10 * Var g)), where one g1 per episode
+    # (random_search) spreads them far wider
+    var_g = sum(v * v * p for v, p in _product_of_uniforms(6, 4).items()) - (2.5 * 1.5) ** 2
+    totals = np.array([e.samples_per_row.sum() for e in per_row_episodes])
+    assert abs(totals.mean() - 10 * 2.5 * 1.5) < 4 * math.sqrt(10 * var_g / 600)
+    assert 0.8 < totals.std() / math.sqrt(10 * var_g) < 1.2
+    random_totals = np.array([e.samples_per_row.sum() for e in _episodes("random_search", n=600)[0]])
+    assert random_totals.std() > 1.5 * totals.std()
+
+
+def test_random_flat_steps_uniformly_over_pairs_and_next_row():
+    episodes, space = _episodes("random_flat", n=600)
+    assert all(e.g1 == -1 and e.steps == {} and (e.g2 == -1).all() for e in episodes)
+    p_next = 1 / (space.n_pairs + 1)
+    cap = space.max_per_row                     # (6 - 1) * (4 - 1) = 15
+    truncated_geometric = {j: (1 - p_next) ** j * p_next for j in range(cap)}
+    truncated_geometric[cap] = (1 - p_next) ** cap
+    _frequencies_match(np.concatenate([e.samples_per_row for e in episodes]), truncated_geometric)
+    assert np.concatenate([e.actions for e in episodes]).max() < space.n_pairs   # "next row" is no sample
+
+
 def test_merged_trains_and_rewards_on_train_plus_validation():
     X, y = _data(seed=1)
     X_val, y_val = _data(n=60, seed=2)

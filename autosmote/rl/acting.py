@@ -27,7 +27,9 @@ from .policies import LowLevelPolicy, StatePolicy, build_policies, load_flat_par
 
 TOP_BIN = N_USAGE_BINS - 1
 NEVER = 1 << 60      # "this count never changes bin again" (already in the top bin)
-ABLATIONS = ("no_cross_instance", "no_instance_specific", "no_low_level", "flat", "random_search", "merged")
+ABLATIONS = ("no_cross_instance", "no_instance_specific", "no_low_level", "flat", "random_search", "merged",
+             "random_per_row", "random_flat")
+RANDOM = ("random_search", "random_per_row", "random_flat")   # every decision uniform, nothing learned
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ class PlayerConfig:
     def learned(self) -> dict[str, bool]:
         """Which decisions a policy makes (the others are fixed or uniform)."""
         a = self.ablation
-        return {"cross": a not in ("no_cross_instance", "flat", "random_search"),
-                "instance": a not in ("no_instance_specific", "flat", "random_search"),
-                "low": a not in ("no_low_level", "random_search"),
+        return {"cross": a not in ("no_cross_instance", "flat", *RANDOM),
+                "instance": a not in ("no_instance_specific", "flat", *RANDOM),
+                "low": a not in ("no_low_level", *RANDOM),
                 "flat": a == "flat"}
 
 
@@ -342,21 +344,24 @@ class EpisodePlayer:
         instance_steps = []
         low_rows: list[tuple[int, list[int], list[tuple]]] = []
         low = self.acting.get("low")
-        flat = cfg.ablation == "flat"
+        flat = cfg.ablation in ("flat", "random_flat")
         row_uniforms = rng.random(n)
+        # random_per_row: a g1 of each row's own instead of the episode's (drawn after the g2 uniforms, so
+        # that the other searches' random streams are what they were)
+        row_g1 = (rng.random(n) * space.g1_actions).astype(np.int64) if cfg.ablation == "random_per_row" else None
         for i in range(n):
             if flat:
                 g = space.max_per_row                # the flat policy stops earlier by itself
             else:
                 g2[i] = self._instance_specific(i, counts, row_uniforms[i], instance_steps)
-                g = g1 * int(g2[i])
+                g = (g1 if row_g1 is None else int(row_g1[i])) * int(g2[i])
             if g == 0:
                 continue
             if low is None:
-                row_actions = rng.integers(0, space.n_pairs, size=g)
+                row_actions = self._uniform_actions(rng, g)
                 self._count_uniform(i, row_actions, counts)
                 actions.append(row_actions)
-                per_row[i] = g
+                per_row[i] = len(row_actions)
                 continue
             sample_row = low.sample_row if cfg.within_row_updates else low.sample_row_frozen
             row_steps, segments = sample_row(i, g, rng.random(g), counts)
@@ -375,10 +380,20 @@ class EpisodePlayer:
         return episode
 
     # ----------------------------------------------------------------- the decisions
+    def _uniform_actions(self, rng: np.random.Generator, g: int) -> np.ndarray:
+        """A row's g uniform (neighbour, weight) actions; under random_flat each step is uniform over those
+        and "next row" (the flat policy's actions), so the row ends at its first "next row"."""
+        if self.config.ablation != "random_flat":
+            return rng.integers(0, self.space.n_pairs, size=g)
+        drawn = rng.integers(0, self.space.n_pairs + 1, size=g)   # n_pairs: the "next row" action
+        stops = np.flatnonzero(drawn == self.space.n_pairs)
+        return drawn[:stops[0]] if len(stops) else drawn
+
     def _cross_instance(self, rng: np.random.Generator, steps: dict) -> int:
-        """g1 from the cross-instance policy (its state: the first row, all counts zero), or fixed/uniform."""
+        """g1 from the cross-instance policy (its state: the first row, all counts zero), or fixed/uniform
+        (-1: no episode-wide g1, under the flat policies and random_per_row)."""
         u = rng.random()
-        if self.config.ablation == "flat":
+        if self.config.ablation in ("flat", "random_flat", "random_per_row"):
             return -1
         if self.config.ablation == "no_cross_instance":
             return self.space.g1_actions // 2

@@ -59,8 +59,17 @@ class AutoSMOTE(BaseSampler):
     ablation : str or None, default=None
         The paper's Table 4 ablations: "no_cross_instance" (g1 fixed to G1 // 2), "no_instance_specific"
         (g2 fixed to G2 // 2), "no_low_level" (uniform neighbour and weight), "flat" (one policy choosing
-        neighbour, weight or "next row" at each step), "random_search" (all decisions uniform, no learning),
-        "merged" (training and validation data merged; reward measured on the merged data).
+        neighbour, weight or "next row" at each step), "merged" (training and validation data merged; reward
+        measured on the merged data), and three readings of the paper's one-sentence random search, each
+        with every decision uniform and nothing learned, which differ in how the amount is drawn:
+        "random_search": the hierarchical space searched at random - one g1 in {0..G1-1} per episode, then
+        g2 in {0..G2-1} per row, g1 * g2 samples at each row, so an episode's total amount varies with g1
+        from none to the most; "random_per_row": g1 and g2 drawn for every row independently (no episode-
+        wide factor), so the total amount, a sum of n independent draws, concentrates around n * E[g1 * g2];
+        "random_flat": the flat policy's space at random - at each step one of the K * W (neighbour,
+        weight) pairs or "next row", uniformly, a row ending at "next row" or at (G1-1)(G2-1) samples (so
+        nearly every row gets that maximum when K * W is large). Neighbour and weight are uniform in all
+        three.
     n_jobs : int or None, default=None
         Number of actors (episodes played in parallel, each in its own process). None means 1 (in-process);
         -1 means one per CPU. A search is repeated bit for bit under the same random_state and n_jobs:

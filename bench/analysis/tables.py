@@ -22,6 +22,7 @@ PAPER_ABLATIONS = {None: "full AutoSMOTE", "no_cross_instance": "w/o cross-insta
                    "no_instance_specific": "w/o instance-specific sub-policy", "no_low_level": "w/o low-level policy",
                    "flat": "flat policy", "random_search": "random search",
                    "merged": "merging training and validation sets"}
+OTHER_READINGS = {"random_per_row": "random search, amount drawn per row", "random_flat": "random flat policy"}
 ROPE = 0.01                 # Bayesian test: differences within +-0.01 (Macro-F1, MCC) count as equivalent
 BAYES_SAMPLES = 50000
 
@@ -242,7 +243,7 @@ class AblationTable(Artefact):
         labels = list(pd.unique(rows["sampler"]))
         ablations = pd.Series([sampler_meta(s).fixed.get("ablation") for s in labels], index=labels, dtype=object)
         display = pd.DataFrame(index=pd.Index(ablations.index, name="sampler"))
-        display["paper's name"] = ablations.map(PAPER_ABLATIONS).fillna("")
+        display["paper's name"] = ablations.map(PAPER_ABLATIONS).fillna(ablations.map(OTHER_READINGS)).fillna("")
         data = display.copy()
         paper_tables = ctx.options.paper_tables
         paper = pd.read_csv(paper_tables / "table4.csv").set_index("variant") if paper_tables else None
