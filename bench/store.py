@@ -365,9 +365,7 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
     names = [d[0] for d in conn.execute("SELECT * FROM runs LIMIT 0").description]
     invocations = conn.execute("SELECT id, command, settings, started_at, finished_at FROM invocations "
                                "ORDER BY started_at").fetchall()
-    conn.execute("PRAGMA foreign_keys=OFF")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _migration(conn):
         for table in ("runs", "scores", "invocations"):
             conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
         conn.execute("DROP INDEX IF EXISTS runs_by_config")
@@ -400,13 +398,6 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
         conn.execute("DROP TABLE renamed")
         for table in ("scores", "runs", "invocations"):
             conn.execute(f"DROP TABLE old_{table}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.execute("PRAGMA foreign_keys=ON")
 
 
 def migrate_v2(conn: sqlite3.Connection) -> None:
@@ -416,9 +407,7 @@ def migrate_v2(conn: sqlite3.Connection) -> None:
     procedure for other schema changes), rows and keys as they were."""
     statements = [s for s in SCHEMA.split(";") if "runs (" in s or "ON runs " in s]
     configs = [(config_key(json.loads(spec)), key) for key, spec in conn.execute("SELECT key, spec FROM runs")]
-    conn.execute("PRAGMA foreign_keys=OFF")   # dropping the old table must not cascade to the scores
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _migration(conn):
         conn.execute(statements[0].replace("CREATE TABLE runs (", "CREATE TABLE new_runs ("))
         conn.execute("INSERT INTO new_runs SELECT * FROM runs")
         conn.executemany("UPDATE new_runs SET config = ? WHERE key = ?", configs)
@@ -426,6 +415,16 @@ def migrate_v2(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE new_runs RENAME TO runs")
         for index in statements[1:]:
             conn.execute(index)
+
+
+@contextmanager
+def _migration(conn: sqlite3.Connection) -> Iterator[None]:
+    """One transaction that rebuilds tables and ends at the current schema version; foreign keys are off
+    meanwhile, so that dropping an old table does not cascade to the rows that reference it."""
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:

@@ -45,3 +45,29 @@ reference = "RandomOverSampler"
     monkeypatch.setenv("BENCH_CONFIG", str(config))
     monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
     return tmp_path
+
+
+def importable_module(folder: Path, monkeypatch, name: str, source: str) -> Path:
+    """A researcher's own module `name` in folder/mine, importable (on sys.path) for this test."""
+    mine = folder / "mine"
+    mine.mkdir(exist_ok=True)
+    path = mine / f"{name}.py"
+    path.write_text(source)
+    monkeypatch.syspath_prepend(str(mine))
+    return path
+
+
+def add_to_config(folder: Path, text: str) -> None:
+    """Append TOML to the toy environment's bench.toml."""
+    config = folder / "bench.toml"
+    config.write_text(config.read_text() + text)
+
+
+def refused_before_anything_is_stored(result, folder: Path, words) -> None:
+    """Exit code 2, one line naming every word, and no store created."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert not (folder / "runs").exists()

@@ -12,6 +12,7 @@ from bench import extensions
 from bench.cli import app
 from bench.classifiers import make_classifier, resolve_classifiers
 from bench.store import ResultStore
+from conftest import add_to_config, importable_module, refused_before_anything_is_stored
 
 FOREST = "sklearn.ensemble:RandomForestClassifier[n_estimators=5]"
 
@@ -35,18 +36,9 @@ def _rows(toy_env):
     return ResultStore(toy_env / "runs", readonly=True).frame()
 
 
-def _define(toy_env, text):
-    config = toy_env / "bench.toml"
-    config.write_text(config.read_text() + text)
-
-
 @pytest.fixture
 def module(toy_env, monkeypatch):
-    folder = toy_env / "mine"
-    folder.mkdir()
-    (folder / "my_classifiers.py").write_text(SOURCE)
-    monkeypatch.syspath_prepend(str(folder))
-    yield folder / "my_classifiers.py"
+    yield importable_module(toy_env, monkeypatch, "my_classifiers", SOURCE)
     sys.modules.pop("my_classifiers", None)
 
 
@@ -82,7 +74,7 @@ def test_a_worker_without_the_definition_builds_it_from_the_unit():
 
 
 def test_a_classifier_defined_in_bench_toml_runs_under_its_name_and_its_code_is_its_identity(toy_env, module):
-    _define(toy_env, '\n[classifiers.Wide]\nfactory = "my_classifiers:WideKNN"\nparams = { n_neighbors = 7 }\n')
+    add_to_config(toy_env, '\n[classifiers.Wide]\nfactory = "my_classifiers:WideKNN"\nparams = { n_neighbors = 7 }\n')
     assert bench("run", "--classifiers", "Wide").exit_code == 0
     wide = _rows(toy_env)
     assert set(wide["classifier"]) == {"Wide"} and len(wide) == 4 and set(wide["status"]) == {"ok"}
@@ -103,15 +95,11 @@ def test_a_classifier_defined_in_bench_toml_runs_under_its_name_and_its_code_is_
     ("SVN", ["did you mean SVM"]),
 ])
 def test_bad_classifier_references_are_one_line_errors_before_anything_is_stored(toy_env, classifiers, words):
-    result = bench("run", "--classifiers", classifiers)
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and all(w in lines[0] for w in words), lines
-    assert not (toy_env / "runs").exists()
+    refused_before_anything_is_stored(bench("run", "--classifiers", classifiers), toy_env, words)
 
 
 def test_a_classifier_definition_may_not_take_a_built_in_name(toy_env):
-    _define(toy_env, '\n[classifiers.KNN]\nfactory = "sklearn.neighbors:KNeighborsClassifier"\n')
+    add_to_config(toy_env, '\n[classifiers.KNN]\nfactory = "sklearn.neighbors:KNeighborsClassifier"\n')
     result = bench("run")
     assert result.exit_code == 2 and "[classifiers.KNN] takes the name of a built-in" in result.output
 

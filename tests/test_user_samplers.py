@@ -1,11 +1,14 @@
 """A researcher's own sampler, named by import path, under the paper's protocol without editing the package."""
 from __future__ import annotations
 
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.store import ResultStore
+from conftest import add_to_config, importable_module, refused_before_anything_is_stored
 
 SOURCE = '''
 from imblearn.over_sampling import RandomOverSampler
@@ -27,22 +30,10 @@ def bench(*args):
     return CliRunner().invoke(app, list(args))
 
 
-def _refused_before_anything_is_stored(result, toy_env, words):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ")
-    for w in words:
-        assert w in lines[0], lines[0]
-    assert not (toy_env / "runs").exists()
-
-
 @pytest.fixture
 def module(toy_env, monkeypatch):
-    folder = toy_env / "mine"
-    folder.mkdir()
-    (folder / "my_oversampling.py").write_text(SOURCE)
-    monkeypatch.syspath_prepend(str(folder))
-    return folder / "my_oversampling.py"
+    yield importable_module(toy_env, monkeypatch, "my_oversampling", SOURCE)
+    sys.modules.pop("my_oversampling", None)
 
 
 def test_a_sampler_by_import_path_runs_under_the_protocol_and_is_ranked(toy_env, module):
@@ -64,7 +55,6 @@ def test_a_sampler_by_import_path_runs_under_the_protocol_and_is_ranked(toy_env,
 def test_editing_the_method_recomputes_its_runs_and_nothing_else(toy_env, module):
     ref = "my_oversampling:ShrunkOverSampler"
     assert bench("run", "--samplers", f"RandomOverSampler,{ref}").exit_code == 0
-    import sys
     sys.modules.pop("my_oversampling")
     module.write_text(SOURCE.replace("shrinkage=0.1):", "shrinkage=0.2):"))   # a new default: new code
     again = bench("run", "--samplers", f"RandomOverSampler,{ref}", "--dry-run")
@@ -89,16 +79,11 @@ def test_editing_the_method_recomputes_its_runs_and_nothing_else(toy_env, module
 ])
 def test_bad_references_are_one_line_errors_before_anything_is_stored(toy_env, module, ref, words):
     result = bench("run", "--samplers", ref)
-    _refused_before_anything_is_stored(result, toy_env, words)
-
-
-def _define(toy_env, text):
-    config = toy_env / "bench.toml"
-    config.write_text(config.read_text() + text)
+    refused_before_anything_is_stored(result, toy_env, words)
 
 
 def test_a_sampler_defined_in_bench_toml_runs_under_its_name(toy_env, module):
-    _define(toy_env, '\n[samplers.Shrunk]\nfactory = "my_oversampling:ShrunkOverSampler"\ncategory = "over"\n'
+    add_to_config(toy_env, '\n[samplers.Shrunk]\nfactory = "my_oversampling:ShrunkOverSampler"\ncategory = "over"\n'
                      'params = { shrinkage = 0.5 }\n')
     result = bench("run", "--samplers", "No-resampling,Shrunk")
     assert result.exit_code == 0, result.output
@@ -119,6 +104,6 @@ def test_a_sampler_defined_in_bench_toml_runs_under_its_name(toy_env, module):
                                                                           "did you mean samplers.Mine.factory?"]),
 ])
 def test_bad_sampler_definitions_are_one_line_errors(toy_env, module, text, words):
-    _define(toy_env, text)
+    add_to_config(toy_env, text)
     result = bench("run")
-    _refused_before_anything_is_stored(result, toy_env, words)
+    refused_before_anything_is_stored(result, toy_env, words)
