@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 import autosmote
 from bench.samplers.registry import SAMPLERS, all_entries, load_factory

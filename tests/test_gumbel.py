@@ -272,7 +272,7 @@ def test_harness_entries_and_their_factories():
         assert (mlp_entry.category, mlp_entry.family, mlp_entry.tunes_ratio, mlp_entry.predicts) == \
             ("auto", "gumbel", False, True)
         sampler = entry.make({"ratio": 0.4, "epochs": 3}, context)
-        assert isinstance(sampler, cls) and sampler.get_params()["sampling_strategy"] == 0.4
+        assert isinstance(sampler, cls) and sampler.get_params()["sampling_strategy"].ratio == 0.4
         assert sampler.random_state == 7 and sampler.epochs == 3
         X, y = _binary(n_major=50, n_minor=5)
         X_res, y_res, info = _resample(entry, {"ratio": 0.4, "epochs": 3, "hidden_size": 8}, context, X, y)
@@ -280,3 +280,14 @@ def test_harness_entries_and_their_factories():
         json.dumps(info)
         model = mlp_entry.make({"epochs": 3, "hidden_size": 8}, context).fit(X, y)
         assert model.predict(X).shape == (55,) and json.dumps(mlp_entry.fit_info(model))
+
+
+def test_the_harness_ratio_reaches_every_smaller_class_of_multi_class_data():
+    from bench.samplers.registry import SAMPLERS, SamplerContext, all_entries
+    all_entries()
+    rng = np.random.RandomState(0)
+    X = rng.rand(90, 3)
+    y = np.repeat([0, 1, 2], [60, 20, 10])
+    sampler = SAMPLERS["AutoSMOTE-self"].make({"ratio": 0.5, "epochs": 2, "hidden_size": 8}, SamplerContext(3))
+    _, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [60, 30, 30]      # int(0.5 * 60) rows in each smaller class

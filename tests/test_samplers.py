@@ -31,7 +31,7 @@ def test_fixed_parameters_are_part_of_the_label_and_grid():
     assert choice.grid((0.5,)) == [{"k_neighbors": 3, "ratio": 0.5}]
     X = np.random.RandomState(0).randn(60, 2)
     y = np.r_[np.zeros(50), np.ones(10)].astype(int)
-    assert choice.entry.make(choice.grid((0.5,))[0], SamplerContext(1)).kwargs["k_neighbors"] == 3
+    assert choice.entry.make(choice.grid((0.5,))[0], SamplerContext(1)).params["k_neighbors"] == 3
     _, y_res = choice.entry.make(choice.grid((0.5,))[0], SamplerContext(1)).fit_resample(X, y)
     assert np.bincount(y_res).tolist() == [50, 25]
 

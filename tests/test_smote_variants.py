@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 import logging
 
 import numpy as np
@@ -16,7 +15,7 @@ from bench.names import resolve_name
 from bench.protocol import run_unit
 from bench.runner import make_plan
 from bench.samplers.registry import SAMPLERS, SamplerContext, SamplerEntry, all_entries, groups, resolve_samplers
-from bench.samplers.smote_variants_adapter import SmoteVariantsSampler, proportion_for_ratio
+from bench.samplers.smote_variants_adapter import SmoteVariantsSampler, proportion_for
 
 SV_CLASSES = sv.get_all_oversamplers()
 
@@ -90,16 +89,15 @@ def test_smote_variants_logs_only_warnings():
 # ---------------------------------------------------------------- ratio mapping
 
 
-def test_proportion_for_ratio_hand_computed():
+def test_proportion_for_hand_computed():
     # 100 majority, 10 minority, ratio 0.5: 50 minority wanted, 40 new of a gap of 90 -> (40 + 0.5) / 90
-    assert proportion_for_ratio(0.5, 100, 10) == pytest.approx(0.45)
+    assert proportion_for(40, 100, 10) == pytest.approx(0.45)
     # ratio 1.0 fills the gap: (90 + 0.5) / 90
-    assert proportion_for_ratio(1.0, 100, 10) == pytest.approx(90.5 / 90)
+    assert proportion_for(90, 100, 10) == pytest.approx(90.5 / 90)
     # truncation like imbalanced-learn: 0.333 * 100 - 10 = 23.3 -> 23 new rows
-    assert proportion_for_ratio(0.333, 100, 10) == pytest.approx(23.5 / 90)
+    assert proportion_for(23, 100, 10) == pytest.approx(23.5 / 90)
     # at or below the current ratio nothing is wanted
-    assert proportion_for_ratio(0.1, 100, 10) == 0.0
-    assert proportion_for_ratio(0.05, 100, 10) == 0.0
+    assert proportion_for(0, 100, 10) == 0.0
 
 
 def test_the_library_generates_exactly_the_wanted_rows():
@@ -109,20 +107,21 @@ def test_the_library_generates_exactly_the_wanted_rows():
         for n_minority in range(1, n_majority):
             for ratio in (0.1, 0.2, 0.3, 0.45, 0.5, 0.7, 0.9, 1.0):
                 wanted = max(0, int(ratio * n_majority - n_minority))
-                p = proportion_for_ratio(ratio, n_majority, n_minority)
+                p = proportion_for(wanted, n_majority, n_minority)
                 assert base.det_n_to_sample(p, n_majority, n_minority) == wanted
 
 
-@pytest.mark.parametrize("ratio", [0, -0.5, float("nan"), float("inf"), "0.5", None, True])
-def test_proportion_for_ratio_rejects_bad_ratios(ratio):
-    with pytest.raises(ValueError, match="ratio must be a positive number"):
-        proportion_for_ratio(ratio, 100, 10)
+@pytest.mark.parametrize("ratio", [0, -0.5, float("nan"), float("inf"), 1.5, "0.5"])
+def test_bad_ratios_raise_value_error(ratio):
+    X, y = _imbalanced()
+    with pytest.raises(ValueError, match="'ratio' parameter of SmoteVariantsSampler must be"):
+        SmoteVariantsSampler(sv.SMOTE, ratio, 0).fit_resample(X, y)
 
 
 @pytest.mark.parametrize("n_majority,n_minority", [(10, 10), (5, 10), (10, -1)])
-def test_proportion_for_ratio_needs_a_majority(n_majority, n_minority):
+def test_proportion_for_needs_a_majority(n_majority, n_minority):
     with pytest.raises(ValueError, match="needs more majority than minority rows"):
-        proportion_for_ratio(0.5, n_majority, n_minority)
+        proportion_for(5, n_majority, n_minority)
 
 
 # ---------------------------------------------------------------- the wrapper

@@ -36,6 +36,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
@@ -371,9 +372,11 @@ class MESA(ClassifierMixin, BaseEstimator):
                              "the meta-sampler would never be updated")
         device = self._torch_device()
         X, y = validate_data(self, X, y)
+        check_classification_targets(y)
         self.classes_, counts = np.unique(y, return_counts=True)
         if len(self.classes_) != 2:
-            raise ValueError(f"MESA handles binary problems only; y has {len(self.classes_)} classes")
+            raise ValueError(f"Only binary classification is supported: MESA's meta-sampler balances one "
+                             f"minority against one majority; y has {len(self.classes_)} classes")
         self.minority_index_ = int(counts[1] <= counts[0])
         rng = check_random_state(self.random_state)
         X_train, y_train, X_val, y_val = self._train_and_validation(X, y == self.classes_[self.minority_index_],
@@ -402,7 +405,13 @@ class MESA(ClassifierMixin, BaseEstimator):
         return proba
 
     def predict(self, X) -> np.ndarray:
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False   # binary only (fit says so)
+        return tags
 
     def _torch_device(self) -> torch.device:
         return resolve_device(self.device)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .base import OverSamplingTargets
 from .registry import SamplerContext, SamplerEntry, load_factory
 
 
 def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext):
     kwargs = {k: v for k, v in params.items() if k != "ratio"}
-    if "ratio" in params:
-        # imbalanced-learn's float sampling_strategy is the protocol's N_minority / N_majority after resampling.
-        kwargs["sampling_strategy"] = params["ratio"]
+    if "ratio" in params:   # the protocol's ratio by the one rule (bench.samplers.base), multi-class too
+        kwargs["sampling_strategy"] = OverSamplingTargets(params["ratio"])
     return load_factory(entry.factory)(random_state=context.random_state, **kwargs)
 
 

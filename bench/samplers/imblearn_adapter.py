@@ -1,52 +1,58 @@
 """No-resampling and the imbalanced-learn samplers of the paper's Table 2 (11 under, 7 over, 2 combined;
-listed in catalog.toml)."""
+listed in catalog.toml), and samplers of one's own named by import path (bench.samplers.user)."""
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
-import numpy as np
+from sklearn.utils._param_validation import HasMethods
 
+from .base import RATIO, SEED, ProtocolSampler, ratio_strategy
 from .registry import SamplerContext, SamplerEntry, load_factory
 
 
-class NoResampling:
+class NoResampling(ProtocolSampler):
     """The identity sampler: the classifier sees the imbalanced training split as it is."""
 
-    def fit_resample(self, X, y):
+    _sampling_type = "bypass"
+
+    def _fit_resample(self, X, y):
         return X, y
 
 
-class RatioSampler:
-    """An imblearn sampler asked for the protocol's ratio N_class / N_majority after resampling.
+class RatioSampler(ProtocolSampler):
+    """An imbalanced-learn sampler class, built with `params` and the seed and asked for the protocol's ratio
+    (base.ratio_strategy: for binary data imbalanced-learn's own float rule); without a ratio (cleaning
+    methods) it runs with its defaults."""
 
-    For binary data imblearn's float `sampling_strategy` is exactly that ratio. imblearn refuses a float
-    for multi-class data, so there the ratio becomes per-class target counts: over-samplers raise every
-    smaller class to ratio * N_largest, under-samplers cut every class above N_smallest / ratio.
-    """
+    _parameter_constraints: dict = {"sampler": [HasMethods(["fit_resample"])], "ratio": [*RATIO, None],
+                                    "random_state": SEED, "params": [dict, None]}
 
-    def __init__(self, cls, ratio: float, **kwargs):
-        self.cls, self.ratio, self.kwargs = cls, ratio, kwargs
+    def __init__(self, sampler: type, ratio: float | None = None, random_state: int | None = None,
+                 params: dict[str, Any] | None = None):
+        self.sampler = sampler
+        self.ratio = ratio
+        self.random_state = random_state
+        self.params = params
 
-    def fit_resample(self, X, y):
-        labels, counts = np.unique(y, return_counts=True)
-        if len(labels) == 2:
-            strategy = self.ratio
-        elif self.cls._sampling_type == "over-sampling":
-            strategy = {c: max(n, int(self.ratio * counts.max())) for c, n in zip(labels, counts)
-                        if n < counts.max()}
-        else:
-            strategy = {c: min(n, int(counts.min() / self.ratio)) for c, n in zip(labels, counts)}
-        return self.cls(sampling_strategy=strategy, **self.kwargs).fit_resample(X, y)
+    @property
+    def _sampling_type(self) -> str:
+        # imbalanced-learn's samplers declare theirs; one of one's own that does not is taken for an over-sampler
+        return getattr(self.sampler, "_sampling_type", "over-sampling")
+
+    def _fit_resample(self, X, y):
+        arguments = dict(self.params or {})
+        if "random_state" in inspect.signature(self.sampler).parameters:
+            arguments["random_state"] = self.random_state
+        if self.ratio is not None:
+            arguments["sampling_strategy"] = ratio_strategy(self.ratio, y, self._sampling_type)
+        return self.sampler(**arguments).fit_resample(X, y)
 
 
-def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext):
+def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> ProtocolSampler:
     """The entry's imblearn class, seeded with the run's seed, asked for the protocol's ratio if it takes one.
     (Cleaning methods take no ratio: the catalogue runs them once with their defaults.)"""
     if entry.identity:
         return NoResampling()
-    cls = load_factory(entry.factory)
-    kwargs = {k: v for k, v in params.items() if k != "ratio"}
-    if "random_state" in inspect.signature(cls).parameters:
-        kwargs["random_state"] = context.random_state
-    return RatioSampler(cls, params["ratio"], **kwargs) if "ratio" in params else cls(**kwargs)
+    fixed = {key: value for key, value in params.items() if key != "ratio"}
+    return RatioSampler(load_factory(entry.factory), params.get("ratio"), context.random_state, fixed)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import numbers
 import warnings
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_X_y
+from sklearn.utils._param_validation import Interval, StrOptions
 
+from .base import RATIO, SEED, ProtocolSampler
 from .registry import SamplerContext, SamplerEntry
 
 SYNTHESIZERS = {"CTGAN": "CTGANSynthesizer", "TVAE": "TVAESynthesizer"}
@@ -27,84 +28,71 @@ TABLE = "minority"   # sdv 2.x fits and samples dicts of tables; ours has one
 OWN_PARAMS = ("ratio", "epochs", "enable_gpu")   # every other parameter goes to the synthesizer
 
 
-class SDVOversampler:
-    """Adds round(ratio * N_largest) - N_class rows per smaller class, from an sdv synthesizer fit on that class.
+class SDVOversampler(ProtocolSampler):
+    """Adds int(ratio * N_largest) - N_class rows per smaller class (base.ratio_strategy), from an sdv
+    synthesizer fit on that class.
 
     `epochs=None` keeps the library default; `enable_gpu=None` means "when torch sees a GPU".
     `synthesizer_params` are passed to the synthesizer as they are (e.g. batch_size, embedding_dim).
-    The fit is seeded through numpy's and torch's global generators, which sdv/ctgan draw from; sdv
+    The call is seeded through numpy's and torch's global generators, which sdv/ctgan draw from; sdv
     samples from its own fixed seed, so a (seed, data) pair gives the same rows every time on a CPU.
     """
 
+    _parameter_constraints: dict = {
+        "synthesizer": [StrOptions(set(SYNTHESIZERS))], "ratio": RATIO,
+        "epochs": [Interval(Integral, 1, None, closed="left"), None], "enable_gpu": ["boolean", None],
+        "random_state": SEED, "synthesizer_params": [dict, None]}
+    _float_rows_only = True
+
     def __init__(self, synthesizer: str, ratio: float, *, epochs: int | None = None,
-                 enable_gpu: bool | None = None, random_state: int = 0,
+                 enable_gpu: bool | None = None, random_state: int | None = 0,
                  synthesizer_params: dict[str, Any] | None = None):
         self.synthesizer = synthesizer
         self.ratio = ratio
         self.epochs = epochs
         self.enable_gpu = enable_gpu
         self.random_state = random_state
-        self.synthesizer_params = synthesizer_params or {}
+        self.synthesizer_params = synthesizer_params
 
-    def fit_resample(self, X, y):
-        """Every class smaller than the largest gets its own synthesizer (binary: the minority only)."""
-        X, y = check_X_y(X, y, dtype=np.float64)
-        synthesizer_class = self._check_params()
-        parts_X, parts_y = [X], [y]
-        for label, n_new in self._n_new(y).items():
-            if n_new:
-                parts_X.append(self._sample_minority(synthesizer_class, X[y == label], n_new))
-                parts_y.append(np.full(n_new, label, dtype=y.dtype))
-        return np.vstack(parts_X), np.concatenate(parts_y)
-
-    def _check_params(self):
-        """Validate the parameters; return the sdv synthesizer class they name."""
-        if self.synthesizer not in SYNTHESIZERS:
-            raise ValueError(f"synthesizer must be one of {sorted(SYNTHESIZERS)}, got {self.synthesizer!r}")
-        if not _is_real(self.ratio) or not 0 < self.ratio <= 1:
-            raise ValueError(f"ratio must be a number in (0, 1], got {self.ratio!r}")
-        if self.epochs is not None and (not _is_int(self.epochs) or self.epochs < 1):
-            raise ValueError(f"epochs must be a positive integer or None, got {self.epochs!r}")
-        if self.enable_gpu is not None and not isinstance(self.enable_gpu, bool):
-            raise ValueError(f"enable_gpu must be True, False or None, got {self.enable_gpu!r}")
-        from sdv import single_table
-        synthesizer_class = getattr(single_table, SYNTHESIZERS[self.synthesizer])
-        accepted = set(inspect.signature(synthesizer_class).parameters) - {"metadata", *OWN_PARAMS}
-        unknown = sorted(set(self.synthesizer_params) - accepted)
+    def _check_params(self) -> None:
+        """Reject parameters the synthesizer does not take. Importing sdv imports torch, and a GPU fit starts
+        CUDA here: both before the global generators are seeded, so that torch's and CUDA's are."""
+        accepted = set(inspect.signature(self._synthesizer_class()).parameters) - {"metadata", *OWN_PARAMS}
+        unknown = sorted(set(self.synthesizer_params or {}) - accepted)
         if unknown:
             raise ValueError(f"unknown {self.synthesizer} parameter(s) {unknown}; "
                              f"accepted: {sorted(accepted | set(OWN_PARAMS))}")
-        return synthesizer_class
+        if self.uses_gpu():
+            import torch
+            torch.cuda.init()
 
-    def _n_new(self, y: np.ndarray) -> dict:
-        """Rows to add per smaller class so that N_class / N_largest reaches the ratio (the protocol's count)."""
-        labels, counts = np.unique(y, return_counts=True)
-        if len(labels) < 2:
-            raise ValueError(f"y must hold at least two classes, got {labels}")
-        target = round(self.ratio * counts.max())
-        out = {}
-        for label, n in zip(labels, counts):
-            if n == counts.max():
-                continue
-            if target < n:
-                raise ValueError(f"ratio {self.ratio} is below the current {n}/{counts.max()} of class {label}: "
-                                 "an oversampler cannot remove rows")
-            out[label] = target - n
-        return out
+    def _fit_resample(self, X, y):
+        """Every class smaller than the largest gets its own synthesizer (binary: the minority only); the
+        original rows come first."""
+        parts_X, parts_y = [X], [y]
+        for label, n_new in self.sampling_strategy_.items():
+            if n_new:
+                parts_X.append(self._sample_minority(X[y == label], n_new).astype(X.dtype, copy=False))
+                parts_y.append(np.full(n_new, label, dtype=y.dtype))
+        return np.vstack(parts_X), np.concatenate(parts_y)
 
-    def _sample_minority(self, synthesizer_class, X_minority: np.ndarray, n_rows: int) -> np.ndarray:
+    def _synthesizer_class(self):
+        from sdv import single_table
+        return getattr(single_table, SYNTHESIZERS[self.synthesizer])
+
+    def _sample_minority(self, X_minority: np.ndarray, n_rows: int) -> np.ndarray:
         """Fit the synthesizer on the minority rows and draw `n_rows` new ones."""
         columns = [f"f{j}" for j in range(X_minority.shape[1])]
-        model = synthesizer_class(_numerical_metadata(columns), **self._synthesizer_kwargs())
-        with _quiet(), _seeded_global_rngs(self.random_state):
-            model.fit({TABLE: pd.DataFrame(X_minority, columns=columns)})
+        model = self._synthesizer_class()(_numerical_metadata(columns), **self._synthesizer_kwargs())
+        with _quiet():
+            model.fit({TABLE: pd.DataFrame(X_minority.astype(np.float64), columns=columns)})
             sampled = model.sample(num_rows=n_rows)[TABLE]
         if len(sampled) != n_rows:
             raise RuntimeError(f"{self.synthesizer} returned {len(sampled)} rows, {n_rows} were asked for")
         return sampled[columns].to_numpy(dtype=np.float64)
 
     def _synthesizer_kwargs(self) -> dict[str, Any]:
-        kwargs = {**self.synthesizer_params, "enable_gpu": self.uses_gpu()}
+        kwargs = {**(self.synthesizer_params or {}), "enable_gpu": self.uses_gpu()}
         if self.epochs is not None:
             kwargs["epochs"] = self.epochs
         return kwargs
@@ -134,28 +122,6 @@ def _quiet():
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
-
-
-@contextlib.contextmanager
-def _seeded_global_rngs(seed: int):
-    """Seed numpy's and torch's global generators for one fit, then restore them for the caller."""
-    import torch
-    numpy_state = np.random.get_state()
-    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(numpy_state)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> SDVOversampler:

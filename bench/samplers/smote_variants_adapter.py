@@ -2,8 +2,9 @@
 
 The harness's ratio r is the minority / majority ratio wanted after resampling; smote-variants'
 `proportion` p is the fraction of the class-count gap to fill. p is therefore derived from y at fit
-time. Oversamplers without a `proportion` run once with their defaults. Crashes propagate (the
-harness stores an error row) and outputs equal to the input are left for the harness to call no-ops.
+time, from the rows the ratio rule (bench.samplers.base) asks for. Oversamplers without a `proportion` run
+once with their defaults. Crashes propagate (the harness stores an error row); an output equal to the input
+is a no-op row, with the library's logged reason when it gave one.
 """
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import inspect
 import logging
 import re
 from contextlib import contextmanager
-from numbers import Real
 from typing import Any
 
 import numpy as np
 import smote_variants  # noqa: F401  (first: it sets up its logger at import, which the lines below quiet)
 
+from .base import RATIO, SEED, ProtocolSampler
+from .base import fit_info as fit_info  # the registry's hook: the library's reason for returning its input
 from .registry import SamplerContext, SamplerEntry, load_factory
 
 # smote-variants logs every call at INFO through its own stream handler: keep only warnings.
@@ -27,62 +29,63 @@ SV_LOGGER.setLevel(logging.WARNING)
 RESERVED = ("proportion", "random_state", "n_jobs")
 
 
-def proportion_for_ratio(ratio: float, n_majority: int, n_minority: int) -> float:
-    """smote-variants' `proportion` that brings N_minority / N_majority to `ratio`.
+def proportion_for(n_new: int, n_majority: int, n_minority: int) -> float:
+    """smote-variants' `proportion` that makes it generate `n_new` rows (the ratio rule's count).
 
-    smote-variants generates int(p * (n_majority - n_minority)) rows; the harness wants
-    int(ratio * n_majority - n_minority) of them (imbalanced-learn's truncation). Half a row is
-    added to p so that the library's truncation lands on that count despite float rounding.
+    smote-variants generates int(p * (n_majority - n_minority)) rows; half a row is added to p so that
+    the library's truncation lands on `n_new` despite float rounding.
     """
-    if isinstance(ratio, bool) or not isinstance(ratio, Real) or not np.isfinite(ratio) or ratio <= 0:
-        raise ValueError(f"ratio must be a positive number, got {ratio!r}")
-    if n_minority < 0 or n_majority <= n_minority:
-        raise ValueError(f"needs more majority than minority rows, got {n_majority} majority and "
-                         f"{n_minority} minority")
-    n_new = int(ratio * n_majority - n_minority)
     if n_new <= 0:
         return 0.0
+    if n_minority < 0 or n_majority <= n_minority:
+        raise ValueError(f"needs more majority than minority rows to add {n_new}, got {n_majority} majority "
+                         f"and {n_minority} minority")
     return (n_new + 0.5) / (n_majority - n_minority)
 
 
-class SmoteVariantsSampler:
-    """One smote-variants oversampler behind `fit_resample`, seeded and single-threaded."""
+class SmoteVariantsSampler(ProtocolSampler):
+    """One smote-variants oversampler behind `fit_resample`, seeded and single-threaded; `params` go to its
+    constructor. When it hands back its input, `returned_input_because_` keeps its logged reason."""
+
+    _parameter_constraints: dict = {"oversampler": [type], "ratio": [*RATIO, None], "random_state": SEED,
+                                    "params": [dict, None]}
+    _float_rows_only = True
 
     def __init__(self, oversampler: type, ratio: float | None = None, random_state: int | None = None,
                  params: dict[str, Any] | None = None):
         self.oversampler = oversampler
         self.ratio = ratio
         self.random_state = random_state
-        self.params = dict(params or {})
-        self.returned_input_because: str | None = None
+        self.params = params
 
-    def fit_resample(self, X, y):
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y)
-        oversampler = self.oversampler(**self._constructor_arguments(y))
-        with _seeded_global_numpy(self.random_state), _listening_for_copies() as listener:
-            X_res, y_res = oversampler.sample(X, y)
-            X_res, y_res = np.asarray(X_res, dtype=float), np.asarray(y_res).astype(y.dtype, copy=False)
-            _check_feature_space(oversampler, X, X_res)
-        unchanged = X_res.shape == X.shape and np.array_equal(X_res, X) and np.array_equal(y_res, y)
-        # a sub-step may hand back copies without the whole method doing so: only then is it the reason
-        self.returned_input_because = listener.reason if unchanged else None
-        return X_res, y_res
-
-    def _constructor_arguments(self, y: np.ndarray) -> dict[str, Any]:
+    def _check_params(self) -> None:
         accepted = _named_parameters(self.oversampler)
         name = self.oversampler.__name__
-        for key in self.params:
+        for key in self.params or {}:
             if key in RESERVED:
                 raise ValueError(f"{name}: {key} is set by the adapter (the ratio grid, the seed, one job)")
             if key not in accepted:
                 raise ValueError(f"{name} has no parameter {key!r}; it takes {', '.join(sorted(accepted))}")
-        arguments = dict(self.params)
-        if self.ratio is not None:
-            if "proportion" not in accepted:
-                raise ValueError(f"{name} takes no proportion, so it cannot be given a ratio")
-            counts = np.bincount(y.astype(int), minlength=2)
-            arguments["proportion"] = proportion_for_ratio(self.ratio, int(counts[0]), int(counts[1]))
+        if self.ratio is not None and "proportion" not in accepted:
+            raise ValueError(f"{name} takes no proportion, so it cannot be given a ratio")
+
+    def _fit_resample(self, X, y):
+        oversampler = self.oversampler(**self._constructor_arguments(y))
+        with _listening_for_copies() as listener:
+            X_res, y_res = oversampler.sample(X, y)
+            X_res, y_res = np.asarray(X_res, dtype=X.dtype), np.asarray(y_res).astype(y.dtype, copy=False)
+            _check_feature_space(oversampler, X, X_res)
+        self.returned_input_because_ = listener.reason
+        return X_res, y_res
+
+    def _constructor_arguments(self, y: np.ndarray) -> dict[str, Any]:
+        accepted = _named_parameters(self.oversampler)
+        arguments = dict(self.params or {})
+        if self.ratio is not None:   # the ratio rule's rows to add, as the gap's share smote-variants takes
+            labels, counts = np.unique(y, return_counts=True)
+            minority = labels[np.argmin(counts)]
+            arguments["proportion"] = proportion_for(self.sampling_strategy_.get(minority, 0), int(counts.max()),
+                                                     int(counts.min()))
         if "random_state" in accepted:
             arguments["random_state"] = self.random_state
         if "n_jobs" in accepted:
@@ -128,26 +131,6 @@ def _listening_for_copies():
     finally:
         SV_LOGGER.setLevel(saved[0])
         SV_LOGGER.handlers, SV_LOGGER.propagate = saved[1], saved[2]
-
-
-def fit_info(sampler: SmoteVariantsSampler) -> dict[str, Any]:
-    """What the harness stores with the row: the library's reason for returning its input, if any."""
-    return {"returned_input_because": sampler.returned_input_because} if sampler.returned_input_because else {}
-
-
-@contextmanager
-def _seeded_global_numpy(random_state: int | None):
-    """Seed numpy's global generator for the call: some methods draw from it (E_SMOTE's
-    np.random.choice, estimators built without a random_state), which would break reruns."""
-    if random_state is None:
-        yield
-        return
-    saved = np.random.get_state()
-    np.random.seed(random_state)
-    try:
-        yield
-    finally:
-        np.random.set_state(saved)
 
 
 def _named_parameters(oversampler: type) -> set[str]:
