@@ -268,7 +268,7 @@ def test_harness_entries_and_their_factories():
     for name, cls in (("AutoSMOTE-self", AutoSMOTESelf), ("AutoSMOTE-cohort", AutoSMOTECohort)):
         entry, mlp_entry = SAMPLERS[name], SAMPLERS[f"{name}-mlp"]
         assert (entry.category, entry.family, entry.version, entry.tunes_ratio, entry.predicts) == \
-            ("auto", "gumbel", "gumbel-adapter1", True, False)
+            ("auto", "gumbel", "gumbel-2", True, False)
         assert (mlp_entry.category, mlp_entry.family, mlp_entry.tunes_ratio, mlp_entry.predicts) == \
             ("auto", "gumbel", False, True)
         sampler = entry.make({"ratio": 0.4, "epochs": 3}, context)
@@ -291,3 +291,45 @@ def test_the_harness_ratio_reaches_every_smaller_class_of_multi_class_data():
     sampler = SAMPLERS["AutoSMOTE-self"].make({"ratio": 0.5, "epochs": 2, "hidden_size": 8}, SamplerContext(3))
     _, y_res = sampler.fit_resample(X, y)
     assert np.bincount(y_res).tolist() == [60, 30, 30]      # int(0.5 * 60) rows in each smaller class
+
+
+def test_a_dead_classifier_is_detected_and_reported():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(300, 15) < 0.2).astype(float)      # all-positive, alike inputs (annthyroid's binary columns)
+    X[:, 0] = rng.rand(300)
+    y = (rng.rand(300) < 0.1).astype(int)
+    kwargs = dict(epochs=20, learning_rate=1.0, random_state=0, hidden_size=16)
+    dead = AutoSMOTESelf(classifier_inputs="minmax", **kwargs).fit(X, y)
+    assert dead.alive_units_ == 0 and dead.dead_network_
+    assert len(set(dead.predict(X))) == 1                   # a dead network answers one class for every row
+    alive = AutoSMOTESelf(**kwargs).fit(X, y)                # standardised inputs (the default): alive
+    assert alive.alive_units_ == 16 and not alive.dead_network_
+    from bench.samplers.gumbel_adapter import fit_info
+    assert fit_info(dead)["dead_network"] is True and fit_info(alive)["alive_units"] == 16
+
+
+def test_the_gumbel_protocol_scores_every_sampler_with_the_method_s_own_classifier():
+    from autosmote.gumbel import GumbelMLPClassifier
+    from bench.classifiers import make_classifier
+    from bench.config import load_settings
+    from pathlib import Path
+    settings = load_settings(Path(__file__).resolve().parents[1] / "bench.toml")
+    assert settings.run_for("gumbel").classifiers == ("gumbel-mlp",)
+    X, y = _binary(n_major=50, n_minor=10)
+    shared = make_classifier("gumbel-mlp", 5)
+    assert isinstance(shared, GumbelMLPClassifier) and shared.random_state == 5
+    # under one seed the classifier starts where the method's own classifier starts: same network, same init
+    untrained = dict(epochs=1, learning_rate=1e-12, hidden_size=8)
+    alone = shared.set_params(**untrained).fit(X, y).model_.model_.classifier
+    method = AutoSMOTESelf(random_state=5, **untrained).fit(X, y).model_.classifier
+    assert [type(m) for m in alone] == [type(m) for m in method]
+    for a, b in zip(alone.parameters(), method.parameters()):
+        assert torch.allclose(a, b, atol=1e-9)
+    for a, b in zip(alone.buffers(), method.buffers()):     # the same standardisation
+        assert torch.equal(a, b)
+
+
+def test_the_method_s_classifier_alone_passes_scikit_learn_s_checks():
+    from autosmote.gumbel import GumbelMLPClassifier
+    from sklearn.utils.estimator_checks import check_estimator
+    check_estimator(GumbelMLPClassifier(epochs=20, hidden_size=8, random_state=0))

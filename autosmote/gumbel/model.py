@@ -38,6 +38,39 @@ def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
 
 
+class Standardize(nn.Module):
+    """x -> (x - mean) / std with the training rows' statistics, fixed (buffers, not learned): an affine change
+    of the classifier's inputs, so the model class is the same MLP. Min-max scaled inputs are all
+    non-negative and alike (annthyroid: 15 binary columns), where one Adam step at lr 0.05 can switch a
+    hidden unit off for every row; centred inputs keep units alive."""
+
+    def __init__(self, rows: torch.Tensor):
+        super().__init__()
+        std = rows.std(dim=0, unbiased=False)
+        self.register_buffer("mean", rows.mean(dim=0))
+        self.register_buffer("std", torch.where(std > 0, std, torch.ones_like(std)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+CLASSIFIER_INPUTS = ("standardized", "minmax")
+
+
+def classifier_mlp(rows: torch.Tensor, hidden: int, n_classes: int, inputs: str) -> nn.Sequential:
+    """The classifier MLP on min-max scaled rows: standardised first ("standardized", the default), or on the
+    min-max values as they are ("minmax", the first implementation, which can die on all-positive inputs)."""
+    net = mlp(rows.shape[1], hidden, n_classes)
+    return nn.Sequential(Standardize(rows), *net) if inputs == "standardized" else net
+
+
+def alive_units(classifier: nn.Sequential, rows: torch.Tensor) -> int:
+    """Hidden units of the classifier that are on (ReLU > 0) for at least one of `rows`."""
+    with torch.no_grad():
+        hidden = classifier[:-1](rows)
+    return int((hidden > 0).any(dim=0).sum())
+
+
 class SelfPolicy(nn.Module):
     """AutoSMOTE-self: three MLPs map each anchor to its own decision logits; one global WAVG weight vector (O6)."""
 

@@ -24,7 +24,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .aggregation import AGGREGATIONS, MAX_K, SUM_READINGS, same_class_neighbours
-from .model import PARTICIPATION_READINGS, CohortPolicy, JointModel, SelfPolicy, mlp
+from .model import (CLASSIFIER_INPUTS, PARTICIPATION_READINGS, CohortPolicy, JointModel, SelfPolicy, alive_units,
+                    classifier_mlp)
 from .._torch import resolve_device
 
 _COMMON_DOC = """
@@ -75,6 +76,11 @@ _COMMON_DOC = """
     sum_reading : {'literal', 'offsets'}, default='literal'
         SUM aggregation (O4). 'literal': the sum of anchor and k neighbours (leaves the data range on purpose,
         up to k + 1 times the scaled values). 'offsets': x + sum_j (x_j - x) / k, clipped to [0, 1].
+    classifier_inputs : {'standardized', 'minmax'}, default='standardized'
+        What the classifier MLP sees: the min-max scaled rows standardised with the training rows' mean and
+        standard deviation (a fixed affine layer, so the model class is unchanged), or the min-max values as
+        they are. On all-positive, alike inputs (annthyroid's binary columns) one Adam step at the paper's lr
+        0.05 switched every hidden unit off in some runs ('minmax'); standardised inputs did not.
     hidden_size : int, default=64
         Hidden units of every MLP (O8; the authors' classifier uses 64).
     device : str or None, default=None
@@ -102,6 +108,10 @@ _COMMON_DOC = """
     decision_counts_ : dict
         How often each decision was taken for the last synthetic rows made: the returned rows after
         `fit_resample`, the last epoch's rows after `fit`.
+    alive_units_ : int
+        Hidden units of the trained classifier that are on for at least one training row.
+    dead_network_ : bool
+        No hidden unit is on for any training row: the classifier outputs one constant (a dead network).
 
     Notes
     -----
@@ -142,6 +152,7 @@ class _GumbelAutoSMOTE(BaseOverSampler):
         "participation_target": [Interval(numbers.Real, 0, 1, closed="both")],
         "participation_penalty": [Interval(numbers.Real, 0, None, closed="left")],
         "sum_reading": [StrOptions(set(SUM_READINGS))],
+        "classifier_inputs": [StrOptions(set(CLASSIFIER_INPUTS))],
         "hidden_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [str, None],
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
@@ -149,8 +160,8 @@ class _GumbelAutoSMOTE(BaseOverSampler):
 
     def __init__(self, *, sampling_strategy="auto", epochs=200, learning_rate=0.05, batch_size=2500,
                  temperature=1.0, hard=True, participation="mix", participation_target=0.5,
-                 participation_penalty=1.0, sum_reading="literal", hidden_size=64, device=None, n_threads=1,
-                 random_state=None):
+                 participation_penalty=1.0, sum_reading="literal", classifier_inputs="standardized", hidden_size=64,
+                 device=None, n_threads=1, random_state=None):
         super().__init__(sampling_strategy=sampling_strategy)
         self.epochs = epochs
         self.learning_rate = learning_rate
@@ -161,6 +172,7 @@ class _GumbelAutoSMOTE(BaseOverSampler):
         self.participation_target = participation_target
         self.participation_penalty = participation_penalty
         self.sum_reading = sum_reading
+        self.classifier_inputs = classifier_inputs
         self.hidden_size = hidden_size
         self.device = device
         self.n_threads = n_threads
@@ -214,8 +226,11 @@ class _GumbelAutoSMOTE(BaseOverSampler):
         self._codes = torch.as_tensor(codes, device=self._device_)
         self.model_ = self._build_model(scaled, codes, seed)
         generator = torch.Generator(device=self._device_).manual_seed(seed)
+        rows = torch.as_tensor(scaled, dtype=torch.float32, device=self._device_)
         with _torch_settings(self.n_threads):
-            self._optimise(torch.as_tensor(scaled, dtype=torch.float32, device=self._device_), generator)
+            self._optimise(rows, generator)
+        self.alive_units_ = alive_units(self.model_.classifier, rows)
+        self.dead_network_ = self.alive_units_ == 0
         return generator
 
     def _build_model(self, scaled: np.ndarray, codes: np.ndarray, seed: int) -> JointModel:
@@ -223,8 +238,10 @@ class _GumbelAutoSMOTE(BaseOverSampler):
         ranked = np.concatenate([np.arange(len(scaled))[:, None], neighbours], axis=1)
         with torch.random.fork_rng(devices=[]):   # seeded initialisation without touching the caller's RNG
             torch.default_generator.manual_seed(seed)
+            # the classifier first: under one seed it starts where GumbelMLPClassifier's does
+            classifier = classifier_mlp(torch.as_tensor(scaled, dtype=torch.float32), self.hidden_size,
+                                        len(self.classes_), self.classifier_inputs)
             policy = self._make_policy(scaled.shape[1])
-            classifier = mlp(scaled.shape[1], self.hidden_size, len(self.classes_))
         return JointModel(policy, classifier, torch.as_tensor(scaled[ranked], dtype=torch.float32),
                           torch.as_tensor(n_real), temperature=self.temperature, hard=self.hard,
                           sum_reading=self.sum_reading, participation=self.participation).to(self._device_)
@@ -354,13 +371,13 @@ class AutoSMOTECohort(_GumbelAutoSMOTE):
 
     def __init__(self, *, sampling_strategy="auto", n_cohorts=4, epochs=200, learning_rate=0.05, batch_size=2500,
                  temperature=1.0, hard=True, participation="mix", participation_target=0.5,
-                 participation_penalty=1.0, sum_reading="literal", hidden_size=64, device=None, n_threads=1,
-                 random_state=None):
+                 participation_penalty=1.0, sum_reading="literal", classifier_inputs="standardized", hidden_size=64,
+                 device=None, n_threads=1, random_state=None):
         super().__init__(sampling_strategy=sampling_strategy, epochs=epochs, learning_rate=learning_rate,
                          batch_size=batch_size, temperature=temperature, hard=hard, participation=participation,
                          participation_target=participation_target, participation_penalty=participation_penalty,
-                         sum_reading=sum_reading, hidden_size=hidden_size, device=device, n_threads=n_threads,
-                         random_state=random_state)
+                         sum_reading=sum_reading, classifier_inputs=classifier_inputs, hidden_size=hidden_size,
+                         device=device, n_threads=n_threads, random_state=random_state)
         self.n_cohorts = n_cohorts
 
     def _make_policy(self, n_features: int) -> torch.nn.Module:

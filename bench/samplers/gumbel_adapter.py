@@ -23,7 +23,8 @@ def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext):
 
 
 def fit_info(model) -> dict[str, Any]:
-    """The training loss at the first and last epoch and the decisions behind the last synthetic rows."""
+    """The training loss at the first and last epoch, the decisions behind the last synthetic rows, and whether
+    the classifier MLP died (no hidden unit on for any training row: a constant output)."""
     return {"loss_first": round(model.loss_curve_[0], 4), "loss_last": round(model.loss_curve_[-1], 4),
-            "epochs": len(model.loss_curve_),
-            "decisions": model.decision_counts_}
+            "epochs": len(model.loss_curve_), "decisions": model.decision_counts_,
+            "alive_units": model.alive_units_, "dead_network": model.dead_network_}
