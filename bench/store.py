@@ -251,7 +251,8 @@ class ResultStore:
             return cur.execute(f"DELETE FROM runs WHERE status IN ({marks})", statuses).rowcount
 
     def frame(self, *, superseded: bool = False) -> pd.DataFrame:
-        """Every current row, scores widened to val_<metric> / test_<metric> columns, in a fixed order.
+        """Every current row, scores widened to val_<metric> / test_<metric> / train_<metric> columns (train:
+        the real training rows, scored where the protocol has no validation split), in a fixed order.
 
         A run computed again - in another environment (e.g. after a library upgrade gave it a new key), or after
         its method's code changed - keeps only its newest row; `superseded=True` returns the older ones as well."""
@@ -263,7 +264,7 @@ class ResultStore:
         scores["column"] = scores["split"] + "_" + scores["metric"]
         wide = scores.pivot(index="key", columns="column", values="value")
         # every metric's columns exist even when no row has them (e.g. no validation split)
-        wide = wide.reindex(columns=[f"{split}_{m}" for split in ("val", "test") for m in METRICS])
+        wide = wide.reindex(columns=[f"{split}_{m}" for split in ("val", "test", "train") for m in METRICS])
         return runs.merge(wide, left_on="key", right_index=True, how="left")
 
     def superseded_count(self) -> int:

@@ -62,6 +62,16 @@ def test_one_resampling_serves_every_classifier_and_both_metrics(toy_env):
     assert (balanced["n_minority"] * 2 == balanced["n_train"]).all()
 
 
+def test_the_ir_protocol_scores_validation_and_test_the_stratified_one_training_and_test_rows(toy_env):
+    ir, _ = _run(toy_env, toy_env / "ir", samplers=("No-resampling",))
+    assert ir["val_macro_f1"].notna().all() and ir["train_macro_f1"].isna().all()
+    stratified, _ = _run(toy_env, toy_env / "st", samplers=("No-resampling",), split="stratified")
+    assert stratified["val_macro_f1"].isna().all() and stratified["test_macro_f1"].notna().all()
+    # the training rows' score: a decision tree fits its training rows exactly
+    tree = stratified[stratified["classifier"] == "DT"]
+    assert (tree["train_macro_f1"] == 1.0).all() and (tree["test_macro_f1"] < 1.0).all()
+
+
 def test_same_seed_gives_identical_scores(toy_env):
     a, _ = _run(toy_env, toy_env / "a")
     b, _ = _run(toy_env, toy_env / "b")
