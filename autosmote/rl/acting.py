@@ -12,18 +12,25 @@ Pair logits depend only on (row, row bin, neighbour rank, neighbour bin), so the
 as long as the actor's weights are unchanged (across episodes too), and computed in batches: at a row's
 start, for every row bin the row will pass through and for the neighbours' current bins (plus the next
 bin of neighbours close to an edge); anything else on demand.
+
+The sampling loop itself is compiled (autosmote/rl/_compiled.py, numba): it returns to Python only to
+exponentiate a state's logits with NumPy's exp and to have torch evaluate missing logits, so every draw,
+segment and log-probability is bit-identical to the interpreted loop it replaced
+(tests/test_acting_compiled.py keeps that loop as the reference).
 """
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from ..space import N_USAGE_BINS, SearchSpace, state_features
-from .policies import LowLevelPolicy, StatePolicy, build_policies, load_flat_parameters, padded_rows
+from ._compiled import NEED_EXP_PAIRS, NEED_EXP_STATE, row_steps
+from .policies import LowLevelPolicy, StatePolicy, build_policies, load_flat_parameters
 
 TOP_BIN = N_USAGE_BINS - 1
 NEVER = 1 << 60      # "this count never changes bin again" (already in the top bin)
@@ -67,6 +74,13 @@ class Episode:
     fit_cpu: float = 0.0
 
 
+class RowDraw(NamedTuple):
+    """One row's low-level steps and the segments of steps that share one state."""
+    steps: np.ndarray       # (T,) int64 action ids
+    segments: np.ndarray    # (S, 3 + K) int64: first step, end step, row bin, the K neighbours' bins (own first)
+    log_norms: np.ndarray   # (S,) log normaliser of each segment's state
+
+
 class StateActing:
     """A state policy's action distribution for every (row, usage bin), computed once per weight version."""
 
@@ -96,6 +110,14 @@ def _dense_relu_impl():
 dense_relu = _dense_relu_impl()
 
 
+def acting_rows(n: int) -> int:
+    """The padded batch size of an actor's evaluation of n rows: a multiple of 32 (at least 32), of 128
+    above 1024. oneDNN builds a kernel per shape (about 0.4 ms, once per process), and a row's logits do
+    not depend on the batch it was computed in at these shapes (tests/test_acting_compiled.py checks each
+    one), so the actors use finer steps than the learner's padded_rows: about a fifth fewer rows."""
+    return max(32, -(-n // 32) * 32) if n <= 1024 else -(-n // 128) * 128
+
+
 class LowLevelActing:
     """Pair logits of the low-level policy with a per-row cache; the exact block sampler of one row."""
 
@@ -120,6 +142,17 @@ class LowLevelActing:
         self.cache: dict[int, np.ndarray] = {}
         self.arange_k = np.arange(k)
         self._buffer = torch.zeros(0, self.state_h.shape[1])
+        # the compiled sampler's side (autosmote/rl/_compiled.py)
+        self._state_h_np, self._neighbour_h_np = self.state_h.numpy(), self.neighbour_h.numpy()
+        self._weight_h_np = self.weight_h.numpy()
+        self._out_b32 = np.float32(self.out_b)
+        self._stop_np = self.stop_logits if self.stop_logits is not None else np.zeros((1, 1))
+        self._x = self._mv = None                  # first-layer rows of missing entries; their outputs
+        self._missing = np.zeros((N_USAGE_BINS * 2 * k, 3), dtype=np.int64)
+        self._io = np.zeros(3, dtype=np.int64)
+        self._state_w = np.zeros(self.n_pairs + (self.stop_logits is not None))
+        self._pair_w = np.zeros(net.n_weights)
+        self._capacity = 0
 
     # ----------------------------------------------------------------- pair logits
     def pair_logits(self, own: np.ndarray, partner: np.ndarray) -> np.ndarray:
@@ -137,8 +170,8 @@ class LowLevelActing:
         return logits.numpy().reshape(n_pairs, n_weights)
 
     def _input_buffer(self, n_rows: int) -> torch.Tensor:
-        """A (padded_rows(n_rows), H) view of a reused buffer; the padding rows hold stale finite values."""
-        padded = padded_rows(n_rows)
+        """A (acting_rows(n_rows), H) view of a reused buffer; the padding rows hold stale finite values."""
+        padded = acting_rows(n_rows)
         if len(self._buffer) < padded:
             self._buffer = torch.zeros(padded, self.state_h.shape[1])
         return self._buffer[:padded]
@@ -162,25 +195,6 @@ class LowLevelActing:
         partner = self.neighbours[row][ranks] * N_USAGE_BINS + partner_bins
         block[row_bins, ranks, partner_bins] = self.pair_logits(own, partner)
 
-    def _prefetch(self, row: int, block: np.ndarray, count: int, g: int, bins: list[int],
-                  slack: list[int]) -> None:
-        """One batched evaluation of what the row will most likely need (exactness does not depend on it):
-        every row bin it will pass through, with the neighbours' current bins and the next bin of
-        neighbours close to an edge."""
-        first, last = min(count // self.bin_width, TOP_BIN), min((count + g - 1) // self.bin_width, TOP_BIN)
-        bins_arr = np.array(bins)
-        near = (np.array(slack) <= 2 * g // self.k + 1) & (bins_arr < TOP_BIN)
-        near[0] = False
-        extra = np.flatnonzero(near)
-        ranks = np.concatenate([self.arange_k, extra])
-        partner_bins = np.concatenate([bins_arr, bins_arr[extra] + 1])
-        n_bins = last - first + 1
-        row_bins = np.repeat(np.arange(first, last + 1), len(ranks))
-        ranks, partner_bins = np.tile(ranks, n_bins), np.tile(partner_bins, n_bins)
-        own_pairs = ranks == 0
-        partner_bins[own_pairs] = row_bins[own_pairs]     # rank 0 is the row itself: its bin is the row's
-        self._fill(row, block, row_bins, ranks, partner_bins)
-
     def state_logits(self, row: int, row_bin: int, bins) -> np.ndarray:
         """(K * n_weights [+ stop],) logits of the state (row, row bin, neighbours' bins)."""
         block = self._row_cache(row)
@@ -195,87 +209,104 @@ class LowLevelActing:
         return logits
 
     # ----------------------------------------------------------------- sampling one row
-    def sample_row(self, row: int, g: int, u: np.ndarray, counts: list[int]) -> tuple[list[int], list[tuple]]:
+    def draw_row(self, row: int, g: int, u: np.ndarray, counts: np.ndarray) -> RowDraw:
         """Up to g low-level steps for `row` (all g, or until the stop action under the flat policy).
 
-        Updates `counts` (usage counts of all minority rows) in place. Returns the step actions and the
-        segments [(first step, end step, row bin, neighbours' bins, log normaliser)] of steps that share
-        one state.
+        Updates `counts` (int64 usage counts of all minority rows) in place. The compiled loop
+        (_compiled.row_steps) hands back for NumPy's exp and for torch's evaluation of missing logits.
         """
-        width, k, nw = self.bin_width, self.k, self.n_weights
-        partners, rank_of = self.neighbour_lists[row], self.rank_of
-        block = self._row_cache(row)
-        bins = [min(counts[m] // width, TOP_BIN) for m in partners]
-        slack = [width - counts[m] % width if b < TOP_BIN else NEVER for m, b in zip(partners, bins)]
-        count = counts[row]
-        self._prefetch(row, block, count, g, bins, slack)
-        steps: list[int] = []
-        segments: list[tuple] = []
-        t, stopped = 0, False
-        while t < g and not stopped:
-            row_bin = min(count // width, TOP_BIN)
-            bins[0] = row_bin
-            row_left = width - count % width if row_bin < TOP_BIN else NEVER
-            logits = self.state_logits(row, row_bin, bins)
-            shift = logits.max()
-            weights = np.exp(logits - shift)
-            while True:
-                cdf = weights.cumsum()
-                total = cdf[-1]
-                drawn = cdf[:-1].searchsorted(u[t:t + min(g - t, row_left)] * total, "right").tolist()
-                crossed, taken, used = 0, 0, row_left
-                for a in drawn:
-                    taken += 1
-                    j = rank_of[a]
-                    if j == 0:
-                        row_left -= 2                 # the row is its own neighbour: start and partner
-                    elif j == k:
-                        stopped = True                # flat policy: move to the next row
-                        break
-                    else:
-                        row_left -= 1
-                        counts[partners[j]] += 1
-                        s = slack[j] - 1
-                        slack[j] = s
-                        if s == 0:
-                            crossed = j
-                            break
-                    if row_left <= 0:
-                        break
-                count += used - row_left
-                segments.append((t, t + taken, row_bin, tuple(bins), shift + math.log(total)))
-                steps += drawn[:taken]
-                t += taken
-                if crossed:                           # a neighbour changed bin: only its pairs change
-                    bins[crossed] += 1
-                    slack[crossed] = width if bins[crossed] < TOP_BIN else NEVER
-                if row_left <= 0 or t >= g or stopped or not crossed:
-                    break                             # done, or the row's own bin changed: all pairs change
-                fresh = block[row_bin, crossed, bins[crossed]]
-                if fresh[0] != fresh[0]:              # NaN: not computed yet
-                    self._fill(row, block, np.array([row_bin]), np.array([crossed]), np.array([bins[crossed]]))
-                weights[crossed * nw:(crossed + 1) * nw] = np.exp(fresh - shift)
-        counts[row] = count
-        return steps, segments
+        self._reserve(g)
+        state_w, pair_w = self._state_w, self._pair_w
+        for need in row_steps(row, g, u, counts, self.neighbours[row], self._row_cache(row), self._stop_np,
+                              self.stop_logits is not None, self.bin_width, TOP_BIN, NEVER, self._state_h_np,
+                              self._neighbour_h_np, self._weight_h_np, self._x_np, self._mv_np, self._out_b32,
+                              self._missing, self._io, state_w, pair_w, self._steps, self._segments, self._shifts,
+                              self._totals):
+            if need == NEED_EXP_STATE:
+                np.exp(state_w, out=state_w)
+            elif need == NEED_EXP_PAIRS:
+                np.exp(pair_w, out=pair_w)
+            else:
+                self._evaluate_missing(int(self._io[0]))
+        n_steps, n_segments = int(self._io[1]), int(self._io[2])
+        log_norms = [shift + math.log(total) for shift, total
+                     in zip(self._shifts[:n_segments].tolist(), self._totals[:n_segments].tolist())]
+        return RowDraw(self._steps[:n_steps].copy(), self._segments[:n_segments].copy(), np.array(log_norms))
 
-    def sample_row_frozen(self, row: int, g: int, u: np.ndarray, counts: list[int]) -> tuple[list[int], list[tuple]]:
+    def _reserve(self, g: int) -> None:
+        """Scratch space for g steps, and the first-layer buffer on first use."""
+        if self._x is None:
+            rows = acting_rows(len(self._missing) * self.n_weights)
+            self._x = torch.zeros(rows, self.state_h.shape[1])
+            self._mv = torch.zeros(rows)
+            self._x_np, self._mv_np = self._x.numpy(), self._mv.numpy()
+        if g > self._capacity:
+            self._capacity = max(g, 2 * self._capacity)
+            self._steps = np.zeros(self._capacity, dtype=np.int64)
+            self._segments = np.zeros((self._capacity, 3 + self.k), dtype=np.int64)
+            self._shifts, self._totals = np.zeros(self._capacity), np.zeros(self._capacity)
+
+    def _evaluate_missing(self, n_pairs: int) -> None:
+        """The second and output layers on the first-layer rows the compiled loop wrote (what pair_logits
+        does after its first layer, on the same padded shapes)."""
+        padded = acting_rows(n_pairs * self.n_weights)
+        h = dense_relu(self._x[:padded], self.second_w, self.second_b)
+        torch.mv(h, self.out_w, out=self._mv[:padded])
+
+    def sample_row(self, row: int, g: int, u: np.ndarray, counts: list[int]) -> tuple[list[int], list[tuple]]:
+        """draw_row with `counts` a list (updated in place) and the result as lists: the step actions and
+        the segments [(first step, end step, row bin, neighbours' bins, log normaliser)]."""
+        counts_array = np.array(counts, dtype=np.int64)
+        draw = self.draw_row(row, g, np.ascontiguousarray(u, dtype=np.float64), counts_array)
+        counts[:] = counts_array.tolist()
+        return self._as_lists(draw)
+
+    def draw_row_frozen(self, row: int, g: int, u: np.ndarray, counts: np.ndarray) -> RowDraw:
         """The approximation: all of the row's steps are drawn from the state at the row's start (one
-        forward pass per row); usage counts still change, for the next rows' states."""
-        width, nw = self.bin_width, self.n_weights
-        partners = self.neighbour_lists[row]
-        bins = [min(counts[m] // width, TOP_BIN) for m in partners]
-        logits = self.state_logits(row, bins[0], bins)
+        forward pass per row); usage counts (int64, updated in place) still change, for the next rows'
+        states."""
+        partners = self.neighbours[row]
+        bins = np.minimum(counts[partners] // self.bin_width, TOP_BIN)
+        logits = self.state_logits(row, int(bins[0]), bins)
         shift = logits.max()
         cdf = np.exp(logits - shift).cumsum()
         drawn = cdf[:-1].searchsorted(u[:g] * cdf[-1], "right")
         stops = np.flatnonzero(drawn == self.n_pairs)
-        samples = drawn[:stops[0]] if len(stops) else drawn
-        per_rank = np.bincount(samples // nw, minlength=self.k)
-        for j in np.flatnonzero(per_rank).tolist():
-            counts[partners[j]] += int(per_rank[j])
-        counts[row] += len(samples)
-        steps = drawn[:len(samples) + (1 if len(stops) else 0)].tolist()
-        return steps, [(0, len(steps), bins[0], tuple(bins), shift + math.log(cdf[-1]))]
+        n_samples = int(stops[0]) if len(stops) else len(drawn)
+        np.add.at(counts, partners, np.bincount(drawn[:n_samples] // self.n_weights, minlength=self.k))
+        counts[row] += n_samples
+        steps = drawn[:n_samples + (1 if len(stops) else 0)].astype(np.int64)
+        segment = np.concatenate([[0, len(steps), bins[0]], bins])[None]
+        return RowDraw(steps, segment, np.array([shift + math.log(cdf[-1])]))
+
+    def sample_row_frozen(self, row: int, g: int, u: np.ndarray, counts: list[int]) -> tuple[list[int], list[tuple]]:
+        """draw_row_frozen with sample_row's interface (list counts updated in place, lists out)."""
+        counts_array = np.array(counts, dtype=np.int64)
+        draw = self.draw_row_frozen(row, g, np.asarray(u, dtype=np.float64), counts_array)
+        counts[:] = counts_array.tolist()
+        return self._as_lists(draw)
+
+    @staticmethod
+    def _as_lists(draw: RowDraw) -> tuple[list[int], list[tuple]]:
+        """A RowDraw as lists: the step actions and the segments [(first step, end step, row bin,
+        neighbours' bins, log normaliser)]."""
+        segments = [(start, end, row_bin, tuple(bins), log_norm) for (start, end, row_bin, *bins), log_norm
+                    in zip(draw.segments.tolist(), draw.log_norms.tolist())]
+        return draw.steps.tolist(), segments
+
+    def draw_log_probs(self, row: int, draw: RowDraw) -> np.ndarray:
+        """behaviour_log_probs of a RowDraw: each step's cached logit (its segment's state) minus the
+        segment's log normaliser."""
+        segments, actions = draw.segments, draw.steps
+        which = np.repeat(np.arange(len(segments)), segments[:, 1] - segments[:, 0])
+        ranks, weights = np.divmod(actions, self.n_weights)
+        stop = ranks == self.k                        # the flat policy's "next row" (rank k)
+        ranks = np.minimum(ranks, self.k - 1)
+        row_bins = segments[which, 2]
+        logits = self._row_cache(row)[row_bins, ranks, segments[which, 3 + ranks], weights].astype(np.float64)
+        if stop.any():
+            logits[stop] = self.stop_logits[row, row_bins[stop]]
+        return logits - draw.log_norms[which]
 
     def behaviour_log_probs(self, row: int, steps: list[int], segments: list[tuple]) -> np.ndarray:
         """log mu of each step, from the cached logits of its segment's state (weights unchanged since)."""
@@ -286,18 +317,15 @@ class LowLevelActing:
         return out
 
 
-def segment_steps(row: int, steps: list[int], segments: list[tuple], logmu: np.ndarray, k: int) -> dict:
+def segment_steps(row: int, draw: RowDraw, logmu: np.ndarray) -> dict:
     """The learner's step arrays of one low-level sub-episode."""
-    n = len(steps)
-    row_bins = np.empty(n, dtype=np.int8)
-    partner_bins = np.empty((n, k), dtype=np.int8)
-    for start, end, row_bin, bins, _ in segments:
-        row_bins[start:end] = row_bin
-        partner_bins[start:end] = bins
+    n, segments = len(draw.steps), draw.segments
+    lengths = segments[:, 1] - segments[:, 0]
     done = np.zeros(n, dtype=bool)
     done[-1] = True
-    return {"rows": np.full(n, row, dtype=np.int32), "bins": row_bins, "partner_bins": partner_bins,
-            "actions": np.asarray(steps, dtype=np.int16), "logmu": logmu, "done": done}
+    return {"rows": np.full(n, row, dtype=np.int32), "bins": np.repeat(segments[:, 2], lengths).astype(np.int8),
+            "partner_bins": np.repeat(segments[:, 3:], lengths, axis=0).astype(np.int8),
+            "actions": draw.steps.astype(np.int16), "logmu": logmu, "done": done}
 
 
 class EpisodePlayer:
@@ -337,12 +365,12 @@ class EpisodePlayer:
         space, cfg, n = self.space, self.config, self.n_rows
         steps: dict[str, dict[str, np.ndarray]] = {}
         g1 = self._cross_instance(rng, steps)
-        counts = [0] * n
+        counts = np.zeros(n, dtype=np.int64)
         g2 = np.full(n, -1, dtype=np.int64)
         per_row = np.zeros(n, dtype=np.int64)
         actions: list[np.ndarray] = []
         instance_steps = []
-        low_rows: list[tuple[int, list[int], list[tuple]]] = []
+        low_rows: list[tuple[int, RowDraw]] = []
         low = self.acting.get("low")
         flat = cfg.ablation in ("flat", "random_flat")
         row_uniforms = rng.random(n)
@@ -363,12 +391,12 @@ class EpisodePlayer:
                 actions.append(row_actions)
                 per_row[i] = len(row_actions)
                 continue
-            sample_row = low.sample_row if cfg.within_row_updates else low.sample_row_frozen
-            row_steps, segments = sample_row(i, g, rng.random(g), counts)
-            samples = [a for a in row_steps if a < space.n_pairs] if flat else row_steps
+            draw_row = low.draw_row if cfg.within_row_updates else low.draw_row_frozen
+            draw = draw_row(i, g, rng.random(g), counts)
+            samples = draw.steps[draw.steps < space.n_pairs] if flat else draw.steps
             per_row[i] = len(samples)
-            actions.append(np.asarray(samples, dtype=np.int64))
-            low_rows.append((i, row_steps, segments))
+            actions.append(samples)
+            low_rows.append((i, draw))
         if instance_steps:
             steps["instance"] = self._instance_arrays(instance_steps)
         if low is not None and low_rows:
@@ -405,17 +433,17 @@ class EpisodePlayer:
                           "done": np.ones(1, bool)}
         return action
 
-    def _instance_specific(self, row: int, counts: list[int], u: float, record: list) -> int:
+    def _instance_specific(self, row: int, counts: np.ndarray, u: float, record: list) -> int:
         if self.config.ablation == "no_instance_specific":
             return self.space.g2_actions // 2
         if "instance" not in self.acting:
             return int(u * self.space.g2_actions)
-        usage_bin = min(counts[row] // self.config.bin_width, TOP_BIN)
+        usage_bin = min(int(counts[row]) // self.config.bin_width, TOP_BIN)
         action, logmu = self.acting["instance"].sample(row, usage_bin, u)
         record.append((row, usage_bin, action, logmu))
         return action
 
-    def _count_uniform(self, row: int, row_actions: np.ndarray, counts: list[int]) -> None:
+    def _count_uniform(self, row: int, row_actions: np.ndarray, counts: np.ndarray) -> None:
         """Usage counts under uniform low-level decisions (they feed the instance-specific state)."""
         partners = self.neighbours[row]
         per_rank = np.bincount(row_actions // self.space.n_weights, minlength=self.space.k)
@@ -435,6 +463,6 @@ class EpisodePlayer:
         """A random sample of `kept_subepisodes` low-level sub-episodes (rows in order), as step arrays."""
         kept = rng.choice(len(low_rows), size=min(self.config.kept_subepisodes, len(low_rows)), replace=False)
         low = self.acting["low"]
-        parts = [segment_steps(row, steps, segments, low.behaviour_log_probs(row, steps, segments), self.space.k)
-                 for row, steps, segments in (low_rows[j] for j in sorted(kept.tolist()))]
+        parts = [segment_steps(row, draw, low.draw_log_probs(row, draw))
+                 for row, draw in (low_rows[j] for j in sorted(kept.tolist()))]
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}

@@ -63,8 +63,10 @@ class LowLevelPolicy(nn.Module):
 
     def pair_logits(self, state_h: torch.Tensor, neighbour_h: torch.Tensor) -> torch.Tensor:
         """(P, n_weights) logits for P (state, neighbour) combinations, from their first-layer parts."""
-        return _PairLogits.apply(state_h + neighbour_h, self.weight_part(), self.second.weight, self.second.bias,
-                                 self.out.weight[0], self.out.bias[0])
+        # contiguous: a transposed view would make the broadcast sum's strides permuted, and its reshape a copy
+        # of the whole (pairs x weights, hidden) block at every update
+        return _PairLogits.apply(state_h + neighbour_h, self.weight_part().contiguous(), self.second.weight,
+                                 self.second.bias, self.out.weight[0], self.out.bias[0])
 
     def value_and_stop(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.value_trunk(states)
