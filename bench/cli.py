@@ -275,7 +275,9 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
 def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
           table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | "
                                      "3 (AutoSMOTE among the smote-variants) | 4 (AutoSMOTE ablations) | "
-                                     "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol) | "
+                                     "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol) | gumbel-checks (the "
+                                     "Gumbel methods' settings) | gumbel-params | generalisation (training against "
+                                     "test error) | "
                                      "bayes (Bayesian signed-rank test of the reference) | failures | "
                                      "paper (comparison with the paper's Table 2) | fig4 | fig5 | fig6 | cd "
                                      "(a figure's numbers, with --format csv) | all (the paper's tables that apply)"),

@@ -333,3 +333,33 @@ def test_the_method_s_classifier_alone_passes_scikit_learn_s_checks():
     from autosmote.gumbel import GumbelMLPClassifier
     from sklearn.utils.estimator_checks import check_estimator
     check_estimator(GumbelMLPClassifier(epochs=20, hidden_size=8, random_state=0))
+
+
+def test_the_paper_s_checks_are_read_from_the_store(toy_env):
+    """A tiny stratified run of both methods, a temperature and a cohort variant: the checks' table, the
+    parameters' numbers and the generalisation table come from its rows, as `bench table` prints them."""
+    from typer.testing import CliRunner
+    from bench.cli import app
+    from conftest import add_to_config
+    add_to_config(toy_env, '[run.params]\n"AutoSMOTE-self-mlp" = { epochs = 3, hidden_size = 8 }\n'
+                           '"AutoSMOTE-cohort-mlp" = { epochs = 3, hidden_size = 8 }\n')
+    bench = CliRunner()
+    samplers = ("No-resampling,AutoSMOTE-self-mlp,AutoSMOTE-cohort-mlp,AutoSMOTE-self-mlp[temperature=0.5],"
+                "AutoSMOTE-cohort-mlp[n_cohorts=2]")
+    result = bench.invoke(app, ["run", "--split", "stratified", "--classifiers", "gumbel-mlp", "--samplers",
+                                samplers, "--seeds", "1,2"])
+    assert result.exit_code == 0, result.output
+    checks = bench.invoke(app, ["table", "--table", "gumbel-checks", "--format", "csv"])
+    assert checks.exit_code == 0, checks.output
+    lines = checks.stdout.splitlines()
+    assert lines[0] == "method,setting,toy,runs,dead networks"
+    assert {tuple(line.split(",")[:2]) for line in lines[1:]} == {
+        ("AutoSMOTE-cohort-mlp", "defaults"), ("AutoSMOTE-cohort-mlp", "n_cohorts=2"),
+        ("AutoSMOTE-self-mlp", "defaults"), ("AutoSMOTE-self-mlp", "temperature=0.5")}
+    params = bench.invoke(app, ["table", "--table", "gumbel-params", "--format", "csv"])
+    assert params.exit_code == 0 and '"self, hard: temperature",0.5' in params.stdout
+    gap = bench.invoke(app, ["table", "--table", "generalisation", "--format", "csv"])
+    assert gap.exit_code == 0 and gap.stdout.splitlines()[0] == "dataset,sampler,train error,test error,gap"
+    assert sum(line.startswith("toy,") for line in gap.stdout.splitlines()) == 3   # the two methods, plain MLP
+    gumbel = bench.invoke(app, ["table", "--table", "gumbel", "--format", "csv"])
+    assert "temperature" not in gumbel.stdout and "AutoSMOTE-self-mlp" in gumbel.stdout   # variants left out

@@ -26,6 +26,7 @@ from .artefact import Artefact
 from .comparison import PaperComparison
 from .context import REPORT_METRICS, Context, NotApplicable, Options
 from .figures import CriticalDifference, HyperparameterStudy, RanksByGroup, SearchCurves, ToyCaseStudy
+from .gumbel import Generalisation, GumbelChecks, GumbelParameters
 from .report import write_report
 from .status import CostEstimate
 from .tables import (AblationTable, AverageRanks, BayesianComparison, DatasetTable, FailureTable, GumbelTable,
@@ -38,8 +39,11 @@ __all__ = ["ARTEFACTS", "TABLE_KEYS", "Context", "NotApplicable", "Options", "RE
 # test and the paper comparison the IR rows of every family but smote_variants, no variants; Table 3 the
 # smote_variants family and the reference; Table 4 the reference and its variants fixing `ablation`; Figure 5
 # those at mozilla4 / IR 50 / SVM; Figure 6 the reference and its variants fixing g1 / g2 / k_neighbors; the
-# Gumbel table the stratified rows only; the failures every row; Figure 7 the toy data.
+# Gumbel table the stratified rows only, no variants; the Gumbel checks, parameters and generalisation the
+# stratified rows of the Gumbel methods (and No-resampling on gumbel-mlp); the failures every row; Figure 7 the
+# toy data.
 ARTEFACTS: list[Artefact] = [DatasetTable(), AverageRanks(), SmoteVariantsRanks(), AblationTable(), GumbelTable(),
+                             GumbelChecks(), GumbelParameters(), Generalisation(),
                              RanksByGroup(), SearchCurves(), HyperparameterStudy(), ToyCaseStudy(),
                              CriticalDifference(), BayesianComparison(), PaperComparison(), FailureTable(),
                              CostEstimate()]

@@ -281,7 +281,9 @@ class GumbelTable(Artefact):
     key, stem, heading = "gumbel", "gumbel", "Gumbel-AutoSMOTE table (stratified splits)"
 
     def rows(self, ctx):
-        return ctx.rows("stratified")
+        """The stratified rows of samplers as they are; variants (fixed parameters) are the checks' table."""
+        rows = ctx.rows("stratified")
+        return rows[~ctx.meta(rows, "is_variant").astype(bool)]
 
     def applies(self, ctx):
         return None if not self.rows(ctx).empty else 'no rows with split kind "stratified" (run the gumbel profile)'

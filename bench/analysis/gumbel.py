@@ -1,0 +1,143 @@
+"""The Gumbel-AutoSMOTE paper's own checks, read from the stratified rows (profiles gumbel, gumbel-sum,
+gumbel-temperature, gumbel-cohorts): the methods' settings side by side, their scores against the
+temperature and the cohort count, and training against test error (the paper's generalisation claim)."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ..metrics import LABELS
+from . import plots
+from .artefact import Artefact, Built, FigureArtefact
+from .context import NotApplicable, describe_rows, listing, sampler_meta
+
+METHODS = ("AutoSMOTE-self-mlp", "AutoSMOTE-cohort-mlp")   # the end-to-end models
+PLAIN_MLP = "No-resampling"      # scored with gumbel-mlp: the method's classifier trained alone
+STUDIED = ("sum_reading", "temperature", "hard", "n_cohorts")
+
+
+def method_rows(ctx) -> pd.DataFrame:
+    """Stratified rows of the methods, as they are and with studied parameters fixed."""
+    rows = ctx.rows("stratified")
+    meta = rows["sampler"].map(sampler_meta)
+    keep = meta.map(lambda m: m.entry in METHODS and set(m.fixed) <= set(STUDIED))
+    return rows[keep.astype(bool)]
+
+
+def _setting(label: str) -> str:
+    fixed = sampler_meta(label).fixed
+    return ", ".join(f"{k}={v}" for k, v in sorted(fixed.items())) or "defaults"
+
+
+def _dead(extra: str) -> bool:
+    return bool(json.loads(extra or "{}").get("dead_network"))
+
+
+class GumbelChecks(Artefact):
+    """Each method under each studied setting: mean +- std over seeds of the test score per dataset, and how
+    many of its runs ended with a dead classifier."""
+    key, stem, heading = "gumbel-checks", "gumbel_checks", "Gumbel-AutoSMOTE: the methods' settings"
+
+    def rows(self, ctx):
+        return method_rows(ctx)
+
+    def applies(self, ctx):
+        rows = self.rows(ctx)
+        if rows.empty:
+            return "no stratified rows of AutoSMOTE-self-mlp / AutoSMOTE-cohort-mlp (run the gumbel profiles)"
+        return None
+
+    def describe(self, ctx):
+        return [f"Computed {describe_rows(self.rows(ctx))}."]
+
+    def build(self, ctx, metric):
+        rows = self.rows(ctx).copy()
+        rows["method"] = rows["sampler"].map(lambda s: sampler_meta(s).entry)
+        rows["setting"] = rows["sampler"].map(_setting)
+        score = f"test_{metric}"
+        grouped = rows.groupby(["method", "setting", "dataset"], sort=False)
+        cells = (grouped[score].mean().map("{:.3f}".format) + " ± "
+                 + grouped[score].std().fillna(0).map("{:.3f}".format)).unstack("dataset")
+        runs = rows.groupby(["method", "setting"], sort=False)
+        cells["runs"] = runs.size()
+        cells["dead networks"] = runs["extra"].agg(lambda e: sum(_dead(x) for x in e))
+        cells = cells.fillna("").sort_index().reset_index()
+        notes = [f"Mean ± std over seeds {listing(rows['seed'])} of the test {LABELS[metric]}, per dataset where "
+                 "the setting ran; 'defaults': the method as it is (sum_reading=literal, temperature=1.0, "
+                 "hard=True, n_cohorts=4); dead networks: runs whose classifier had no hidden unit on for any "
+                 "training row."]
+        return Built(f"Gumbel-AutoSMOTE settings: test {LABELS[metric]}", cells, notes)
+
+
+class GumbelParameters(FigureArtefact):
+    """The test score against the Gumbel temperature (hard and soft decisions) and the cohort count."""
+    key, stem, heading = "gumbel-params", "gumbel_params", "Gumbel-AutoSMOTE: temperature and cohort count"
+
+    def rows(self, ctx):
+        return method_rows(ctx)
+
+    def applies(self, ctx):
+        fixed = self.rows(ctx)["sampler"].map(lambda s: set(sampler_meta(s).fixed))
+        if not fixed.map(lambda f: bool(f & {"temperature", "n_cohorts"})).any():
+            return "no rows fixing temperature or n_cohorts (run the gumbel-temperature / gumbel-cohorts profiles)"
+        return None
+
+    def build(self, ctx, metric):
+        records = []
+        for row in self.rows(ctx).itertuples(index=False):
+            meta = sampler_meta(row.sampler)
+            method = meta.entry.removeprefix("AutoSMOTE-").removesuffix("-mlp")
+            if "temperature" in meta.fixed:
+                panel = f"{method}, {'hard' if meta.fixed.get('hard', True) else 'soft'}: temperature"
+                records.append((panel, float(meta.fixed["temperature"]), row))
+            elif set(meta.fixed) == {"n_cohorts"}:
+                records.append((f"{method}: cohorts", float(meta.fixed["n_cohorts"]), row))
+        if not records:
+            raise NotApplicable("no rows fixing temperature or n_cohorts alone")
+        data = pd.DataFrame([{"parameter": panel, "value": value, "score": getattr(row, f"test_{metric}"),
+                              "dataset": row.dataset, "seed": row.seed, "sampler": row.sampler}
+                             for panel, value, row in records])
+        return Built(f"Gumbel-AutoSMOTE on {listing(data['dataset'])}: test {LABELS[metric]}", data,
+                     extra={"ylabel": f"test {LABELS[metric]}"})
+
+    def draw(self, built):
+        drawn = built.frame.dropna(subset=["score"])
+        return plots.hyperparameter_study(drawn, sorted(pd.unique(drawn["parameter"])), ylabel=built.extra["ylabel"],
+                                          title=built.title)
+
+
+class Generalisation(Artefact):
+    """Training against test error (1 - score) of the two methods and the plain MLP, per dataset: the paper
+    says the plain MLP reaches near-zero training error while the methods keep a smaller gap."""
+    key, stem, heading = "generalisation", "generalisation", "Gumbel-AutoSMOTE: training against test error"
+
+    def rows(self, ctx):
+        rows = ctx.rows("stratified")
+        trained = [c for c in rows.columns if c.startswith("train_")]   # frames of older stores have none
+        if not trained:
+            return rows.iloc[:0]
+        chosen = rows["sampler"].isin([*METHODS, PLAIN_MLP]) & (rows["classifier"] == "gumbel-mlp")
+        return rows[chosen & rows[trained].notna().any(axis=1)]
+
+    def applies(self, ctx):
+        if self.rows(ctx).empty:
+            return ("no stratified rows with training scores of the methods or No-resampling on gumbel-mlp "
+                    "(run the gumbel profile)")
+        return None
+
+    def build(self, ctx, metric):
+        rows = self.rows(ctx)
+        errors = pd.DataFrame({"dataset": rows["dataset"], "sampler": rows["sampler"],
+                               "train error": 1 - rows[f"train_{metric}"], "test error": 1 - rows[f"test_{metric}"]})
+        table = errors.groupby(["dataset", "sampler"], sort=False)[["train error", "test error"]].mean()
+        table["gap"] = table["test error"] - table["train error"]
+        overall = errors.groupby("sampler", sort=False)[["train error", "test error"]].mean()
+        overall["gap"] = overall["test error"] - overall["train error"]
+        overall.index = pd.MultiIndex.from_product([["mean over datasets"], overall.index],
+                                                    names=["dataset", "sampler"])
+        table = pd.concat([table, overall]).round(3).reset_index()
+        notes = [f"Error = 1 - {LABELS[metric]}, mean over seeds {listing(rows['seed'])}; training error on the "
+                 "real training rows (not the synthetic ones); No-resampling = the method's classifier alone "
+                 "(gumbel-mlp), the paper's plain MLP."]
+        return Built(f"Training against test error (1 - {LABELS[metric]})", table, notes)
