@@ -157,9 +157,9 @@ class Generalisation(Artefact):
         rows = self.rows(ctx)
         errors = pd.DataFrame({"dataset": rows["dataset"], "sampler": rows["sampler"],
                                "train error": 1 - rows[f"train_{metric}"], "test error": 1 - rows[f"test_{metric}"]})
-        table = errors.groupby(["dataset", "sampler"], sort=False)[["train error", "test error"]].mean()
+        table = errors.groupby(["dataset", "sampler"])[["train error", "test error"]].mean()
         table["gap"] = table["test error"] - table["train error"]
-        overall = errors.groupby("sampler", sort=False)[["train error", "test error"]].mean()
+        overall = errors.groupby("sampler")[["train error", "test error"]].mean()
         overall["gap"] = overall["test error"] - overall["train error"]
         overall.index = pd.MultiIndex.from_product([["mean over datasets"], overall.index],
                                                     names=["dataset", "sampler"])
