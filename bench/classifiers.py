@@ -89,12 +89,8 @@ def define_classifiers(definitions: dict) -> None:
 
 def _define_entry_points() -> None:
     """Installed packages' classifiers (entry-point group `bench.classifiers`), under their entry-point names."""
-    for name, reference in extensions.entry_points(extensions.CLASSIFIER_GROUP).items():
-        if name not in CLASSIFIERS and name not in extensions.UNLOADABLE:
-            try:
-                CLASSIFIERS[name] = user_spec(reference, {}, f"classifier {name!r} (entry point {reference})")
-            except UnknownNameError as err:   # an error only where it is named
-                extensions.UNLOADABLE[name] = str(err)
+    extensions.define_entry_points(extensions.CLASSIFIER_GROUP, CLASSIFIERS, lambda name, reference: user_spec(
+        reference, {}, f"classifier {name!r} (entry point {reference})"))
 
 
 def all_classifiers() -> dict[str, ClassifierSpec]:
@@ -117,8 +113,7 @@ def resolve_classifiers(names: list[str] | tuple[str, ...]) -> list[str]:
                                    f"[classifiers.NAME] in bench.toml or name the class by import path")
         else:
             known = all_classifiers()
-            if reference in extensions.UNLOADABLE:
-                raise UnknownNameError(extensions.UNLOADABLE[reference])
+            extensions.loadable(reference)
             name = resolve_name(reference, known, "classifier", aliases=ALIASES, listing="bench list classifiers")
         out.append(name)
     return out

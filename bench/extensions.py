@@ -89,13 +89,19 @@ def check_parameters(factory: type, fixed: dict[str, Any], reference: str, kind:
 def code_version(module) -> str:
     """The installed version of the module's distribution, else a hash of the module's source."""
     top = module.__name__.split(".")[0]
-    for dist in metadata.packages_distributions().get(top, []):
+    for dist in _distributions().get(top, []):
         return f"{dist}-{metadata.version(dist)}"
     try:
         source = inspect.getsource(module)
     except (OSError, TypeError):
         return "unknown"
     return "source-" + hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    """Top-level module -> installed distributions; reading every package's metadata once per process."""
+    return metadata.packages_distributions()
 
 
 def first_line(factory: type) -> str:
@@ -106,6 +112,30 @@ def first_line(factory: type) -> str:
 def entry_points(group: str) -> dict[str, str]:
     """Installed packages' methods: entry-point name -> "module:attr" (nothing is imported here)."""
     return {ep.name: ep.value for ep in metadata.entry_points(group=group)}
+
+
+def forget_installed() -> None:
+    """Read the installed packages afresh (after installing one into a running process, as tests do)."""
+    entry_points.cache_clear()
+    _distributions.cache_clear()
+    UNLOADABLE.clear()
+
+
+def define_entry_points(group: str, registry: dict, build) -> None:
+    """Put each installed entry point of `group` into `registry` as build(name, reference). One that cannot be
+    loaded is remembered in UNLOADABLE: an error only where it is named (`loadable`), not for every command."""
+    for name, reference in entry_points(group).items():
+        if name not in registry and name not in UNLOADABLE:
+            try:
+                registry[name] = build(name, reference)
+            except UnknownNameError as err:
+                UNLOADABLE[name] = str(err)
+
+
+def loadable(name: str) -> None:
+    """Raise the one-line error of an installed entry point `name` that could not be loaded."""
+    if name in UNLOADABLE:
+        raise UnknownNameError(UNLOADABLE[name])
 
 
 def define_from_settings(settings) -> None:

@@ -37,9 +37,9 @@ def installed(tmp_path, monkeypatch):
         f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in points.items()) + "\n"
         for group, points in project["entry-points"].items()))
     monkeypatch.syspath_prepend(str(site))
-    extensions.entry_points.cache_clear()
+    extensions.forget_installed()
     yield project
-    extensions.entry_points.cache_clear()
+    extensions.forget_installed()
     sys.modules.pop("jitter_oversampler", None)
 
 

@@ -117,10 +117,9 @@ def installed(toy_env, module, monkeypatch):
     (dist / "entry_points.txt").write_text("[bench.samplers]\nCopies = my_oversampling:Copies\n"
                                           "Broken = my_oversampling:NoSuchClass\n\n"
                                           "[bench.classifiers]\nWideKNN = my_classifiers:WideKNN\n")
-    extensions.entry_points.cache_clear()
+    extensions.forget_installed()
     yield
-    extensions.entry_points.cache_clear()
-    extensions.UNLOADABLE.clear()
+    extensions.forget_installed()
     sys.modules.pop("my_oversampling", None)
 
 

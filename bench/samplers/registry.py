@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .. import extensions
 from ..environment import package_version
-from ..names import UnknownNameError, resolve_name
+from ..names import resolve_name
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,7 @@ def parse_sampler(text: str) -> SamplerChoice:
         SAMPLERS[name] = user_entry(name, fixed)   # checked with these parameters; forked workers find it here
         return SamplerChoice(SAMPLERS[name], fixed)
     known = _with_entry_points()
-    if name in extensions.UNLOADABLE:   # an installed entry point that cannot be loaded
-        raise UnknownNameError(extensions.UNLOADABLE[name])
+    extensions.loadable(name)   # an installed entry point that could not be loaded
     entry = SAMPLERS[resolve_name(name, known, "sampler", listing="bench list samplers")]
     return SamplerChoice(entry, fixed)
 

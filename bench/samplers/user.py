@@ -53,11 +53,6 @@ def define_samplers(definitions: dict) -> None:
 
 
 def define_entry_points() -> None:
-    """Installed packages' samplers (entry-point group `bench.samplers`), under their entry-point names. One
-    that cannot be loaded is an error only where it is named (extensions.UNLOADABLE), not for every command."""
-    for name, reference in extensions.entry_points(extensions.SAMPLER_GROUP).items():
-        if name not in SAMPLERS and name not in extensions.UNLOADABLE:
-            try:
-                SAMPLERS[name] = user_entry(reference, {}, name, kind=f"sampler {name!r} (entry point {reference})")
-            except UnknownNameError as err:
-                extensions.UNLOADABLE[name] = str(err)
+    """Installed packages' samplers (entry-point group `bench.samplers`), under their entry-point names."""
+    extensions.define_entry_points(extensions.SAMPLER_GROUP, SAMPLERS, lambda name, reference: user_entry(
+        reference, {}, name, kind=f"sampler {name!r} (entry point {reference})"))
