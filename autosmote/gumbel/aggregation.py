@@ -39,7 +39,7 @@ def maximum(points: torch.Tensor) -> torch.Tensor:
     return torch.cummax(points, dim=1).values[:, 1:]
 
 
-def total(points: torch.Tensor, reading: str = "literal") -> torch.Tensor:
+def total(points: torch.Tensor, reading: str) -> torch.Tensor:
     """SUM (O4). "literal": the sum of the k + 1 points, which leaves [0, 1] by design (up to k + 1).
 
     "offsets": x_i + sum_j (x_j - x_i) / k, clipped to [0, 1] (the min-max scaled range the paper works in).

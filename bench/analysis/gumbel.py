@@ -65,7 +65,7 @@ class GumbelChecks(Artefact):
         cells["dead networks"] = runs["extra"].agg(lambda e: sum(_dead(x) for x in e))
         cells = cells.fillna("").sort_index().reset_index()
         notes = [f"Mean ± std over seeds {listing(rows['seed'])} of the test {LABELS[metric]}, per dataset where "
-                 "the setting ran; 'defaults': the method as it is (sum_reading=literal, temperature=1.0, "
+                 "the setting ran; 'defaults': the method as it is (sum_reading=offsets, temperature=1.0, "
                  "hard=True, n_cohorts=4); dead networks: runs whose classifier had no hidden unit on for any "
                  "training row.", _outliers(rows[rows["setting"] == "defaults"], score, _plain_mlp(ctx))]
         return Built(f"Gumbel-AutoSMOTE settings: test {LABELS[metric]}", cells, notes)
