@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import statistics
 
+import numpy as np
 import pandas as pd
 
 from .run_status import SCORED
@@ -88,35 +89,61 @@ class UnitCosts:
 
 class Eta:
     """Seconds left, in two corrections of the expected cost of the units left. Per group of units (a
-    sampler, e.g. AutoSMOTE searches against one classifier): their measured seconds against what was
-    expected of the finished ones, since the model errs differently for each. Then the clock: elapsed wall
-    time times workers against the measured seconds of the finished units (the workers share cores, and a
-    unit's timings leave out prediction, scoring and process overhead)."""
+    sampler, e.g. AutoSMOTE searches against one classifier): how their measured seconds compared with what
+    was expected of the finished ones, since the model errs differently for each. Then the clock: elapsed
+    wall time times workers against the measured seconds of the finished units (the workers share cores, and
+    a unit's timings leave out prediction, scoring and process overhead).
+
+    The per-group correction is `fixed + ratio * expected` (`correction`), not a ratio alone: the first units
+    to finish are the small ones, whose measured cost is mostly what does not grow with the data (a GAN's or
+    an MLP's epochs, start-up), and their ratio applied to the largest units overestimated the Gumbel profile
+    18x (benchmarks/eta_replay.py)."""
 
     def __init__(self, expected: dict[str, tuple[str, float]], workers: int):
         self.expected, self.workers = dict(expected), max(1, workers)   # unit -> (group, expected seconds)
         self.left = set(expected)
-        self.measured: dict[str, float] = {}         # group -> measured seconds of its finished units
-        self.expected_done: dict[str, float] = {}    # group -> their expected seconds
+        self.done: dict[str, list[tuple[float, float]]] = {}   # group -> (expected, measured) of finished units
 
     def finished(self, unit_id: str, measured_seconds: float) -> None:
         if unit_id in self.left:
             self.left.discard(unit_id)
             group, expected = self.expected[unit_id]
-            self.measured[group] = self.measured.get(group, 0.0) + measured_seconds
-            self.expected_done[group] = self.expected_done.get(group, 0.0) + expected
+            self.done.setdefault(group, []).append((expected, measured_seconds))
 
     def seconds(self, elapsed: float) -> float:
         """After `elapsed` seconds of this run (before any unit finished: the expectation as it is)."""
-        measured, expected = sum(self.measured.values()), sum(self.expected_done.values())
-        overall = measured / expected if expected > 0 else 1.0
+        every = [point for points in self.done.values() for point in points]
+        measured = sum(m for _, m in every)
         clock = elapsed * self.workers / measured if measured > 0 else 1.0
+        corrections = {group: correction(points) for group, points in self.done.items()}
+        # a group none of whose units has finished: the model's own scale, corrected by at most 2x by how the
+        # others compared (one group's error, e.g. a GAN's 100x on its first small units, says little of another's)
+        expected = sum(e for e, _ in every)
+        overall = (0.0, float(np.clip(measured / expected, 0.5, 2.0)) if expected > 0 else 1.0)
         left = 0.0
         for unit in self.left:
             group, seconds = self.expected[unit]
-            done = self.expected_done.get(group, 0.0)
-            left += seconds * (self.measured[group] / done if done > 0 else overall)
+            fixed, ratio = corrections.get(group, overall)
+            left += fixed + ratio * seconds
         return clock * left / self.workers
+
+
+def correction(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(fixed, ratio) with measured ~ fixed + ratio * expected over finished units' (expected, measured).
+
+    Where their expected costs spread (three units or more, standard deviation at least half the mean), the
+    least-squares slope, kept within 0.1-10, and the rest as a fixed cost per unit. Where they do not (units of
+    one size), the two cannot be told apart: a shortfall is read as a fixed cost (it then adds to large units
+    instead of multiplying them) and an excess as a ratio below 1 (the model's overestimate shrinks with it)."""
+    if not points:
+        return 0.0, 1.0
+    expected = np.array([e for e, _ in points])
+    measured = np.array([m for _, m in points])
+    if len(points) >= 3 and expected.std() >= 0.5 * expected.mean() > 0:
+        ratio = float(np.clip(np.polyfit(expected, measured, 1)[0], 0.1, 10.0))
+    else:
+        ratio = min(1.0, measured.sum() / expected.sum()) if expected.sum() > 0 else 1.0
+    return max(0.0, float(measured.mean() - ratio * expected.mean())), ratio
 
 
 def _family_cost(entry) -> float:

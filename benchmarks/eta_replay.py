@@ -1,57 +1,83 @@
-"""How far a run's ETA was off: replays a finished run from its store, side by side with the old estimate.
+"""How far `bench run`'s ETA was off: replays finished runs from their stores.
 
-    BENCH_DATA_DIR=/tmp/bd python benchmarks/eta_replay.py RESULTS_DIR --profile quick [--workers 2]
+    BENCH_DATA_DIR=/tmp/bd python benchmarks/eta_replay.py results/gumbel-v2:4 results/quick:2 ...
 
-The run must be one invocation of `bench run --profile NAME --results RESULTS_DIR` into an empty store.
-Its units are re-planned (same settings), each unit's end is when its rows were stored, and at 10 / 50 /
-90 % of the rows it prints the remaining time two estimators gave then against the time that really
-remained: rows per second extrapolated (the progress bar before), and bench.cost.Eta (expected unit costs
-from bench/cost.py's model, corrected by the finished units of the same kind and by the clock), as `bench run` computes it live.
+Each argument names a store and one of its invocations (`bench status` lists them). The invocation's own
+settings (stored with it) are planned again; the units it computed are those whose rows it stored (matched
+on the run's identity without code versions, so a run made before a method's version changed still
+replays), each unit's end is when its rows were stored, and at 1 / 5 / 10 / 25 / 50 / 90 % of its rows the
+remaining time two estimators gave then is printed against the time that really remained: rows per second
+extrapolated, and bench.cost.Eta as `bench run` computes it live (the model's expected unit costs, corrected
+by the finished units of the same kind and by the clock; the replay uses the model alone, not stored timings).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 
-from bench.config import load_settings
+from bench.config import RunSettings, load_settings
 from bench.cost import Eta, UnitCosts, group
 from bench.data import DataCatalog
+from bench.protocol import config_key
 from bench.runner import make_plan
 from bench.store import ResultStore
 
+MARKS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.9)
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results")
-    parser.add_argument("--profile", default="quick")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    settings = load_settings()
-    catalog = DataCatalog(settings.data_dir)
-    store = ResultStore(args.results, readonly=True)
-    frame = store.frame().set_index("key")
-    invocation = store.invocations().iloc[0]
-    start, end = invocation["started_at"], frame["finished_at"].max()
-    plan = make_plan(settings.run_for(args.profile), catalog, set(), settings.data.impute, settings.data.leak)
-    costs = UnitCosts(frame.iloc[:0].reset_index(), {r.name: r for r in catalog.records()})   # the model alone
-    units = [(u.key(u.classifiers[0]), [u.key(c) for c in u.classifiers], (group(u), costs(u)[0]))
+
+def replay(results: str, invocation_id: int, settings, catalog) -> list[tuple[float, float, float]]:
+    """(share of rows, rows/s estimate / really left, Eta / really left) at each mark."""
+    store = ResultStore(results, readonly=True)
+    invocation = store.invocations().set_index("id").loc[invocation_id]
+    stored = json.loads(invocation["settings"])
+    run = stored.get("run", stored)   # older invocations stored [run] at the top, with other sections
+    run = RunSettings.model_validate({k: v for k, v in run.items() if k in RunSettings.model_fields})
+    workers = stored.get("workers") or run.workers or os.cpu_count() or 1
+    frame = store.frame()
+    frame = frame[frame["invocation"] == invocation_id]
+    # from the spec, not the config column: a store read without migrating may hold an older schema's config
+    frame = frame.set_index(frame["spec"].map(lambda spec: config_key(json.loads(spec))))
+    plan = make_plan(run, catalog, set(), settings.data.impute, settings.data.leak)
+    costs = UnitCosts(frame.iloc[:0], {r.name: r for r in catalog.records()})   # the model alone
+    units = [(u.key(u.classifiers[0]), [config_key(u.spec(c)) for c in u.classifiers], (group(u), costs(u)[0]))
              for u in plan.units]
-    eta = Eta({uid: expected for uid, _, expected in units}, args.workers)
-    ends = sorted((frame.loc[keys, "finished_at"].max(), uid, keys) for uid, keys, _ in units if keys[0] in frame.index)
-    total = sum(len(keys) for _, _, keys in ends)
-    done, marks = 0, [0.1, 0.5, 0.9]
-    print(f"{total} rows, {end - start:.0f} s; model's expectation {sum(e for *_, (_, e) in units) / args.workers:.0f} s "
-          f"on {args.workers} workers before any unit ran")
-    print("progress | elapsed | really left | rows/s estimate (off by) | Eta (off by)")
+    units = [u for u in units if all(k in frame.index for k in u[1])]   # the units this invocation computed
+    eta = Eta({uid: expected for uid, _, expected in units}, workers)
+    ends = sorted((frame.loc[keys, "finished_at"].max(), uid, keys) for uid, keys, _ in units)
+    if not ends:
+        print(f"{results}:{invocation_id}: none of its rows is planned by today's code (the protocol changed)")
+        return []
+    start, end = invocation["started_at"], ends[-1][0]
+    total, done, marks, out = sum(len(keys) for *_, keys in ends), 0, list(MARKS), []
+    print(f"{results}:{invocation_id} ({run.profile}, {workers} workers): {total} rows in {len(units)} units, "
+          f"{end - start:.0f} s; the model expected {sum(e for *_, (_, e) in units) / workers:.0f} s")
     for finished_at, uid, keys in ends:
         rows = frame.loc[keys]
         eta.finished(uid, rows["resample_s"].iloc[0] + rows["fit_s"].fillna(0).sum())
         done += len(keys)
-        while marks and done >= marks[0] * total:
+        while marks and done >= marks[0] * total and finished_at < end:
             elapsed, left = finished_at - start, end - finished_at
-            old = elapsed / done * (total - done)
-            new = eta.seconds(elapsed)
-            print(f"{marks.pop(0):.0%} | {elapsed:.0f} s | {left:.0f} s | {old:.0f} s ({old / left:.2f}x) | "
-                  f"{new:.0f} s ({new / left:.2f}x)")
+            out.append((marks.pop(0), elapsed / done * (total - done) / left, eta.seconds(elapsed) / left))
+    print("  " + " | ".join(f"{m:.0%}: rows/s {old:.2f}x, Eta {new:.2f}x" for m, old, new in out))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", metavar="RESULTS:INVOCATION")
+    args = parser.parse_args()
+    settings = load_settings()
+    catalog = DataCatalog(settings.data_dir)
+    factors = {"rows/s": [], "Eta": []}
+    for run in args.runs:
+        results, _, invocation = run.rpartition(":")
+        for _, old, new in replay(results, int(invocation), settings, catalog):
+            factors["rows/s"].append(old)
+            factors["Eta"].append(new)
+    for name, values in factors.items():   # how far off, either way: max(x, 1/x)
+        off = sorted(max(v, 1 / v) for v in values if v > 0)
+        print(f"{name}: off by a median {off[len(off) // 2]:.2f}x, at worst {off[-1]:.2f}x over {len(off)} marks")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,22 @@ def test_eta_weighs_units_by_cost_and_learns_from_the_finished_ones():
     eta.finished("b", 20.0)
     eta.finished("a", 1000.0)                                       # a unit counts once
     assert eta.seconds(elapsed=20) == pytest.approx(1 * 200 / 2)    # 40 measured in 20 s on 2 workers
+
+
+def test_the_correction_reads_a_shortfall_on_small_units_as_a_fixed_cost_not_a_ratio():
+    from bench.cost import correction
+    assert correction([(1.0, 12.0), (10.0, 30.0), (100.0, 210.0)]) == pytest.approx((10.0, 2.0))   # 10 + 2 e
+    assert correction([(1.0, 11.0), (1.0, 11.0)]) == pytest.approx((10.0, 1.0))   # one size: the excess is fixed
+    assert correction([(10.0, 5.0), (10.0, 5.0)]) == pytest.approx((0.0, 0.5))    # an overestimate scales down
+    assert correction([(1.0, 500.0), (2.0, 1.0), (100.0, 1.0)])[1] == pytest.approx(0.1)   # the slope kept >= 0.1
+    # two small units of a group took 11 s for 1 s expected: its large unit is 100 + 10 s, not 11 x 100 s
+    eta = Eta({"a": ("CTGAN", 1.0), "b": ("CTGAN", 1.0), "big": ("CTGAN", 100.0)}, workers=1)
+    eta.finished("a", 11.0)
+    eta.finished("b", 11.0)
+    assert eta.seconds(elapsed=22) == pytest.approx(110.0)
+
+
+def test_a_group_not_seen_yet_is_corrected_by_the_others_by_at_most_two_fold():
+    eta = Eta({"gan": ("CTGAN", 1.0), "smote": ("SMOTE", 10.0)}, workers=1)
+    eta.finished("gan", 100.0)                                     # 100x its expectation
+    assert eta.seconds(elapsed=100) == pytest.approx(20.0)         # SMOTE: 10 s x 2, not x 100
