@@ -234,7 +234,7 @@ class WilcoxonSetting:
         return text
 
 
-def _wilcoxon_pair(x: np.ndarray, y: np.ndarray, alternative: str) -> tuple[float, float]:
+def wilcoxon_pair(x: np.ndarray, y: np.ndarray, alternative: str) -> tuple[float, float]:
     """(p-value, sign of W+ - W-) over the pairs where both values are finite.
 
     NaN p for no usable pair; p = 1.0 (sign 0) when every difference is zero.
@@ -300,7 +300,7 @@ def _wilcoxon_frames(results: pd.DataFrame, setting: WilcoxonSetting) -> tuple[p
             continue
         other = paired[sampler].to_numpy(dtype=float)
         for name, mask in columns:
-            p.loc[sampler, name], sign.loc[sampler, name] = _wilcoxon_pair(
+            p.loc[sampler, name], sign.loc[sampler, name] = wilcoxon_pair(
                 ref[mask], other[mask], setting.alternative
             )
     if setting.correction == "holm":

@@ -1,11 +1,13 @@
 """Gumbel-Softmax AutoSMOTE: aggregations by hand, straight-through decisions, cohorts, the sampler API, the harness."""
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from imblearn.utils.estimator_checks import estimator_checks_generator
@@ -352,11 +354,20 @@ def test_the_paper_s_checks_are_read_from_the_store(toy_env):
     assert result.exit_code == 0, result.output
     checks = bench.invoke(app, ["table", "--table", "gumbel-checks", "--format", "csv"])
     assert checks.exit_code == 0, checks.output
-    lines = checks.stdout.splitlines()
-    assert lines[0] == "method,setting,toy,runs,dead networks"
-    assert {tuple(line.split(",")[:2]) for line in lines[1:]} == {
+    table = pd.read_csv(io.StringIO(checks.stdout), dtype=str, keep_default_na=False)
+    assert list(table.columns) == ["method", "setting", "toy", "runs", "dead networks", "vs defaults", "higher in",
+                                   "Wilcoxon p"]
+    assert set(zip(table["method"], table["setting"])) == {
         ("AutoSMOTE-cohort-mlp", "defaults"), ("AutoSMOTE-cohort-mlp", "n_cohorts=2"),
         ("AutoSMOTE-self-mlp", "defaults"), ("AutoSMOTE-self-mlp", "temperature=0.5")}
+    mean = table.set_index(["method", "setting"])["toy"].str.split(" ± ").str[0].astype(float)
+    for (method, setting), row in table.set_index(["method", "setting"]).iterrows():
+        if setting == "defaults":
+            assert row["vs defaults"] == row["higher in"] == row["Wilcoxon p"] == ""
+        else:   # paired over the two seeds: the difference of the means, within the cells' rounding
+            assert float(row["vs defaults"]) == pytest.approx(mean[method, setting] - mean[method, "defaults"],
+                                                              abs=0.0011)
+            assert row["higher in"] in ("0 of 2", "1 of 2", "2 of 2") and 0 < float(row["Wilcoxon p"]) <= 1
     params = bench.invoke(app, ["table", "--table", "gumbel-params", "--format", "csv"])
     assert params.exit_code == 0 and '"self, hard: temperature",0.5' in params.stdout
     gap = bench.invoke(app, ["table", "--table", "generalisation", "--format", "csv"])
