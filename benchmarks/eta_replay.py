@@ -1,6 +1,6 @@
 """How far `bench run`'s ETA was off: replays finished runs from their stores.
 
-    BENCH_DATA_DIR=/tmp/bd python benchmarks/eta_replay.py results/gumbel-v2:4 results/quick:2 ...
+    BENCH_DATA_DIR=/tmp/bd python benchmarks/eta_replay.py results/gumbel:4 results/quick:2 ...
 
 Each argument names a store and one of its invocations (`bench status` lists them). The invocation's own
 settings (stored with it) are planned again; the units it computed are those whose rows it stored (matched
