@@ -88,7 +88,8 @@ def _against_defaults(rows: pd.DataFrame, score: str) -> pd.DataFrame:
         out[(method, setting)] = {"vs defaults": f"{difference.mean():+.3f}",
                                   "higher in": f"{int((difference > 0).sum())} of {len(difference)}",
                                   "Wilcoxon p": f"{p:.3f}"}
-    return pd.DataFrame.from_dict(out, orient="index").rename_axis(["method", "setting"])
+    index = pd.MultiIndex.from_tuples(list(out), names=["method", "setting"])
+    return pd.DataFrame(list(out.values()), index=index, columns=["vs defaults", "higher in", "Wilcoxon p"])
 
 
 def _plain_mlp(ctx) -> pd.DataFrame:
