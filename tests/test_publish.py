@@ -146,6 +146,26 @@ def test_paper_comparison_uses_the_recomputed_overall_and_the_common_samplers(tm
     assert "**AutoSMOTE**: overall rank 1.00, position 1 of 3 here; paper: 1.00 (printed 1.00), position 1 of 4" in text
     assert "**Disagreement:** among" not in text
     assert "not significantly correlated" in text
+    assert ("seeds removes): seed 1 rho = 0.50, AutoSMOTE position 1 of 3; seed 2 rho = 0.50, AutoSMOTE position 1 "
+            "of 3.") in text
+
+
+def test_each_seed_is_also_compared_with_the_paper_alone(tmp_path):
+    """Seed 2 puts No-resampling above SMOTE (the paper's order, rho 1), seed 1 below it (rho 0.5)."""
+    frame = _frame()
+    lifted = (frame["seed"] == 2) & (frame["sampler"] == "No-resampling")
+    scores = [c for c in frame.columns if c.startswith(("val_", "test_"))]
+    frame.loc[lifted, scores] += 0.2
+    _write(frame, tmp_path, paper_tables=_paper_tables(tmp_path))
+    text = (tmp_path / "paper_comparison.md").read_text()
+    assert "seed 1 rho = 0.50, AutoSMOTE position 1 of 3; seed 2 rho = 1.00, AutoSMOTE position 1 of 3." in text
+
+
+def test_a_store_of_one_seed_has_no_seed_by_seed_comparison(tmp_path):
+    frame = _frame()
+    _write(frame[frame["seed"] == 1], tmp_path, paper_tables=_paper_tables(tmp_path))
+    text = (tmp_path / "paper_comparison.md").read_text()
+    assert "rho = 0.50" in text and "Each seed alone" not in text
 
 
 def test_paper_comparison_says_where_the_reference_is_not_best():

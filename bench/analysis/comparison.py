@@ -67,7 +67,7 @@ def paper_comparison(ours: pd.DataFrame, paper: pd.DataFrame, reference: str) ->
     return side.sort_values("paper overall", kind="mergesort"), summary
 
 
-def _comparison_text(metric, ours, cfg, side, summary, reference) -> list[str]:
+def _comparison_text(metric, ours, cfg, side, summary, reference, seed_lines=()) -> list[str]:
     label = LABELS[metric]
     overall = ours[stats.OVERALL].dropna()
     lines = [f"## {label}", "",
@@ -101,8 +101,26 @@ def _comparison_text(metric, ours, cfg, side, summary, reference) -> list[str]:
         lines.append(f"**Disagreement:** samplers {MOVED_POSITIONS} or more positions away from the paper's: "
                      + ", ".join(f"{s} ({int(r['paper position'])} -> {int(r['our position'])})"
                                  for s, r in moved.iterrows()) + ".")
-    lines += ["", text.render_frame(side, fmt="markdown", title=f"Overall ranks, {label}"), ""]
+    lines += [*seed_lines, "", text.render_frame(side, fmt="markdown", title=f"Overall ranks, {label}"), ""]
     return lines
+
+
+def _seed_by_seed(rows: pd.DataFrame, metric: str, noop: str, paper: pd.DataFrame, reference: str) -> list[str]:
+    """Each seed's configurations ranked alone against the paper: how far one split's noise moves the
+    agreement that the seed average reports (nothing for a store of one seed)."""
+    seeds = sorted(rows["seed"].unique())
+    if len(seeds) < 2:
+        return []
+    parts = []
+    for seed in seeds:
+        _, _, ours = ranked(rows[rows["seed"] == seed], metric, noop)
+        _, summary = paper_comparison(ours, paper, reference)
+        overall = ours[stats.OVERALL].dropna()
+        where = (f", {reference} position {int(overall.rank(method='min')[reference])} of {len(overall)}"
+                 if reference in overall.index else f", {reference} not ranked")
+        parts.append(f"seed {seed} rho = {summary['rho']:.2f}{where}")
+    return ["", "Each seed alone (its configurations ranked without the others, the noise that averaging over "
+            "seeds removes): " + "; ".join(parts) + "."]
 
 
 class PaperComparison(OnTable2Rows, Artefact):
@@ -119,11 +137,13 @@ class PaperComparison(OnTable2Rows, Artefact):
         return [("markdown", None)] + [("csv", m) for m in metrics]
 
     def build(self, ctx, metric):
-        ref = ctx.options.reference
-        _, cfg, ours = ranked(self.rows(ctx), metric, ctx.options.noop)
-        side, summary = paper_comparison(ours, _paper_ranks(ctx.options.paper_tables, metric), ref)
+        ref, rows = ctx.options.reference, self.rows(ctx)
+        paper = _paper_ranks(ctx.options.paper_tables, metric)
+        _, cfg, ours = ranked(rows, metric, ctx.options.noop)
+        side, summary = paper_comparison(ours, paper, ref)
+        seed_lines = _seed_by_seed(rows, metric, ctx.options.noop, paper, ref)
         return Built(f"Overall ranks, {LABELS[metric]}", side,
-                     extra={"text": _comparison_text(metric, ours, cfg, side, summary, ref)})
+                     extra={"text": _comparison_text(metric, ours, cfg, side, summary, ref, seed_lines)})
 
     def render(self, ctx: Context, metric, fmt):
         if fmt == "csv":
