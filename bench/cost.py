@@ -119,7 +119,7 @@ class Eta:
         # a group none of whose units has finished: the model's own scale, corrected by at most 2x by how the
         # others compared (one group's error, e.g. a GAN's 100x on its first small units, says little of another's)
         expected = sum(e for e, _ in every)
-        overall = (0.0, float(np.clip(measured / expected, 0.5, 2.0)) if expected > 0 else 1.0)
+        overall = (0.0, (float(np.clip(measured / expected, 0.5, 2.0)) if expected > 0 else 1.0))
         left = 0.0
         for unit in self.left:
             group, seconds = self.expected[unit]
@@ -132,9 +132,10 @@ def correction(points: list[tuple[float, float]]) -> tuple[float, float]:
     """(fixed, ratio) with measured ~ fixed + ratio * expected over finished units' (expected, measured).
 
     Where their expected costs spread (three units or more, standard deviation at least half the mean), the
-    least-squares slope, kept within 0.1-10, and the rest as a fixed cost per unit. Where they do not (units of
-    one size), the two cannot be told apart: a shortfall is read as a fixed cost (it then adds to large units
-    instead of multiplying them) and an excess as a ratio below 1 (the model's overestimate shrinks with it)."""
+    least-squares slope, and the rest as a fixed cost per unit. Where they do not (units of one size), the two
+    cannot be told apart: where the model underestimated, the difference is read as a fixed cost (it then adds
+    to large units instead of multiplying them); where it overestimated, as a ratio below 1. The ratio stays
+    within 0.1-10 either way (units that failed at once measure 0 s, yet their kind still costs time)."""
     if not points:
         return 0.0, 1.0
     expected = np.array([e for e, _ in points])
@@ -142,7 +143,7 @@ def correction(points: list[tuple[float, float]]) -> tuple[float, float]:
     if len(points) >= 3 and expected.std() >= 0.5 * expected.mean() > 0:
         ratio = float(np.clip(np.polyfit(expected, measured, 1)[0], 0.1, 10.0))
     else:
-        ratio = min(1.0, measured.sum() / expected.sum()) if expected.sum() > 0 else 1.0
+        ratio = max(0.1, min(1.0, measured.sum() / expected.sum())) if expected.sum() > 0 else 1.0
     return max(0.0, float(measured.mean() - ratio * expected.mean())), ratio
 
 

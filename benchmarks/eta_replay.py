@@ -33,12 +33,13 @@ def replay(results: str, invocation_id: int, settings, catalog) -> list[tuple[fl
     stored = json.loads(invocation["settings"])
     run = stored.get("run", stored)   # older invocations stored [run] at the top, with other sections
     run = RunSettings.model_validate({k: v for k, v in run.items() if k in RunSettings.model_fields})
-    workers = stored.get("workers") or run.workers or os.cpu_count() or 1
-    frame = store.frame()
+    workers = stored.get("workers") or run.workers or os.cpu_count() or 1   # 0 stored: one per core, of this machine
+    frame = store.frame(superseded=True)   # the invocation's rows, also those computed again since
     frame = frame[frame["invocation"] == invocation_id]
     # from the spec, not the config column: a store read without migrating may hold an older schema's config
     frame = frame.set_index(frame["spec"].map(lambda spec: config_key(json.loads(spec))))
-    plan = make_plan(run, catalog, set(), settings.data.impute, settings.data.leak)
+    data = {**settings.data.model_dump(), **stored.get("data", {})}   # how its splits were made
+    plan = make_plan(run, catalog, set(), data["impute"], data["leak"])
     costs = UnitCosts(frame.iloc[:0], {r.name: r for r in catalog.records()})   # the model alone
     units = [(u.key(u.classifiers[0]), [config_key(u.spec(c)) for c in u.classifiers], (group(u), costs(u)[0]))
              for u in plan.units]
@@ -77,7 +78,8 @@ def main() -> None:
             factors["Eta"].append(new)
     for name, values in factors.items():   # how far off, either way: max(x, 1/x)
         off = sorted(max(v, 1 / v) for v in values if v > 0)
-        print(f"{name}: off by a median {off[len(off) // 2]:.2f}x, at worst {off[-1]:.2f}x over {len(off)} marks")
+        if off:
+            print(f"{name}: off by a median {off[len(off) // 2]:.2f}x, at worst {off[-1]:.2f}x over {len(off)} marks")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,8 @@ def test_eta_weighs_units_by_cost_and_learns_from_the_finished_ones():
     eta = Eta({"a": ("SMOTE", 10.0), "b": ("SMOTE", 10.0), "s": ("AutoSMOTE/SVM", 100.0)}, workers=2)
     assert eta.seconds(elapsed=0) == pytest.approx(60.0)           # (10 + 10 + 100) / 2, nothing learned yet
     eta.finished("a", 20.0)                                         # SMOTE took twice its expectation
-    # the other SMOTE unit: 10 * 2; the search, of a group not seen yet: the overall ratio 20 / 10;
+    # the other SMOTE unit: 10 + the 10 s its group's first one took beyond expected; the search, of a group not
+    # seen yet: the others' ratio 20 / 10;
     # the clock: 10 s elapsed on 2 workers for 20 measured seconds = 1
     assert eta.seconds(elapsed=10) == pytest.approx((20 + 200) / 2)
     assert eta.seconds(elapsed=20) == pytest.approx(2 * (20 + 200) / 2)   # the clock says units take twice as long
@@ -63,6 +64,7 @@ def test_the_correction_reads_a_shortfall_on_small_units_as_a_fixed_cost_not_a_r
     assert correction([(1.0, 12.0), (10.0, 30.0), (100.0, 210.0)]) == pytest.approx((10.0, 2.0))   # 10 + 2 e
     assert correction([(1.0, 11.0), (1.0, 11.0)]) == pytest.approx((10.0, 1.0))   # one size: the excess is fixed
     assert correction([(10.0, 5.0), (10.0, 5.0)]) == pytest.approx((0.0, 0.5))    # an overestimate scales down
+    assert correction([(10.0, 0.0), (10.0, 0.0)]) == pytest.approx((0.0, 0.1))    # failed at once: not free
     assert correction([(1.0, 500.0), (2.0, 1.0), (100.0, 1.0)])[1] == pytest.approx(0.1)   # the slope kept >= 0.1
     # two small units of a group took 11 s for 1 s expected: its large unit is 100 + 10 s, not 11 x 100 s
     eta = Eta({"a": ("CTGAN", 1.0), "b": ("CTGAN", 1.0), "big": ("CTGAN", 100.0)}, workers=1)

@@ -67,6 +67,11 @@ def paper_comparison(ours: pd.DataFrame, paper: pd.DataFrame, reference: str) ->
     return side.sort_values("paper overall", kind="mergesort"), summary
 
 
+def _position(overall: pd.Series, sampler: str) -> int:
+    """1 = the best (lowest) overall rank; ties share the better position."""
+    return int(overall.rank(method="min")[sampler])
+
+
 def _comparison_text(metric, ours, cfg, side, summary, reference, seed_lines=()) -> list[str]:
     label = LABELS[metric]
     overall = ours[stats.OVERALL].dropna()
@@ -83,8 +88,8 @@ def _comparison_text(metric, ours, cfg, side, summary, reference, seed_lines=())
                   f"{known['of']}" + (", best on every dataset" if known["best_everywhere"] else "")
                   if known else "not in the paper's Table 2")
     if reference in overall.index:
-        position = int(overall.rank(method="min")[reference])
-        lines.append(f"**{reference}**: overall rank {overall[reference]:.2f}, position {position} of {len(overall)} "
+        lines.append(f"**{reference}**: overall rank {overall[reference]:.2f}, position "
+                     f"{_position(overall, reference)} of {len(overall)} "
                      f"here; {paper_text}.")
         if reference in side.index and side.at[reference, "shift"] != 0:
             ahead = ", ".join(overall.index[overall < overall[reference]]) or "none"
@@ -116,7 +121,7 @@ def _seed_by_seed(rows: pd.DataFrame, metric: str, noop: str, paper: pd.DataFram
         _, _, ours = ranked(rows[rows["seed"] == seed], metric, noop)
         _, summary = paper_comparison(ours, paper, reference)
         overall = ours[stats.OVERALL].dropna()
-        where = (f", {reference} position {int(overall.rank(method='min')[reference])} of {len(overall)}"
+        where = (f", {reference} position {_position(overall, reference)} of {len(overall)}"
                  if reference in overall.index else f", {reference} not ranked")
         parts.append(f"seed {seed} rho = {summary['rho']:.2f}{where}")
     return ["", "Each seed alone (its configurations ranked without the others, the noise that averaging over "
