@@ -44,7 +44,8 @@ class RunProgress:
 
     def _log(self) -> None:
         while not self._stop.wait(self._log_every):
-            self.console.print(self.line(), highlight=False)
+            # one line per mark in a log, however narrow its console (nohup gives 80 columns)
+            self.console.print(self.line(), highlight=False, soft_wrap=True)
 
     @property
     def done(self) -> int:

@@ -28,6 +28,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from . import environment
+from .data import PAPER_DATASETS
 from .errors import UserError
 from .metrics import METRICS
 from .protocol import Row, config_key, spec_key
@@ -260,12 +261,27 @@ class ResultStore:
             "WHERE key IN (SELECT key FROM (SELECT key, ROW_NUMBER() OVER (PARTITION BY config " \
             "ORDER BY finished_at DESC, key) AS n FROM runs) WHERE n = 1)"
         runs = self._frame(f"SELECT * FROM runs {newest} ORDER BY config, key")
+        position = {name: i for i, name in enumerate(self.dataset_order(runs["dataset"].unique()))}
+        runs = runs.sort_values("dataset", key=lambda names: names.map(position), kind="stable",
+                                ignore_index=True)
         scores = self._frame("SELECT * FROM scores")
         scores["column"] = scores["split"] + "_" + scores["metric"]
         wide = scores.pivot(index="key", columns="column", values="value")
         # every metric's columns exist even when no row has them (e.g. no validation split)
         wide = wide.reindex(columns=[f"{split}_{m}" for split in ("val", "test", "train") for m in METRICS])
         return runs.merge(wide, left_on="key", right_index=True, how="left")
+
+    def dataset_order(self, datasets) -> list[str]:
+        """``datasets`` in the order the store's runs first asked for them (``all``: the paper's order), the
+        rest alphabetically: tables list datasets as the researcher did, not in the order of their hashes."""
+        wanted: list[str] = []
+        for (settings,) in self._read("SELECT settings FROM invocations ORDER BY id"):
+            stored = json.loads(settings)
+            names = stored.get("run", stored).get("datasets") or []   # older stores kept [run] at the top
+            wanted += list(PAPER_DATASETS) if names == ["all"] else [str(n) for n in names]
+        by_folded = {str(d).casefold(): d for d in datasets}
+        asked = [by_folded[n.casefold()] for n in wanted if n.casefold() in by_folded]
+        return list(dict.fromkeys(asked + sorted(datasets, key=lambda d: str(d).casefold())))
 
     def superseded_count(self) -> int:
         return self._read("SELECT COUNT(*) - COUNT(DISTINCT config) FROM runs")[0][0]

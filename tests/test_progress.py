@@ -11,8 +11,9 @@ from bench.protocol import Row
 
 
 def test_log_lines_come_by_the_clock_and_count_the_stored_rows():
+    """One line per mark, however narrow the log's console (a nohup'd run gets 80 columns)."""
     out = io.StringIO()
-    console = Console(file=out, force_terminal=False, width=200)
+    console = Console(file=out, force_terminal=False, width=40)
     with RunProgress(100, console, log_every=0.1, stored_rows=40) as progress:
         time.sleep(0.35)   # no unit finishes: lines must come anyway
         progress.update([Row("k", {}, "ok"), Row("k2", {}, "error")])

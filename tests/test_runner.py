@@ -9,9 +9,11 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 
 from bench.config import load_settings
 from bench.data import DataCatalog
+from bench.protocol import Row
 from bench.runner import execute_local, make_plan
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register
 from bench.store import ResultStore
@@ -98,6 +100,19 @@ def test_reading_a_store_leaves_its_file_byte_identical(toy_env):
     assert len(store.frame()) == 8
     store.close()
     assert db.read_bytes() == before and db.stat().st_mtime_ns == 10**18
+
+
+def test_tables_list_datasets_in_the_order_the_runs_asked_for_them(tmp_path):
+    """Not in the order of the rows' hashes: first as the invocations named them (`all`: the paper's order,
+    older stores' settings without a [run] section too), then the datasets no invocation named, by name."""
+    store = ResultStore(tmp_path / "r")
+    store.begin_invocation("bench run", {"run": {"datasets": ["phoneme", "Zoo"]}})
+    store.begin_invocation("bench run", {"datasets": ["all"]})
+    spec = {"ir": 20, "seed": 1, "sampler": "SMOTE", "params": {}, "classifier": "DT", "tune_metric": None}
+    names = ["mozilla4", "extra-b", "zoo", "phoneme", "Extra-a", "electricity"]
+    store.write([Row(f"k-{name}", {**spec, "dataset": name}, "ok") for name in names])
+    order = list(pd.unique(store.frame()["dataset"]))
+    assert order == ["phoneme", "zoo", "mozilla4", "electricity", "Extra-a", "extra-b"]
 
 
 def test_failures_become_rows_with_a_status(toy_env):
