@@ -204,7 +204,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                                               "(default: start a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
-    from .execution import check_methods
+    from .execution import check_inputs, price
     from .store import ResultStore
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
@@ -212,11 +212,13 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  ratios=_csv(ratios, float), split=split, workers=workers, time_limit=time_limit,
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
-    executor = check_methods(run_settings, executor)   # a bad name or import path stops here, before a store exists
+    executor = check_inputs(run_settings, settings, executor)   # bad input stops here, before a store exists
+    if dry_run:
+        price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
+        return
     _execute(run_settings, settings, ResultStore(Path(run_settings.results)), flags={"profile": profile, **flags},
-             retry_failed=retry_failed, dry_run=dry_run, executor=executor, address=address)
-    if not dry_run:
-        console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
+             retry_failed=retry_failed, executor=executor, address=address)
+    console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
 def _execute(run_settings, settings: Settings, store, **options) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from rich.console import Console
@@ -18,6 +20,7 @@ from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, RunSettings, Settings
 from .names import resolve_name
 
 EXECUTORS = ("local", "ray")
+FAILED = ("error", "timeout")   # the statuses --retry-failed computes again
 
 
 class Interrupted(KeyboardInterrupt):
@@ -37,21 +40,55 @@ class Outcome:
     seconds: float = 0.0
 
 
-def check_methods(run_settings: RunSettings, executor: str = "local") -> str:
-    """Every sampler, classifier and the executor resolved now: a bad name or import path is one line, before
-    a store exists. Returns the executor's canonical name."""
+def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = "local") -> str:
+    """Every sampler, classifier, dataset and the executor resolved now: a bad name or import path is one
+    line, before a store exists. Returns the executor's canonical name."""
     from .classifiers import resolve_classifiers
+    from .data import DataCatalog
+    from .runner import resolve_datasets
     from .samplers.registry import resolve_samplers
     resolve_samplers(run_settings.samplers)
     resolve_classifiers(run_settings.classifiers)
+    resolve_datasets(run_settings.datasets, DataCatalog(settings.data_dir))
     return resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
 
 
+def _announce(plan, run_settings: RunSettings, n_workers: int, console: Console, target) -> None:
+    console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
+                  f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
+                  f"on {n_workers} workers -> {target}", highlight=False)
+
+
+def price(run_settings: RunSettings, settings: Settings, results: Path, *, console: Console,
+          retry_failed: bool = False) -> Outcome:
+    """`bench run --dry-run`: the plan's size and estimated cost. Reads the store without its run lock (so it
+    answers while a campaign runs on it), creates none and deletes nothing (`retry_failed`: failed rows
+    count as left to compute)."""
+    from . import analysis
+    from .data import DataCatalog
+    from .runner import make_plan
+    from .store import DB_NAME, ResultStore
+    catalog = DataCatalog(settings.data_dir)
+    n_workers = run_settings.workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-plan-") as scratch:
+        # no store yet: an empty one elsewhere stands for it, so that nothing is created at `results`
+        exists = (results / DB_NAME).exists()
+        store = ResultStore(results if exists else Path(scratch), readonly=exists)
+        try:
+            stored = store.keys() - (store.keys(FAILED) if retry_failed else set())
+            plan = make_plan(run_settings, catalog, stored, settings.data.impute, settings.data.leak)
+            _announce(plan, run_settings, n_workers, console, results / DB_NAME)
+            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers))
+        finally:
+            store.close()
+    console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)
+    return Outcome(plan.total_rows, plan.stored_rows)
+
+
 def execute(run_settings: RunSettings, settings: Settings, store, *, console: Console, flags: dict,
-            command: Optional[str] = None, retry_failed: bool = False, dry_run: bool = False,
+            command: Optional[str] = None, retry_failed: bool = False,
             executor: str = "local", address: Optional[str] = None) -> Outcome:
-    """Plan what the store lacks and compute it; `dry_run` prints the plan's size and cost only.
-    Raises Interrupted on Ctrl-C (after logging it)."""
+    """Plan what the store lacks and compute it. Raises Interrupted on Ctrl-C (after logging it)."""
     from .cost import Eta, UnitCosts, group
     from .data import DataCatalog
     from .progress import RunProgress
@@ -60,18 +97,11 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
         if retry_failed:
-            console.print(f"retrying {store.forget(('error', 'timeout'))} failed rows")
+            console.print(f"retrying {store.forget(FAILED)} failed rows")
         plan = make_plan(run_settings, catalog, store.keys(), settings.data.impute, settings.data.leak)
         outcome = Outcome(plan.total_rows, plan.stored_rows)
         n_workers = run_settings.workers or os.cpu_count() or 1
-        console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
-                      f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
-                      f"on {n_workers} workers -> {store.path}", highlight=False)
-        if dry_run:
-            from . import analysis
-            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers))
-            console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)
-            return outcome
+        _announce(plan, run_settings, n_workers, console, store.path)
         if not plan.units:
             return outcome
         prepare_splits(plan.units, catalog)

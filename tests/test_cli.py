@@ -128,8 +128,23 @@ def test_dry_run_prints_the_plan_and_a_cost_estimate_without_computing(toy_env):
     assert result.exit_code == 0, result.output
     assert "8 to compute in 4 units" in result.output
     assert "CPU-hours" in result.output and "| imblearn | 3 | 6 |" in result.output
+    assert not (toy_env / "runs").exists()   # a plan creates no store
+
+
+def test_dry_run_answers_while_a_run_holds_the_store_and_deletes_nothing(stored):
+    """A campaign's progress can be priced while it runs; --retry-failed prices the failed rows as left to
+    compute without forgetting them."""
     from bench.store import ResultStore
-    assert ResultStore(toy_env / "runs").keys() == set()
+    with sqlite3.connect(stored) as conn:
+        conn.execute("UPDATE runs SET status = 'error' WHERE sampler = 'No-resampling'")
+    conn.close()
+    before = _digest(stored)
+    with ResultStore(stored.parent).exclusive():
+        plain = bench("run", "--samplers", "No-resampling,RandomOverSampler", "--dry-run")
+        retry = bench("run", "--samplers", "No-resampling,RandomOverSampler", "--dry-run", "--retry-failed")
+    assert plain.exit_code == 0 and "6 already stored, 0 to compute" in plain.output, plain.output
+    assert retry.exit_code == 0 and "4 already stored, 2 to compute" in retry.output, retry.output
+    assert _digest(stored) == before
 
 
 def test_the_cost_artefact_needs_a_plan(stored):
@@ -195,6 +210,8 @@ def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
     (["--ratios", "0.5,0"], ["--ratios must be", "ratios in (0, 1]"]),
     (["--workers", "-1"], ["--workers must be an integer >= 0", "-1"]),
     (["--irs", "0"], ["--irs must be", "positive integers", "(0,)"]),
+    (["--datasets", "toy,nosuch"], ["unknown dataset 'nosuch'", "bench list datasets"]),
+    (["--datasets", "nosuch", "--dry-run"], ["unknown dataset 'nosuch'"]),
 ])
 def test_bad_run_flags_stop_before_anything_is_planned_or_stored(toy_env, args, words):
     result = bench("run", *args)
