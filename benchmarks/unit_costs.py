@@ -4,12 +4,14 @@ ETA predict a unit from before any of its kind has run here).
     python benchmarks/unit_costs.py results/quick results/sv-sweep results/reproduction
 
 Prints, per sampler, the median resampling seconds per 1000 rows of the original training split (the
-`cost` field of bench/samplers/catalog.toml), and per classifier the median fit seconds per 1000 rows
-it was fitted on (bench.cost.FIT_SECONDS_PER_1000). Stores on one machine; other machines differ by a
+`cost` field of bench/samplers/catalog.toml), per classifier the median fit seconds per 1000 rows
+it was fitted on (bench.cost.FIT_SECONDS_PER_1000), and what a unit costs beyond its resampling and fits
+(bench.cost.UNIT_OVERHEAD_S). Stores on one machine; other machines differ by a
 factor, which a run's ETA corrects from its own finished units.
 """
 from __future__ import annotations
 
+import json
 import sys
 
 import pandas as pd
@@ -36,6 +38,31 @@ def main() -> None:
     fits = rows[~rows["sampler"].isin(["MESA"]) & ~rows["sampler"].str.endswith("-mlp")]
     per_classifier = (fits["fit_s"] / (fits["n_train"] / 1000)).groupby(fits["classifier"]).median()
     print("fit seconds per 1000 fitted rows, per classifier:", {k: round(v, 5) for k, v in per_classifier.items()})
+    overhead = pd.concat([unit_overhead(path) for path in sys.argv[1:]], ignore_index=True)
+    print(overhead.to_string(index=False))
+    print(f"seconds per unit beyond resampling and fits, median over {len(overhead)} finished invocations: "
+          f"{overhead['overhead_s'].median():.2f}")
+
+
+def unit_overhead(path: str) -> pd.DataFrame:
+    """Per finished invocation of 50 units or more: wall time x workers against the resampling and fit
+    seconds of the units it stored, as seconds per unit (prediction, scoring, process start, idle workers at
+    the end). A unit's rows share one finished_at: they are stored in one transaction."""
+    store = ResultStore(path, readonly=True)
+    rows, out = store.frame(superseded=True), []
+    for _, invocation in store.invocations().iterrows():
+        mine = rows[rows["invocation"] == invocation["id"]]
+        units = mine.groupby("finished_at").agg(resample=("resample_s", "first"), fit=("fit_s", "sum"))
+        if invocation["status"] != "finished" or len(units) < 50:
+            continue
+        settings = json.loads(invocation["settings"])
+        workers = settings.get("workers") or settings.get("run", settings).get("workers") or 2
+        busy = (invocation["ended_at"] - invocation["started_at"]) * workers
+        measured = (units["resample"] + units["fit"]).sum()
+        out.append({"store": f"{path}:{invocation['id']}", "units": len(units), "workers": workers,
+                    "wall x workers / measured": round(busy / measured, 2),
+                    "overhead_s": round((busy - measured) / len(units), 3)})
+    return pd.DataFrame(out)
 
 
 if __name__ == "__main__":

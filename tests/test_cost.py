@@ -33,7 +33,7 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
                       {"d": RECORD})
     n = 0.63   # thousand training rows
     fits = (cost.FIT_SECONDS_PER_1000["SVM"] + cost.FIT_SECONDS_PER_1000["DT"]) * cost.RESAMPLED_ROWS * n
-    assert costs(_unit()) == (pytest.approx(cost.OVERHEAD * (SAMPLERS["SMOTE"].cost * n + fits)), "model")
+    assert costs(_unit()) == (pytest.approx(SAMPLERS["SMOTE"].cost * n + fits + cost.UNIT_OVERHEAD_S), "model")
     a, b = cost.AUTOSMOTE_BUDGET_100["SVM"]
     assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 100})) == (pytest.approx(a + b * n), "model")
     longer = (a + b * n) * (1 + 9 * cost.AUTOSMOTE_PER_100_MORE["SVM"])   # budget 1000: 9 more hundreds
@@ -41,7 +41,8 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
     stored = pd.DataFrame({"sampler": ["SMOTE"] * 4, "dataset": ["d"] * 4, "classifier": ["SVM", "SVM", "DT", "DT"],
                            "status": ["ok"] * 4, "resample_s": [1.0, 3.0, 1.0, 3.0], "fit_s": [0.5, 0.5, 2.0, 4.0]})
     # medians per classifier: resample 2 and 2, fits 0.5 and 3: one resampling plus both fits
-    assert UnitCosts(stored, {"d": RECORD})(_unit()) == (pytest.approx(cost.OVERHEAD * (2.0 + 0.5 + 3.0)), "stored")
+    expected = 2.0 + 0.5 + 3.0 + cost.UNIT_OVERHEAD_S
+    assert UnitCosts(stored, {"d": RECORD})(_unit()) == (pytest.approx(expected), "stored")
     assert UnitCosts(stored, {"d": RECORD})(_unit(classifiers=("SVM", "KNN")))[1] == "model"   # KNN not stored
 
 
