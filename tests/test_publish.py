@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -159,6 +160,12 @@ def test_each_seed_is_also_compared_with_the_paper_alone(tmp_path):
     _write(frame, tmp_path, paper_tables=_paper_tables(tmp_path))
     text = (tmp_path / "paper_comparison.md").read_text()
     assert "seed 1 rho = 0.50, AutoSMOTE position 1 of 3; seed 2 rho = 1.00, AutoSMOTE position 1 of 3." in text
+    # both seeds accumulated are the whole store: the same agreement and rank as the seed-averaged table
+    section = text.split("## Macro-F1")[1].split("## MCC")[0]
+    rho = re.search(r"overall columns: rho = ([0-9.]+)", section).group(1)
+    rank = re.search(r"\*\*AutoSMOTE\*\*: overall rank ([0-9.]+), position 1 of 3", section).group(1)
+    assert f"Seeds accumulated (scores averaged over the first seeds, as the full table averages all): seeds 1-2 " \
+           f"rho = {rho}, AutoSMOTE {rank}, position 1 of 3." in section
 
 
 def test_a_store_of_one_seed_has_no_seed_by_seed_comparison(tmp_path):

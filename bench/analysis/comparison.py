@@ -111,21 +111,36 @@ def _comparison_text(metric, ours, cfg, side, summary, reference, seed_lines=())
 
 
 def _seed_by_seed(rows: pd.DataFrame, metric: str, noop: str, paper: pd.DataFrame, reference: str) -> list[str]:
-    """Each seed's configurations ranked alone against the paper: how far one split's noise moves the
-    agreement that the seed average reports (nothing for a store of one seed)."""
+    """Each seed's configurations ranked alone against the paper (how far one split's noise moves the
+    agreement that the seed average reports), then the seeds accumulated one at a time (whether the
+    average has settled). Nothing for a store of one seed."""
     seeds = sorted(rows["seed"].unique())
     if len(seeds) < 2:
         return []
-    parts = []
-    for seed in seeds:
-        _, _, ours = ranked(rows[rows["seed"] == seed], metric, noop)
+
+    def against_paper(subset: pd.DataFrame, label: str, with_rank: bool) -> str:
+        _, _, ours = ranked(subset, metric, noop)
         _, summary = paper_comparison(ours, paper, reference)
         overall = ours[stats.OVERALL].dropna()
-        where = (f", {reference} position {_position(overall, reference)} of {len(overall)}"
-                 if reference in overall.index else f", {reference} not ranked")
-        parts.append(f"seed {seed} rho = {summary['rho']:.2f}{where}")
+        if reference not in overall.index:
+            return f"{label} rho = {summary['rho']:.2f}, {reference} not ranked"
+        rank = f" {overall[reference]:.2f}," if with_rank else ""
+        return (f"{label} rho = {summary['rho']:.2f}, {reference}{rank} position {_position(overall, reference)} "
+                f"of {len(overall)}")
+
+    alone = [against_paper(rows[rows["seed"] == seed], f"seed {seed}", False) for seed in seeds]
+    growing = [against_paper(rows[rows["seed"].isin(seeds[:n])], f"seeds {_seed_span(seeds[:n])}", True)
+               for n in range(2, len(seeds) + 1)]
     return ["", "Each seed alone (its configurations ranked without the others, the noise that averaging over "
-            "seeds removes): " + "; ".join(parts) + "."]
+            "seeds removes): " + "; ".join(alone) + ".",
+            "", "Seeds accumulated (scores averaged over the first seeds, as the full table averages all): "
+            + "; ".join(growing) + "."]
+
+
+def _seed_span(seeds: list) -> str:
+    """"1-4" for consecutive seeds, else "1,3,7"."""
+    consecutive = list(range(seeds[0], seeds[-1] + 1)) == list(seeds)
+    return f"{seeds[0]}-{seeds[-1]}" if consecutive else ",".join(str(s) for s in seeds)
 
 
 class PaperComparison(OnTable2Rows, Artefact):
