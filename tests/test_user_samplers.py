@@ -6,7 +6,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from bench.analysis.context import sampler_meta
 from bench.cli import app
+from bench.samplers.registry import SAMPLERS
 from bench.store import ResultStore
 from conftest import add_to_config, importable_module, refused_before_anything_is_stored
 
@@ -47,9 +49,13 @@ def test_a_sampler_by_import_path_runs_under_the_protocol_and_is_ranked(toy_env,
     # ratio 1.0 balanced the classes: as many minority rows as majority ones
     balanced = mine[mine["params"].str.contains('"ratio": 1.0')]
     assert (balanced["n_minority"] * 2 == balanced["n_train"]).all()
+    # read as a new process would, one that has not met the sampler yet
+    SAMPLERS.pop("my_oversampling:ShrunkOverSampler")
+    sampler_meta.cache_clear()
     table = bench("table", "--table", "2", "--format", "csv")
     assert table.exit_code == 0, table.output
     assert ref in table.stdout   # ranked in Table 2 beside the built-in samplers
+    assert bench("status").exit_code == 0
 
 
 def test_editing_the_method_recomputes_its_runs_and_nothing_else(toy_env, module):

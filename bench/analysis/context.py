@@ -99,11 +99,11 @@ class SamplerMeta:
 def sampler_meta(label: str) -> SamplerMeta:
     """The registry entry behind ``label``; a label the registry does not know is its own entry, family
     and category "other"."""
-    entries = [e.name for e in all_entries()]
     try:
-        choice = parse_sampler(label)
+        choice = parse_sampler(label)   # a sampler by import path joins the registry here, after the catalogue's
     except UnknownNameError:
-        return SamplerMeta(label, "other", "other", len(entries), {})
+        return SamplerMeta(label, "other", "other", len(all_entries()), {})
+    entries = [e.name for e in all_entries()]
     entry = choice.entry
     return SamplerMeta(entry.name, entry.family, entry.category, entries.index(entry.name), dict(choice.fixed))
 
