@@ -212,7 +212,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  ratios=_csv(ratios, float), split=split, workers=workers, time_limit=time_limit,
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
-    executor = check_inputs(run_settings, settings, executor)   # bad input stops here, before a store exists
+    # bad input stops here, before a store exists (a dry run builds no splits)
+    executor = check_inputs(run_settings, settings, executor, splits=not dry_run)
     if dry_run:
         price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
         return

@@ -40,17 +40,20 @@ class Outcome:
     seconds: float = 0.0
 
 
-def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = "local") -> str:
-    """Every sampler, classifier, dataset and the executor resolved now: a bad name or import path is one
-    line, before a store exists. Returns the executor's canonical name."""
-    from .classifiers import resolve_classifiers
+def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = "local", *,
+                 splits: bool = True) -> str:
+    """Everything a run names resolved now - samplers, classifiers, datasets, metrics, per-sampler settings,
+    the executor - and (``splits``) every split of the grid built or found in the data cache, so that an
+    IR the data cannot give is refused too: bad input is one line, before a store exists. Returns the
+    executor's canonical name."""
     from .data import DataCatalog
-    from .runner import resolve_datasets
-    from .samplers.registry import resolve_samplers
-    resolve_samplers(run_settings.samplers)
-    resolve_classifiers(run_settings.classifiers)
-    resolve_datasets(run_settings.datasets, DataCatalog(settings.data_dir))
-    return resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
+    from .runner import make_plan, prepare_splits
+    executor = resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
+    catalog = DataCatalog(settings.data_dir)
+    plan = make_plan(run_settings, catalog, set(), settings.data.impute, settings.data.leak)
+    if splits:
+        prepare_splits(plan.units, catalog)
+    return executor
 
 
 def _announce(plan, run_settings: RunSettings, n_workers: int, console: Console, target) -> None:

@@ -58,12 +58,12 @@ def resolve_datasets(names: Iterable[str], catalog: DataCatalog) -> list[str]:
 
 def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: str, leak: bool) -> Plan:
     """Every (unit, classifier) row of the grid that the store lacks, grouped into units."""
-    datasets = resolve_datasets(run.datasets, catalog)
     classifiers = resolve_classifiers(run.classifiers)
     samplers = resolve_samplers(run.samplers)
     metrics = [resolve_name(m, METRICS, "metric", listing="bench list metrics") for m in run.metrics]
     for name in (*run.params, *run.time_limits):   # per-sampler settings must name real samplers
         resolve_samplers([name])
+    datasets = resolve_datasets(run.datasets, catalog)   # last: a paper dataset not here yet is downloaded
     spec = split_spec(run.split, impute, leak, run.test_size)
     irs = run.irs if run.split == "ir" else (0,)   # 0: the data's own imbalance
     libraries = {c.entry.name: unit_libraries(c.entry.libraries) for c in samplers}
