@@ -335,6 +335,10 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
         raise ConfigError(f"--toy {toy} is not a file: pass the toy CSV (e.g. ../shared/datasets/toy2/toy2_1.csv)")
     store = _open_store(results, settings)
     out = out or default_report_dir(store.directory)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"--out {out} cannot be a folder ({err.strerror}): pass a folder for the report") from None
     options = analysis.Options.from_settings(
         settings.table, reference=reference, correction=correction,
         paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),

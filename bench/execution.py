@@ -70,7 +70,8 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, *, conso
     from . import analysis
     from .data import DataCatalog
     from .runner import make_plan
-    from .store import DB_NAME, ResultStore
+    from .store import DB_NAME, ResultStore, results_dir
+    results = results_dir(results)
     catalog = DataCatalog(settings.data_dir)
     n_workers = run_settings.workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as scratch:

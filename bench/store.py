@@ -93,6 +93,12 @@ def damaged(path: Path, err: Exception) -> StoreError:
                       f"read into a new store with `bench recover {path.parent} NEW_DIR`, then use NEW_DIR")
 
 
+def results_dir(path: Path | str) -> Path:
+    """The folder of a store: a path to the store's own file names its folder (``--results runs/bench.sqlite``)."""
+    path = Path(path)
+    return path.parent if path.name == DB_NAME and path.is_file() else path
+
+
 class ResultStore:
     """A results directory's store. `readonly=True` for every command that only reads: it never creates,
     migrates or writes anything. A writer creates the store, checks an existing one for damage, and
@@ -101,7 +107,7 @@ class ResultStore:
 
     def __init__(self, directory: Path, *, readonly: bool = False,
                  legacy_environment: dict[str, Any] | None = None):
-        self.directory = Path(directory)
+        self.directory = results_dir(directory)
         self.path = self.directory / DB_NAME
         self.readonly = readonly
         if readonly:
@@ -138,6 +144,9 @@ class ResultStore:
 
     # ------------------------------------------------------------------------------------------ opening
     def _open_for_writing(self) -> sqlite3.Connection:
+        if self.directory.is_file():
+            raise StoreError(f"--results {self.directory} is a file: pass a folder for the results (it will hold "
+                             f"{DB_NAME})")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             probe = self.directory / f".write-test-{os.getpid()}"

@@ -87,6 +87,22 @@ def test_results_dir_not_writable(toy_env):
     _one_line_error(bench("run", "--results", str(blocker / "runs")), "not writable", "--results")
 
 
+def test_a_file_where_a_folder_belongs_is_one_line(stored, toy_env):
+    blocker = toy_env / "a-file"
+    blocker.write_text("")
+    _one_line_error(bench("run", "--results", str(blocker)), "is a file", "pass a folder")
+    _one_line_error(bench("report", "--results", str(stored.parent), "--out", str(blocker)), "--out", "a folder")
+    assert blocker.read_text() == ""
+
+
+def test_the_store_s_own_file_names_its_folder(stored):
+    by_file = bench("table", "--results", str(stored), "--format", "csv")
+    assert by_file.exit_code == 0, by_file.output
+    assert by_file.stdout == bench("table", "--results", str(stored.parent), "--format", "csv").stdout
+    planned = bench("run", "--samplers", "No-resampling,RandomOverSampler", "--results", str(stored), "--dry-run")
+    assert "6 already stored, 0 to compute" in planned.output, planned.output
+
+
 def test_table_without_results(toy_env):
     _one_line_error(bench("table", "--results", str(toy_env / "nothing")), "no results", "bench run")
 
