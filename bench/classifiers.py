@@ -116,7 +116,7 @@ def resolve_classifiers(names: list[str] | tuple[str, ...]) -> list[str]:
             extensions.loadable(reference)
             name = resolve_name(reference, known, "classifier", aliases=ALIASES, listing="bench list classifiers")
         out.append(name)
-    return out
+    return list(dict.fromkeys(out))   # a classifier named twice (e.g. SVM and LinearSVC) is fitted once
 
 
 def identities(names: tuple[str, ...]) -> str:

@@ -30,8 +30,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=N
 data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Register datasets: from OpenML or from local files.")
 app.add_typer(data_app, name="data")
 
-console = Console()
-err_console = Console(stderr=True)
+# no hard wrapping at the console's width: piped into a log or grep, a line stays one line
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class State:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Optional, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt, MinLen
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StringConstraints,
-                      ValidationError, model_validator)
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool,
+                      StringConstraints, ValidationError, model_validator)
 
 from .errors import UserError
 
@@ -42,9 +42,14 @@ def _one_is_a_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+def _first_of_each(values: tuple) -> tuple:
+    """`irs = [20, 20]` means `irs = [20]`: a grid value given twice would be computed twice."""
+    return tuple(dict.fromkeys(values))
+
+
 def _list(item: Any) -> Any:
-    """A non-empty TOML array, held as a tuple."""
-    return Annotated[tuple[item, ...], BeforeValidator(_one_is_a_list), MinLen(1)]
+    """A non-empty TOML array, held as a tuple, each value once."""
+    return Annotated[tuple[item, ...], BeforeValidator(_one_is_a_list), MinLen(1), AfterValidator(_first_of_each)]
 
 
 Text = Annotated[str, Strict(), MinLen(1), _Says("a non-empty string", "non-empty strings")]

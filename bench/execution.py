@@ -57,9 +57,13 @@ def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = 
 
 
 def _announce(plan, run_settings: RunSettings, n_workers: int, console: Console, target) -> None:
-    console.print(f"profile {run_settings.profile}: {plan.total_rows} rows in the grid, "
-                  f"{plan.stored_rows} already stored, {plan.rows} to compute in {len(plan.units)} units "
-                  f"on {n_workers} workers -> {target}", highlight=False)
+    console.print(f"profile {run_settings.profile}: {_count(plan.total_rows, 'row')} in the grid, "
+                  f"{plan.stored_rows} already stored, {plan.rows} to compute in {_count(len(plan.units), 'unit')} "
+                  f"on {_count(n_workers, 'worker')} -> {target}", highlight=False)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def price(run_settings: RunSettings, settings: Settings, results: Path, *, console: Console,

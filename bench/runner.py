@@ -53,7 +53,7 @@ def resolve_datasets(names: Iterable[str], catalog: DataCatalog) -> list[str]:
             # that names `bench data import`.
             catalog.pull([canonical])
         out.append(canonical)
-    return out
+    return list(dict.fromkeys(out))   # a dataset named twice (e.g. in two spellings) is run once
 
 
 def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: str, leak: bool) -> Plan:

@@ -147,6 +147,14 @@ def test_dry_run_prints_the_plan_and_a_cost_estimate_without_computing(toy_env):
     assert not (toy_env / "runs").exists()   # a plan creates no store
 
 
+def test_a_grid_value_given_twice_is_planned_once(toy_env):
+    result = bench("run", "--irs", "5,5", "--seeds", "1,1", "--classifiers", "SVM,SVM,LinearSVC", "--ratios",
+                   "0.5,0.5", "--datasets", "toy,TOY", "--workers", "1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    # No-resampling, RandomOverSampler at 0.5, TomekLinks: three units of one classifier
+    assert "3 rows in the grid, 0 already stored, 3 to compute in 3 units on 1 worker ->" in result.output
+
+
 def test_dry_run_answers_while_a_run_holds_the_store_and_deletes_nothing(stored):
     """A campaign's progress can be priced while it runs; --retry-failed prices the failed rows as left to
     compute without forgetting them."""

@@ -150,7 +150,7 @@ class PaperComparison(OnTable2Rows, Artefact):
 
     def applies(self, ctx):
         if ctx.options.paper_tables is None:
-            return "no paper tables were passed (paper_tables=None)"
+            return "no paper tables were passed: give the folder holding the paper's table2.csv with --paper-tables DIR"
         return super().applies(ctx)
 
     def outputs(self, metrics):

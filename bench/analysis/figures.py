@@ -200,7 +200,9 @@ class ToyCaseStudy(FigureArtefact):
     key, stem, heading, per_metric, readable = "fig7", "fig7_toy", "Figure 7: toy case study", False, False
 
     def applies(self, ctx):
-        return None if ctx.options.toy_csv is not None else "no toy data was passed (toy_csv=None)"
+        if ctx.options.toy_csv is None:
+            return "no toy data was passed: give Figure 7's 2-D CSV with --toy FILE"
+        return None
 
     def build(self, ctx, metric):
         toy_csv, seed = ctx.options.toy_csv, ctx.options.toy_seed
