@@ -306,11 +306,21 @@ def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
     if paper_tables is not None and not paper_tables.is_dir():
         raise ConfigError(f"--paper-tables {paper_tables} is not a directory: pass the folder holding table2.csv")
     store = _open_store(results, settings)
+    frame = store.frame()
     options = analysis.Options.from_settings(
-        settings.table, reference=reference, pairing=pairing, alternative=alternative, noop=noop, correction=correction,
-        paper_tables=paper_tables or _existing(Path("../shared/paper-tables")))
-    text = analysis.text(analysis.Context(store.frame(), options, DataCatalog(settings.data_dir)), table_, metric, fmt)
+        settings.table, reference=_stored_sampler(reference, frame), pairing=pairing, alternative=alternative,
+        noop=noop, correction=correction, paper_tables=paper_tables or _existing(Path("../shared/paper-tables")))
+    text = analysis.text(analysis.Context(frame, options, DataCatalog(settings.data_dir)), table_, metric, fmt)
     print(text, end="" if text.endswith("\n") else "\n")
+
+
+def _stored_sampler(reference: Optional[str], frame) -> Optional[str]:
+    """--reference in any spelling of a sampler this store holds: a typo is one line, not a table without
+    marks. (The configured default may be absent from a store: its tables then say so in a note.)"""
+    if reference is None:
+        return None
+    return resolve_name(reference, sorted(frame["sampler"].unique()), "reference sampler",
+                        listing="bench status, for the samplers this store holds")
 
 
 @app.command("report")
@@ -335,16 +345,17 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
     if toy is not None and not toy.is_file():
         raise ConfigError(f"--toy {toy} is not a file: pass the toy CSV (e.g. ../shared/datasets/toy2/toy2_1.csv)")
     store = _open_store(results, settings)
+    frame = store.frame()
+    options = analysis.Options.from_settings(
+        settings.table, reference=_stored_sampler(reference, frame), correction=correction,
+        paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
+        toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")))
     out = out or default_report_dir(store.directory)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(f"--out {out} cannot be a folder ({err.strerror}): pass a folder for the report") from None
-    options = analysis.Options.from_settings(
-        settings.table, reference=reference, correction=correction,
-        paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
-        toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")))
-    ctx = analysis.Context(store.frame(), options, DataCatalog(settings.data_dir))
+    ctx = analysis.Context(frame, options, DataCatalog(settings.data_dir))
     written = analysis.write(ctx, out, invocations=store.invocations(), environments=store.environments())
     console.print(f"wrote {len(written)} files to {out}; start at {written[-1]}", highlight=False)
 

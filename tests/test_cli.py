@@ -47,11 +47,14 @@ def _one_line_error(result, *words):
     (["run", "--profile", "fast"], ["unknown profile 'fast'"]),
     (["run", "--seeds", "1,x"], ["comma-separated list of ints"]),
     (["table", "--metric", "auc"], ["unknown metric 'auc'"]),
+    (["table", "--reference", "RandomOverSamplr"], ["unknown reference sampler", "RandomOverSampler"]),
+    (["report", "--reference", "SMOTE"], ["unknown reference sampler 'SMOTE'", "bench status"]),
 ])
 def test_unknown_names_suggest_the_closest(stored, args, words):
     before = _digest(stored)
     _one_line_error(bench(*args), *words)
     assert _digest(stored) == before
+    assert not (stored.parent / "report").exists()
 
 
 def test_registered_paper_dataset_missing_and_no_network(toy_env, monkeypatch):
