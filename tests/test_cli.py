@@ -240,6 +240,7 @@ def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
     (["--datasets", "toy,nosuch"], ["unknown dataset 'nosuch'", "bench list datasets"]),
     (["--datasets", "nosuch", "--dry-run"], ["unknown dataset 'nosuch'"]),
     (["--metrics", "mc"], ["unknown metric 'mc'", "mcc"]),
+    (["--samplers", "RandomOverSampler[shrinkag=0.1]"], ["rejects the parameters ['shrinkag']", "shrinkage"]),
     (["--irs", "1"], ["IR 1 asks for", "use a larger IR"]),
 ])
 def test_bad_run_flags_stop_before_anything_is_planned_or_stored(toy_env, args, words):

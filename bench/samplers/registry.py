@@ -159,9 +159,21 @@ def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
             choices = [SamplerChoice(SAMPLERS[n]) for n in by_group[ref]]
         else:
             choices = [parse_sampler(ref)]
+            _check_fixed(choices[0], ref)
         for choice in choices:
             out.setdefault(choice.label, choice)
     return list(out.values())
+
+
+#: Families whose adapter passes a label's fixed parameters to the factory's constructor as they are, so
+#: that the constructor's signature says which it takes (the other adapters read their own parameters).
+PARAMETERS_TO_FACTORY = ("imblearn",)
+
+
+def _check_fixed(choice: SamplerChoice, ref: str) -> None:
+    """`SMOTE[k_neighbours=3]` is one line before anything runs, not a grid of error rows."""
+    if choice.fixed and choice.entry.family in PARAMETERS_TO_FACTORY:
+        extensions.check_parameters(load_factory(choice.entry.factory), choice.fixed, ref, "sampler")
 
 
 def preload(names: set[str] | list[str]) -> None:
