@@ -78,8 +78,19 @@ def global_options(config: Optional[Path] = typer.Option(None, "--config", help=
 
 
 def main() -> None:
-    """The `bench` console script: the global `--config PATH` is accepted after the command as well."""
-    app(args=hoist_config(sys.argv[1:]), prog_name="bench")
+    """The `bench` console script: the global `--config PATH` is accepted after the command as well, and a
+    flag that cannot be read (or an unknown command or option) is one line, like every other bad input,
+    instead of click's usage block."""
+    try:
+        code = app(args=hoist_config(sys.argv[1:]), prog_name="bench", standalone_mode=False)
+    except typer.TyperException as error:   # click's parse errors (typer vendors click: its base class)
+        context = getattr(error, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        err_console.print(f"error: {error.format_message().rstrip('.')}{where}", highlight=False, markup=False)
+        code = error.exit_code
+    except typer.Abort:
+        code = 1
+    sys.exit(code or 0)
 
 
 def hoist_config(args: list[str]) -> list[str]:

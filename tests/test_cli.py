@@ -212,6 +212,23 @@ def test_config_is_accepted_after_the_command(toy_env, monkeypatch):
     assert missing.returncode == 2 and "config file" in missing.stderr and "does not exist" in missing.stderr
 
 
+@pytest.mark.parametrize("args, words", [
+    (["run", "--time-limit", "abc"], ["Invalid value for '--time-limit'", "(see `bench run --help`)"]),
+    (["lst"], ["No such command 'lst'", "Did you mean 'list'?"]),
+    (["table", "--tabel", "2"], ["No such option: --tabel", "--table"]),
+])
+def test_flags_click_cannot_read_are_one_line_too(toy_env, args, words):
+    """The console script (not CliRunner): click's usage block becomes one line, exit code 2."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
 def test_help_shows_defaults_in_brackets_and_every_metric():
     text = bench("table", "--help").output
     assert "(default: [run] results)" in text
