@@ -216,14 +216,14 @@ def _validate_run(merged: dict[str, Any], where: tuple[str, ...], source: str, b
 
 
 # --------------------------------------------------------------------------------------------- loading
-def find_config(explicit: Path | None = None) -> Path | None:
+def find_config(explicit: Path | None = None, *, named_by: str = "--config") -> Path | None:
     """--config, else $BENCH_CONFIG, else ./bench.toml, else the one beside the package (editable install)."""
     if explicit is not None:
         if not explicit.is_file():
-            raise ConfigError(f"config file {explicit} does not exist: pass an existing bench.toml to --config")
+            raise ConfigError(f"config file {explicit} does not exist: {named_by} must name an existing bench.toml")
         return explicit
     if os.environ.get(CONFIG_ENV):
-        return find_config(Path(os.environ[CONFIG_ENV]))
+        return find_config(Path(os.environ[CONFIG_ENV]), named_by=f"${CONFIG_ENV}")
     for candidate in (Path.cwd() / "bench.toml", Path(__file__).resolve().parents[1] / "bench.toml"):
         if candidate.is_file():
             return candidate
@@ -318,7 +318,9 @@ def _message(err: ValidationError, raw: dict[str, Any], source: str, where: tupl
 def _flag_message(error: dict[str, Any], flags: dict[str, Any]) -> str:
     name = error["loc"][0]
     field = RunSettings.model_fields[name]
-    return f"--{name.replace('_', '-')} must be {_says(field.annotation, field.metadata)}, got {flags[name]!r}"
+    given = flags[name]
+    shown = ",".join(str(v) for v in given) if isinstance(given, tuple) else repr(given)   # as it was typed
+    return f"--{name.replace('_', '-')} must be {_says(field.annotation, field.metadata)}, got {shown}"
 
 
 def _unknown(source: str, shown: str, key: str, valid, kind: str, spell) -> str:

@@ -247,13 +247,13 @@ def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--seeds", "-1"], ["--seeds must be", "integers >= 0", "(-1,)"]),
+    (["--seeds", "-1"], ["--seeds must be", "integers >= 0", "got -1"]),
     (["--time-limit", "0"], ["--time-limit must be a positive number", "0.0"]),
     (["--time-limit", "-3"], ["--time-limit must be a positive number", "-3.0"]),
-    (["--ratios", "2"], ["--ratios must be", "ratios in (0, 1]", "(2.0,)"]),
+    (["--ratios", "2"], ["--ratios must be", "ratios in (0, 1]", "got 2.0"]),
     (["--ratios", "0.5,0"], ["--ratios must be", "ratios in (0, 1]"]),
     (["--workers", "-1"], ["--workers must be an integer >= 0", "-1"]),
-    (["--irs", "0"], ["--irs must be", "positive integers", "(0,)"]),
+    (["--irs", "0"], ["--irs must be", "positive integers", "got 0"]),
     (["--datasets", "toy,nosuch"], ["unknown dataset 'nosuch'", "bench list datasets"]),
     (["--datasets", "nosuch", "--dry-run"], ["unknown dataset 'nosuch'"]),
     (["--metrics", "mc"], ["unknown metric 'mc'", "mcc"]),
