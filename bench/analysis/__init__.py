@@ -74,8 +74,10 @@ def text(ctx: Context, key: str, metric: str, fmt: str) -> str:
         raise NotApplicable(f"{chosen.heading} computes (it runs samplers): `bench report` draws it")
     metrics = [m for f, m in chosen.outputs((metric,)) if f == fmt]
     if not metrics:
-        raise NotApplicable(f"{chosen.title(ctx)} comes as {' and '.join(chosen.formats)}, not {fmt}"
-                            + (" (`bench report` draws the figure)" if "png" in chosen.formats else ""))
+        printable = [f for f in ("markdown", "latex", "csv") if f in chosen.formats]
+        raise NotApplicable(f"{chosen.title(ctx)}: written as {' and '.join(chosen.formats)}, not {fmt}; print it "
+                            "with " + " or ".join(f"--format {f}" for f in printable)
+                            + ("; `bench report` draws the figure" if "png" in chosen.formats else ""))
     content = chosen.render(ctx, metrics[0], fmt)
     return content if isinstance(content, str) else content.decode()
 
