@@ -7,6 +7,7 @@ the fix, so the CLI can print it and exit 2.
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -23,7 +24,16 @@ from .errors import UserError
 
 CONFIG_ENV = "BENCH_CONFIG"
 DATA_DIR_ENV = "BENCH_DATA_DIR"
-PROFILES = ("paper", "quick", "ci")
+#: The built-in profiles, [profiles.NAME] tables as the project's bench.toml states them (a test keeps the two
+#: equal): a config file of one's own that leaves them out still has them, so `quick` stays the quick job
+#: and does not become [run]'s full paper grid. A file's own [profiles.NAME] replaces the built-in one.
+PROFILES: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "quick": {"seeds": [1], "ratios": [0.2, 0.4, 0.6, 0.8, 1.0], "time_limit": 300,
+              "params": {"AutoSMOTE": {"budget": 100}}},
+    "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,
+           "params": {"AutoSMOTE": {"budget": 20}}},
+}
 
 
 class ConfigError(UserError):
@@ -162,7 +172,7 @@ class Settings(BaseModel):
     table: TableSettings = Field(default_factory=TableSettings)
     check: CheckSettings = Field(default_factory=CheckSettings)
     # profile name -> its [profiles.NAME] table as written (checked against [run] when the settings are made)
-    profiles: dict[str, dict[str, Any]] = Field(default_factory=lambda: {name: {} for name in PROFILES})
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=lambda: copy.deepcopy(PROFILES))
     samplers: dict[str, SamplerDefinition] = Field(default_factory=dict)   # [samplers.NAME]
     classifiers: dict[str, ClassifierDefinition] = Field(default_factory=dict)   # [classifiers.NAME]
     source: str = "built-in defaults"
@@ -251,7 +261,7 @@ def parse_settings(raw: dict[str, Any], source: str = "bench.toml") -> Settings:
             raise ConfigError(_unknown(source, f"[{key}]", key, _SECTIONS, "section", lambda k: f"[{k}]"))
     profiles = raw.get("profiles", {})
     if isinstance(profiles, dict):
-        profiles = {**{name: {} for name in PROFILES}, **profiles}
+        profiles = {**copy.deepcopy(PROFILES), **profiles}
     for section, model in (("samplers", SamplerDefinition), ("classifiers", ClassifierDefinition)):
         definitions = raw.get(section, {})
         for name, body in (definitions.items() if isinstance(definitions, dict) else ()):

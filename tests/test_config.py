@@ -121,6 +121,20 @@ def test_project_bench_toml_states_the_built_in_defaults():
     for section in ("data", "run", "table", "check"):   # and it names every key, so none is left to code
         assert getattr(loaded, section).model_fields_set == set(type(getattr(loaded, section)).model_fields), section
     assert set(built_in.profiles) == set(PROFILES) and built_in.run_for().profile == "quick"
+    for name, body in PROFILES.items():   # the built-in profiles too
+        assert loaded.profiles[name] == body, name
+
+
+def test_a_config_of_one_s_own_keeps_the_built_in_profiles():
+    """`quick` stays the quick job (not [run]'s 50400-row paper grid) in a file that does not define it."""
+    own = parse_settings({"run": {"results": "mine"}}, source="mine.toml")
+    project = load_settings(PROJECT_TOML)
+    for name in PROFILES:
+        assert own.run_for(name).model_dump(exclude={"results"}) == \
+            project.run_for(name).model_dump(exclude={"results"}), name
+    assert own.run_for().seeds == (1,) and own.run_for("ci").datasets == ("phoneme", "mozilla4")
+    replaced = parse_settings({"profiles": {"quick": {"seeds": [7]}}})
+    assert replaced.run_for("quick").seeds == (7,) and replaced.run_for("quick").ratios == RunSettings().ratios
 
 
 def test_defaults_without_a_file_are_the_built_in_ones():
