@@ -175,6 +175,7 @@ def list_(what: str = typer.Argument(..., help="samplers | classifiers | dataset
     from .samplers.registry import all_entries, groups
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
+    _ = state.settings   # the config's own [samplers.NAME] / [classifiers.NAME] are listed too
     if what == "samplers":
         rows = []
         for e in all_entries():

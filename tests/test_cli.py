@@ -142,6 +142,21 @@ def test_list_samplers_shows_table2_rows_and_groups():
         assert name in result.output
 
 
+def test_list_shows_the_config_s_own_samplers_and_classifiers(toy_env):
+    from conftest import add_to_config
+    add_to_config(toy_env, """
+[samplers.Shrunk]
+factory = "imblearn.over_sampling:RandomOverSampler"
+params = { shrinkage = 0.3 }
+[classifiers.Stump]
+factory = "sklearn.tree:DecisionTreeClassifier"
+params = { max_depth = 1 }
+""")
+    assert "Shrunk," in bench("list", "samplers").stdout
+    assert "Stump" in bench("list", "classifiers").stdout
+    _one_line_error(bench("--config", str(toy_env / "missing.toml"), "list", "samplers"), "does not exist")
+
+
 def test_dry_run_prints_the_plan_and_a_cost_estimate_without_computing(toy_env):
     result = bench("run", "--dry-run")
     assert result.exit_code == 0, result.output
