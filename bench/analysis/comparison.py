@@ -78,7 +78,7 @@ def _comparison_text(metric, ours, cfg, side, summary, reference, seed_lines=())
     lines = [f"## {label}", "",
              f"{summary['n']} samplers in common; ours ranks {len(overall)} samplers over {len(cfg)} configurations "
              f"(paper: 25 over 72). Spearman correlation of the overall columns: rho = {summary['rho']:.2f} "
-             f"(p = {summary['p']:.3g}).", ""]
+             f"(p {'< 1e-300' if summary['p'] == 0 else '= ' + format(summary['p'], '.3g')}).", ""]
     if summary["per_dataset"]:
         lines.append("Per dataset: " + "; ".join(f"{d} rho = {r:.2f} ({n} samplers)"
                                                  for d, (r, n) in summary["per_dataset"].items()) + ".")

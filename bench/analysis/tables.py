@@ -59,7 +59,9 @@ def reference_marks(best: pd.DataFrame, ranks: pd.DataFrame, setting: stats.Wilc
 
 
 def seeds_of(best: pd.DataFrame) -> str:
-    return ",".join(str(s) for s in sorted(best["seed"].unique()))
+    """"seeds 1,2,3", or "seed 1"."""
+    seeds = sorted(best["seed"].unique())
+    return ("seed " if len(seeds) == 1 else "seeds ") + ",".join(str(s) for s in seeds)
 
 
 def missing_notes(cfg: pd.DataFrame) -> list[str]:
@@ -177,7 +179,7 @@ class AverageRanks(OnTable2Rows, RankTable):
         ranks = ranks.loc[order]
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {label}: per configuration (dataset, classifier, IR) each "
-                 f"sampler's score is averaged over seeds {seeds_of(best)}, after tuning on the validation {label}; "
+                 f"sampler's score is averaged over {seeds_of(best)}, after tuning on the validation {label}; "
                  f"{len(cfg)} configurations in 'overall'.", *missing_notes(cfg), *skipped_notes(self.rows(ctx)),
                  mark_note]
         if noop == "missing":
@@ -308,7 +310,7 @@ class GumbelTable(Artefact):
         table["train s/run"] = seconds.reindex(order).map("{:.1f}".format)
         table.index.name = "sampler"
         label = LABELS[metric]
-        notes = [f"Mean ± std over seeds {seeds_of(best)} of the test {label}; average rank (1 = best) of the "
+        notes = [f"Mean ± std over {seeds_of(best)} of the test {label}; average rank (1 = best) of the "
                  "seed-averaged scores over the datasets; training time = resampling + classifier fit, mean "
                  "seconds per run.", *skipped_notes(rows)]
         return Built(f"Gumbel-AutoSMOTE protocol: test {label}", table, notes)
