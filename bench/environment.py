@@ -82,8 +82,19 @@ def summary(env: dict[str, Any]) -> str:
     commit = (project.get("commit") or "no commit")[:10] + ("+changes" if project.get("dirty") else "")
     gpu = f", GPU {env['gpu']}" if env.get("gpu") else ""
     note = f" [{env['note']}]" if env.get("note") else ""
-    return f"{_short(env.get('cpu'))}; BLAS {_short(env.get('blas'))}{gpu}; Python {env.get('python')}; {libs}; " \
-           f"bench {project.get('version', '?')} ({commit}){note}"
+    return f"CPU {_cpu_text(env.get('cpu'))}; BLAS {_short(env.get('blas'))}{gpu}; Python {env.get('python')}; " \
+           f"{libs}; bench {project.get('version', '?')} ({commit}){note}"
+
+
+def _cpu_text(cpu: Any) -> str:
+    """E.g. "AuthenticAMD AMD EPYC (family 26, model 2, x86_64)": the numbers labelled."""
+    if not isinstance(cpu, dict):
+        return _short(cpu)
+    numbers = [f"{label} {cpu[key]}" for key, label in (("family", "family"), ("model_number", "model"))
+               if cpu.get(key) not in (None, "")]
+    details = ", ".join(numbers + [cpu["machine"]] if cpu.get("machine") else numbers)
+    name = " ".join(str(cpu[k]) for k in ("vendor", "model") if cpu.get(k)) or "unknown"
+    return f"{name} ({details})" if details else name
 
 
 def _short(value: Any) -> str:
