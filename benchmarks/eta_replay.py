@@ -26,6 +26,11 @@ from bench.store import ResultStore
 MARKS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.9)
 
 
+def stored_workers(stored: dict) -> int:
+    """The workers an invocation ran with, from its stored settings (0 or none: one per core, of this machine)."""
+    return stored.get("workers") or stored.get("run", stored).get("workers") or os.cpu_count() or 1
+
+
 def replay(results: str, invocation_id: int, settings, catalog) -> list[tuple[float, float, float]]:
     """(share of rows, rows/s estimate / really left, Eta / really left) at each mark."""
     store = ResultStore(results, readonly=True)
@@ -33,7 +38,7 @@ def replay(results: str, invocation_id: int, settings, catalog) -> list[tuple[fl
     stored = json.loads(invocation["settings"])
     run = stored.get("run", stored)   # older invocations stored [run] at the top, with other sections
     run = RunSettings.model_validate({k: v for k, v in run.items() if k in RunSettings.model_fields})
-    workers = stored.get("workers") or run.workers or os.cpu_count() or 1   # 0 stored: one per core, of this machine
+    workers = stored_workers(stored)
     frame = store.frame(superseded=True)   # the invocation's rows, also those computed again since
     frame = frame[frame["invocation"] == invocation_id]
     # from the spec, not the config column: a store read without migrating may hold an older schema's config

@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench.run_status import SCORED
 from bench.store import ResultStore
+from eta_replay import stored_workers   # benchmarks/ is on the path when run as a script
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def unit_overhead(path: str) -> pd.DataFrame:
         if invocation["status"] != "finished" or len(units) < 50:
             continue
         settings = json.loads(invocation["settings"])
-        workers = settings.get("workers") or settings.get("run", settings).get("workers") or 2
+        workers = stored_workers(settings)
         busy = (invocation["ended_at"] - invocation["started_at"]) * workers
         measured = (units["resample"] + units["fit"]).sum()
         out.append({"store": f"{path}:{invocation['id']}", "units": len(units), "workers": workers,
