@@ -30,7 +30,8 @@ AUTOSMOTE_BUDGET_100 = {"AdaBoost": (40.7, 3.44), "DT": (11.5, 1.08), "KNN": (7.
 AUTOSMOTE_PER_100_MORE = {"AdaBoost": 0.74, "DT": 0.21, "KNN": 0.32, "SVM": 0.29}
 #: Seconds a unit takes beyond its resampling and fits (prediction, scoring, process start): the median over
 #: the committed stores' finished invocations of (wall x workers - resampling and fit seconds) per unit
-#: (benchmarks/unit_costs.py; 0.04-0.3 s, 0.8 s with smote-variants, 1.1-1.4 s for 1000-episode searches).
+#: (benchmarks/unit_costs.py: 0.12 s over 16 invocations; 0.15 s over 18 once the reproduction's seeds 4-5
+#: were in; 0.04-0.3 s each, 0.8 s with smote-variants, 1.1-1.4 s for 1000-episode searches).
 #: A fixed cost, not a factor: on whole runs wall x workers is 1.01-1.05x the measured seconds.
 UNIT_OVERHEAD_S = 0.12
 #: A sampler without a measured cost: the median of its family's, else this.
