@@ -6,7 +6,8 @@ ETA predict a unit from before any of its kind has run here).
 Prints, per sampler, the median resampling seconds per 1000 rows of the original training split (the
 `cost` field of bench/samplers/catalog.toml), per classifier the median fit seconds per 1000 rows
 it was fitted on (bench.cost.FIT_SECONDS_PER_1000), and what a unit costs beyond its resampling and fits
-(bench.cost.UNIT_OVERHEAD_S). Stores on one machine; other machines differ by a
+(bench.cost.UNIT_OVERHEAD_S), and how a 1000-episode AutoSMOTE search compares with a 100-episode one of the same
+split, classifier and metric where the stores hold both (bench.cost.AUTOSMOTE_PER_100_MORE). Stores on one machine; other machines differ by a
 factor, which a run's ETA corrects from its own finished units.
 """
 from __future__ import annotations
@@ -43,6 +44,24 @@ def main() -> None:
     print(overhead.to_string(index=False))
     print(f"seconds per unit beyond resampling and fits, median over {len(overhead)} finished invocations: "
           f"{overhead['overhead_s'].median():.2f}")
+    pairs = budget_pairs(rows, 100, 1000)
+    if not pairs.empty:
+        print("AutoSMOTE at budget 1000 against 100 on the same split, classifier and metric (seconds):")
+        print(pairs.groupby(["dataset", "classifier"]).agg(pairs=("ratio", "size"), t100=("t100", "median"),
+                                                            t1000=("t1000", "median"), ratio=("ratio", "median")))
+        per_100_more = (pairs.groupby("classifier")["ratio"].median() - 1) / 9
+        print("each 100 more episodes add, per classifier:", {k: round(v, 2) for k, v in per_100_more.items()})
+
+
+def budget_pairs(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
+    """AutoSMOTE searches stored at both budgets on the same split, classifier and metric: their seconds."""
+    searches = rows[rows["sampler"] == "AutoSMOTE"].assign(
+        budget=lambda f: f["params"].map(lambda p: json.loads(p).get("budget")),
+        seconds=lambda f: f["resample_s"] + f["fit_s"])
+    same = ["dataset", "ir", "seed", "classifier", "tune_metric"]
+    at = {b: searches[searches["budget"] == b].groupby(same)["seconds"].median().rename(f"t{b}") for b in (low, high)}
+    pairs = pd.concat(at.values(), axis=1, join="inner").reset_index()
+    return pairs.assign(ratio=pairs[f"t{high}"] / pairs[f"t{low}"])
 
 
 def unit_overhead(path: str) -> pd.DataFrame:

@@ -29,8 +29,8 @@ def test_training_rows_follow_the_split_protocol():
 
 
 def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
-    costs = UnitCosts(pd.DataFrame(columns=["sampler", "dataset", "classifier", "status", "resample_s", "fit_s"]),
-                      {"d": RECORD})
+    costs = UnitCosts(pd.DataFrame(columns=["sampler", "dataset", "classifier", "status", "resample_s", "fit_s",
+                                            "params", "spec"]), {"d": RECORD})
     n = 0.63   # thousand training rows
     fits = (cost.FIT_SECONDS_PER_1000["SVM"] + cost.FIT_SECONDS_PER_1000["DT"]) * cost.RESAMPLED_ROWS * n
     assert costs(_unit()) == (pytest.approx(SAMPLERS["SMOTE"].cost * n + fits + cost.UNIT_OVERHEAD_S), "model")
@@ -39,11 +39,48 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
     longer = (a + b * n) * (1 + 9 * cost.AUTOSMOTE_PER_100_MORE["SVM"])   # budget 1000: 9 more hundreds
     assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 1000}))[0] == pytest.approx(longer)
     stored = pd.DataFrame({"sampler": ["SMOTE"] * 4, "dataset": ["d"] * 4, "classifier": ["SVM", "SVM", "DT", "DT"],
-                           "status": ["ok"] * 4, "resample_s": [1.0, 3.0, 1.0, 3.0], "fit_s": [0.5, 0.5, 2.0, 4.0]})
+                           "status": ["ok"] * 4, "resample_s": [1.0, 3.0, 1.0, 3.0], "fit_s": [0.5, 0.5, 2.0, 4.0],
+                           "params": ['{"ratio": 0.2}', '{"ratio": 0.4}'] * 2, "spec": ["{}"] * 4})
     # medians per classifier: resample 2 and 2, fits 0.5 and 3: one resampling plus both fits
     expected = 2.0 + 0.5 + 3.0 + cost.UNIT_OVERHEAD_S
     assert UnitCosts(stored, {"d": RECORD})(_unit()) == (pytest.approx(expected), "stored")
     assert UnitCosts(stored, {"d": RECORD})(_unit(classifiers=("SVM", "KNN")))[1] == "model"   # KNN not stored
+
+
+def _stored_searches(budget: int, seconds: float, classifiers=("SVM", "DT")) -> pd.DataFrame:
+    return pd.DataFrame({"sampler": "AutoSMOTE", "dataset": "d", "classifier": list(classifiers), "status": "ok",
+                         "resample_s": seconds, "fit_s": 1.0, "params": json.dumps({"budget": budget}),
+                         "spec": "{}"})
+
+
+def test_stored_runs_at_another_budget_are_scaled_by_the_model_not_taken_as_they_are():
+    costs = UnitCosts(_stored_searches(100, 20.0), {"d": RECORD})
+    at_100 = _unit("AutoSMOTE", ("SVM",), params={"budget": 100})
+    assert costs(at_100) == (pytest.approx(20.0 + 1.0 + cost.UNIT_OVERHEAD_S), "stored")
+    at_1000 = _unit("AutoSMOTE", ("SVM",), params={"budget": 1000})
+    seconds, source = costs(at_1000)
+    # the stored 21.12 s times the model's budget-1000 / budget-100 ratio: 1 + 9 hundreds x 0.29
+    assert source == "scaled"
+    assert seconds == pytest.approx((20.0 + 1.0 + cost.UNIT_OVERHEAD_S) * (1 + 9 * cost.AUTOSMOTE_PER_100_MORE["SVM"]))
+    # stored at both budgets: each unit is timed by its own
+    both = UnitCosts(pd.concat([_stored_searches(100, 20.0), _stored_searches(1000, 150.0)]), {"d": RECORD})
+    assert both(at_1000) == (pytest.approx(151.0 + cost.UNIT_OVERHEAD_S), "stored")
+    # another parameter that the model cannot price: the model, not a stored time at other settings
+    other = _unit("AutoSMOTE", ("SVM",), params={"budget": 100, "g2": 5})
+    assert costs(other) == (pytest.approx(costs.model(other)), "model")
+
+
+def test_a_classifier_s_own_parameters_select_its_stored_timings():
+    code = {"factory": "m:C", "params": {"n": 200}, "seeded": False}
+    stored = pd.DataFrame({"sampler": "SMOTE", "dataset": "d", "classifier": ["C"], "status": "ok",
+                           "resample_s": 1.0, "fit_s": 9.0, "params": '{"ratio": 0.5}',
+                           "spec": json.dumps({"classifier_code": {**code, "version": "1"}})})
+    costs = UnitCosts(stored, {"d": RECORD})
+    same = _unit(classifiers=("C",))
+    same = Unit(**{**same.__dict__, "classifier_code": json.dumps({"C": {**code, "version": "2"}})})
+    assert costs(same) == (pytest.approx(10.0 + cost.UNIT_OVERHEAD_S), "stored")   # a code version is not a cost
+    bigger = Unit(**{**same.__dict__, "classifier_code": json.dumps({"C": {**code, "params": {"n": 2000}}})})
+    assert costs(bigger)[1] == "model"
 
 
 def test_eta_weighs_units_by_cost_and_learns_from_the_finished_ones():

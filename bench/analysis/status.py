@@ -10,7 +10,7 @@ from .artefact import Artefact, Built
 
 class CostEstimate(Artefact):
     """CPU-hours per sampler family for the units a plan has left: stored median unit times where the store
-    has them (same sampler and dataset), else a model. Printed by `bench run --dry-run`, which has the plan."""
+    has them (same sampler, dataset and cost-driving parameters), scaled ones, else a model. Printed by `bench run --dry-run`, which has the plan."""
     key, stem, heading, per_metric, in_report = "cost", "cost", "Cost of a plan", False, False
 
     def applies(self, ctx):
@@ -26,11 +26,13 @@ class CostEstimate(Artefact):
             return Built("Cost of the plan", plan, ["nothing to compute"])
         summary = plan.groupby("family").agg(
             units=("rows", "size"), rows=("rows", "sum"), cpu_hours=("seconds", "sum"),
-            from_store=("source", lambda s: f"{(s == 'stored').mean():.0%}"))
+            from_store=("source", lambda s: f"{(s == 'stored').mean():.0%}"),
+            scaled=("source", lambda s: f"{(s == 'scaled').mean():.0%}"))
         summary["cpu_hours"] = (summary["cpu_hours"] / 3600).round(2)
         total = summary["cpu_hours"].sum()
         return Built("Cost of the plan", summary.reset_index(), [
             f"total {total:.2f} CPU-hours, about {total / max(workers, 1):.2f} h on {workers} workers "
-            "(from_store: share of units timed from stored runs of the same sampler and dataset; the rest from "
-            "the model in bench/cost.py: the training split's size, the sampler's measured cost in "
+            "(from_store: share of units timed from stored runs of the same sampler, dataset and parameters "
+            "that drive cost; scaled: from stored runs at another AutoSMOTE budget, times the model's ratio; the "
+            "rest from the model in bench/cost.py: the training split's size, the sampler's measured cost in "
             "catalog.toml, the classifiers' fit costs)"])
