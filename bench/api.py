@@ -37,13 +37,12 @@ def run(profile: Optional[str] = None, *, config: Optional[PathLike] = None, ret
         executor: str = "local", address: Optional[str] = None, quiet: bool = False, **flags: Any) -> pd.DataFrame:
     """Compute what the store lacks for the profile with `flags` applied (e.g. samplers=[...], seeds=[1, 2],
     results="runs/mine"), then return the store's rows. What is already stored is not computed again."""
-    from .execution import check_inputs, execute
-    from .store import ResultStore
+    from .execution import check_inputs, execute, open_store
     loaded = settings(config)
     flags = {k: _listed(v) for k, v in flags.items()}
     run_settings = loaded.run_for(profile, **flags)
     executor = check_inputs(run_settings, loaded, executor)
-    store = ResultStore(Path(run_settings.results))
+    store = open_store(run_settings, loaded)
     try:
         execute(run_settings, loaded, store, console=Console(quiet=quiet), flags={"profile": profile, **flags},
                 command=f"bench.api.run({_call(profile, flags)})", retry_failed=retry_failed,

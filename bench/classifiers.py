@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import extensions
+from . import code_identity, extensions
 from .names import UnknownNameError, resolve_name
 from .samplers.registry import load_factory
 
@@ -75,7 +75,8 @@ def user_spec(reference: str, fixed: dict[str, Any], kind: str = "classifier") -
     module, factory = extensions.import_reference(reference, kind, must_have="predict")
     accepted = extensions.check_parameters(factory, fixed, reference, kind)
     return ClassifierSpec(reference, dict(fixed), seeded="random_state" in accepted and "random_state" not in fixed,
-                          description=extensions.first_line(factory), version=extensions.code_version(module))
+                          description=extensions.first_line(factory),
+                          version=code_identity.code_version(module, factory))
 
 
 def define_classifiers(definitions: dict) -> None:

@@ -129,6 +129,7 @@ def data_import(paths: list[Path] = typer.Argument(..., help="ARFF / CSV / Parqu
     """Register local data files; the paper's six are recognised by name and their counts checked."""
     from .data import DataCatalog, DataError
     catalog = DataCatalog(state.settings.data_dir)
+    before = {r.name: r for r in catalog.records()}
     records = catalog.import_files(paths, target=target, name=name, recursive=recursive)
     if not records:
         raise DataError(f"no .arff, .csv or .parquet files in {', '.join(map(str, paths))}: "
@@ -136,6 +137,12 @@ def data_import(paths: list[Path] = typer.Argument(..., help="ARFF / CSV / Parqu
     for r in records:
         tag = "paper dataset, counts checked" if r.known else f"target {r.target}"
         console.print(f"imported {r.name}: {r.n_rows} rows, {r.n_features} features ({tag})")
+        old = before.get(r.name)
+        if old is not None and old.sha256 != r.sha256 and old.content != r.content:
+            err_console.print(f"warning: {r.name} was registered before with other content ({old.n_rows} rows, from "
+                              f"{old.source}): runs on it are computed afresh; a store's rows of the earlier content "
+                              "stay in it, keyed by that content, and tables show the newest", highlight=False,
+                              markup=False, soft_wrap=True)
 
 
 @data_app.command("list")
@@ -217,8 +224,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                                               "(default: start a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes."""
-    from .execution import check_inputs, price
-    from .store import ResultStore
+    from .execution import check_inputs, open_store, price
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
                  classifiers=_csv(classifiers), samplers=_csv(samplers), metrics=_csv(metrics),
@@ -230,7 +236,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
     if dry_run:
         price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
         return
-    _execute(run_settings, settings, ResultStore(Path(run_settings.results)), flags={"profile": profile, **flags},
+    _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
              retry_failed=retry_failed, executor=executor, address=address)
     console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 

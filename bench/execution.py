@@ -66,6 +66,13 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def open_store(run_settings: RunSettings, settings: Settings):
+    """The run's store, opened for writing: created, or migrated with the data directory's contents."""
+    from .data import DataCatalog
+    from .store import ResultStore
+    return ResultStore(Path(run_settings.results), data_contents=DataCatalog(settings.data_dir).registered_content)
+
+
 def price(run_settings: RunSettings, settings: Settings, results: Path, *, console: Console,
           retry_failed: bool = False) -> Outcome:
     """`bench run --dry-run`: the plan's size and estimated cost. Reads the store without its run lock (so it
@@ -81,7 +88,8 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, *, conso
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as scratch:
         # no store yet: an empty one elsewhere stands for it, so that nothing is created at `results`
         exists = (results / DB_NAME).exists()
-        store = ResultStore(results if exists else Path(scratch), readonly=exists)
+        store = ResultStore(results if exists else Path(scratch), readonly=exists,
+                            data_contents=catalog.registered_content)
         try:
             stored = store.keys() - (store.keys(FAILED) if retry_failed else set())
             plan = make_plan(run_settings, catalog, stored, settings.data.impute, settings.data.leak)

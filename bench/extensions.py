@@ -4,20 +4,19 @@ defined in bench.toml ([samplers.NAME], [classifiers.NAME]) or installed as entr
 
 What every such reference shares lives here: the `Name[key=value,...]` syntax, importing with one-line
 errors that name the fix, checking fixed parameters against the constructor, and the method's code identity
-(the installed version of its distribution, else a hash of its module's source, as benchopt identifies
-solvers) - so that editing a method recomputes its runs and nothing else.
+(bench.code_identity) - so that editing a method recomputes its runs and nothing else.
 """
 from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import importlib
 import inspect
 import json
 from importlib import metadata
 from typing import Any
 
+from . import code_identity
 from .names import UnknownNameError
 
 SAMPLER_GROUP = "bench.samplers"
@@ -86,24 +85,6 @@ def check_parameters(factory: type, fixed: dict[str, Any], reference: str, kind:
     return set(signature.parameters)
 
 
-def code_version(module) -> str:
-    """The installed version of the module's distribution, else a hash of the module's source."""
-    top = module.__name__.split(".")[0]
-    for dist in _distributions().get(top, []):
-        return f"{dist}-{metadata.version(dist)}"
-    try:
-        source = inspect.getsource(module)
-    except (OSError, TypeError):
-        return "unknown"
-    return "source-" + hashlib.sha256(source.encode()).hexdigest()[:12]
-
-
-@functools.cache
-def _distributions() -> dict[str, list[str]]:
-    """Top-level module -> installed distributions; reading every package's metadata once per process."""
-    return metadata.packages_distributions()
-
-
 def first_line(factory: type) -> str:
     return (inspect.getdoc(factory) or "").split("\n")[0]
 
@@ -117,7 +98,7 @@ def entry_points(group: str) -> dict[str, str]:
 def forget_installed() -> None:
     """Read the installed packages afresh (after installing one into a running process, as tests do)."""
     entry_points.cache_clear()
-    _distributions.cache_clear()
+    code_identity.forget_installed()
     UNLOADABLE.clear()
 
 

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from . import environment
 from .run_status import RunStatus
 from .classifiers import make_classifier
-from .data import DataCatalog
+from .data import DataCatalog, DataError
 from .metrics import METRICS
 from .samplers.registry import SamplerContext, load_factory, sampler_entry
 
@@ -45,9 +45,10 @@ class Unit:
     time_limit: float = 900.0        # seconds before the worker is killed (not part of the identity)
     classifier_code: str = "{}"      # JSON: identities of classifiers from outside (bench.classifiers.identities)
     factory: str = ""                # a sampler from outside: "module:attr", for workers that lack its definition
+    data: str = ""                   # the digest of the dataset's content (bench.data.registry.content_digest)
 
     def spec(self, classifier: str) -> dict[str, Any]:
-        spec = {"dataset": self.dataset, "ir": self.ir, "seed": self.seed, "sampler": self.label,
+        spec = {"dataset": self.dataset, "data": self.data, "ir": self.ir, "seed": self.seed, "sampler": self.label,
                 "params": json.loads(self.params), "version": self.version,
                 "split": json.loads(self.split_spec), "classifier": classifier,
                 "tune_metric": self.tune_metric, "libraries": json.loads(self.libraries)}
@@ -69,9 +70,10 @@ def spec_key(spec: dict[str, Any]) -> str:
 
 def config_key(spec: dict[str, Any]) -> str:
     """The run's identity without the code that computed it - library versions, the sampler's version, a
-    classifier's from outside: the same run computed in two environments, or again after its method changed,
-    shares it, and tables use its newest row only (bench.store.ResultStore.frame)."""
-    same = {k: v for k, v in spec.items() if k not in ("libraries", "version")}
+    classifier's from outside - nor the content of its dataset: the same run computed in two environments,
+    again after its method changed, or on a dataset registered again with other content, shares it, and
+    tables use its newest row only (bench.store.ResultStore.frame)."""
+    same = {k: v for k, v in spec.items() if k not in ("libraries", "version", "data")}
     if "classifier_code" in spec:
         same["classifier_code"] = {k: v for k, v in spec["classifier_code"].items() if k != "version"}
     return spec_key(same)
@@ -110,7 +112,12 @@ def split_spec(kind: str, impute: str, leak: bool, test_size: float) -> str:
 
 
 def load_split(catalog: DataCatalog, unit: Unit):
-    """The paper's IR split (train/validation/test), or a stratified train/test split without validation."""
+    """The paper's IR split (train/validation/test), or a stratified train/test split without validation, of
+    the data the unit's key names: a dataset registered again with other content since the plan was made is
+    an error, not rows stored under the old content's key."""
+    if unit.data and catalog.content(unit.dataset) != unit.data:
+        raise DataError(f"dataset {unit.dataset} was registered again with other content after this run was "
+                        "planned: run `bench run` again")
     spec = json.loads(unit.split_spec)
     if spec["kind"] == "stratified":
         return catalog.stratified_split(unit.dataset, unit.seed, spec["test_size"], impute=spec["impute"])

@@ -57,7 +57,7 @@ def _recover(copy: Path, source_path: Path, target_path: Path) -> dict[str, int]
     for table in (t for t in TABLES if t in {name for name, _ in schema}):
         rows = _readable_rows(source, table)
         if rows:
-            memory.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+            memory.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
         counts[table] = len(rows)
     source.close()
     incomplete = memory.execute("DELETE FROM runs WHERE status IN ('ok', 'no-op') AND key NOT IN "

@@ -67,6 +67,7 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
     spec = split_spec(run.split, impute, leak, run.test_size)
     irs = run.irs if run.split == "ir" else (0,)   # 0: the data's own imbalance
     libraries = {c.entry.name: unit_libraries(c.entry.libraries) for c in samplers}
+    contents = {name: catalog.content(name) for name in datasets}
     units, total, done = [], 0, 0
     for dataset, ir, seed, choice in product(datasets, irs, run.seeds, samplers):
         entry = choice.entry
@@ -79,7 +80,8 @@ def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: 
         for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
             unit = Unit(dataset, ir, seed, entry.name, choice.label, json.dumps({**defaults, **params}, sort_keys=True),
                         entry.version, spec, libraries[entry.name], group, metric, limit,
-                        classifier_code=identities(group), factory=entry.factory if entry.family == "user" else "")
+                        classifier_code=identities(group), factory=entry.factory if entry.family == "user" else "",
+                        data=contents[dataset])
             missing = tuple(c for c in group if unit.key(c) not in stored)
             total += len(group)
             done += len(group) - len(missing)

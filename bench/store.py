@@ -23,7 +23,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 
@@ -35,7 +35,11 @@ from .protocol import Row, config_key, spec_key
 from .run_status import RunStatus
 
 DB_NAME = "bench.sqlite"
-SCHEMA_VERSION = 3   # 3: a row may be 'skipped' (a method that cannot run on the cell); 2: provenance
+#: 4: a run's key holds its dataset's content; 3: a row may be 'skipped' (a method that cannot run on the cell);
+#: 2: provenance
+SCHEMA_VERSION = 4
+#: What a migrated run records as its data when its dataset was not registered where the store was migrated.
+UNREGISTERED = "unregistered at migration"
 
 
 class InvocationStatus(str, enum.Enum):
@@ -103,10 +107,13 @@ class ResultStore:
     """A results directory's store. `readonly=True` for every command that only reads: it never creates,
     migrates or writes anything. A writer creates the store, checks an existing one for damage, and
     migrates an older schema on disk, its rows given `legacy_environment` (default: see
-    `legacy_environment()`)."""
+    `legacy_environment()`) and, from schema 3, the content of their datasets as `data_contents` (dataset ->
+    digest, None where it is not registered) says; a reader given `data_contents` (a plan's) migrates a copy
+    in memory, so that its keys are a plan's keys."""
 
     def __init__(self, directory: Path, *, readonly: bool = False,
-                 legacy_environment: dict[str, Any] | None = None):
+                 legacy_environment: dict[str, Any] | None = None,
+                 data_contents: Callable[[str], str | None] | None = None):
         self.directory = results_dir(directory)
         self.path = self.directory / DB_NAME
         self.readonly = readonly
@@ -116,7 +123,7 @@ class ResultStore:
             self._conn = self._open_for_writing()
         try:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, 1, 2, SCHEMA_VERSION):
+            if version not in (0, 1, 2, 3, SCHEMA_VERSION):
                 raise StoreError(f"{self.path} was written by a newer version of bench (schema {version}, this "
                                  f"one reads up to {SCHEMA_VERSION}): upgrade bench or pass a new --results DIR")
             if not readonly:
@@ -126,21 +133,31 @@ class ResultStore:
             if version == 0:
                 self._conn.executescript(SCHEMA)
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version == 1:
-                if readonly:   # migrate a copy in memory: reading leaves the file as it is
-                    memory = sqlite3.connect(":memory:", isolation_level=None)
-                    self._conn.backup(memory)
-                    self._conn.close()
-                    self._conn = memory
+            if version == 1:
+                self._in_memory_if(readonly)
                 migrate_v1(self._conn, legacy_environment or legacy_environment_default())
                 if not readonly:
                     self._conn.execute("VACUUM")   # the migration rewrote every table: give the space back
-            elif version == 2 and not readonly:   # a reader needs no migration: it finds no 'skipped' rows
+                version = 3
+            if version == 2 and not readonly:   # a reader needs no migration: it finds no 'skipped' rows
                 migrate_v2(self._conn)
+            if version in (2, 3) and data_contents is not None:
+                self._in_memory_if(readonly)
+                migrate_v3(self._conn, data_contents)
+            elif version in (2, 3) and not readonly:
+                raise StoreError(f"{self.path} is of schema {version}: open it with the data directory's contents")
             self._conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as err:
             self._conn.close()
             raise damaged(self.path, err) from None
+
+    def _in_memory_if(self, readonly: bool) -> None:
+        """A reader migrates a copy in memory: reading leaves the file as it is."""
+        if readonly and self._conn.execute("PRAGMA database_list").fetchone()[2]:
+            memory = sqlite3.connect(":memory:", isolation_level=None)
+            self._conn.backup(memory)
+            self._conn.close()
+            self._conn = memory
 
     # ------------------------------------------------------------------------------------------ opening
     def _open_for_writing(self) -> sqlite3.Connection:
@@ -391,7 +408,7 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
     names = [d[0] for d in conn.execute("SELECT * FROM runs LIMIT 0").description]
     invocations = conn.execute("SELECT id, command, settings, started_at, finished_at FROM invocations "
                                "ORDER BY started_at").fetchall()
-    with _migration(conn):
+    with _migration(conn, 3):
         for table in ("runs", "scores", "invocations"):
             conn.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
         conn.execute("DROP INDEX IF EXISTS runs_by_config")
@@ -426,6 +443,26 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
             conn.execute(f"DROP TABLE old_{table}")
 
 
+def migrate_v3(conn: sqlite3.Connection, data_contents: Callable[[str], str | None]) -> None:
+    """Schema 3 -> 4: a run's key holds the digest of its dataset's content (spec "data"). Rows are attributed
+    to the content registered where the store is migrated - a store is migrated by the installation that
+    computed it - and keyed again; nothing is recomputed, and `config` (which leaves the data out) stays. A
+    dataset not registered there gets UNREGISTERED: its runs are computed again once it is."""
+    digests: dict[str, str] = {}
+    renamed = []
+    for key, dataset, spec in conn.execute("SELECT key, dataset, spec FROM runs").fetchall():
+        if dataset not in digests:
+            digests[dataset] = data_contents(dataset) or UNREGISTERED
+        spec = {**json.loads(spec), "data": digests[dataset]}
+        renamed.append((spec_key(spec), json.dumps(spec, sort_keys=True), key))
+    with _migration(conn, 4):
+        conn.execute("CREATE TEMP TABLE renamed (new TEXT, spec TEXT, old TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO renamed VALUES (?,?,?)", renamed)
+        conn.execute("UPDATE runs SET key = r.new, spec = r.spec FROM renamed r WHERE runs.key = r.old")
+        conn.execute("UPDATE scores SET key = r.new FROM renamed r WHERE scores.key = r.old")
+        conn.execute("DROP TABLE renamed")
+
+
 def migrate_v2(conn: sqlite3.Connection) -> None:
     """Schema 2 -> 3: `runs.status` may also be 'skipped', and `config` leaves the code versions out (a run
     computed again after its method changed supersedes the old row, as one computed in another environment
@@ -433,7 +470,7 @@ def migrate_v2(conn: sqlite3.Connection) -> None:
     procedure for other schema changes), rows and keys as they were."""
     statements = [s for s in SCHEMA.split(";") if "runs (" in s or "ON runs " in s]
     configs = [(config_key(json.loads(spec)), key) for key, spec in conn.execute("SELECT key, spec FROM runs")]
-    with _migration(conn):
+    with _migration(conn, 3):
         conn.execute(statements[0].replace("CREATE TABLE runs (", "CREATE TABLE new_runs ("))
         conn.execute("INSERT INTO new_runs SELECT * FROM runs")
         conn.executemany("UPDATE new_runs SET config = ? WHERE key = ?", configs)
@@ -444,14 +481,14 @@ def migrate_v2(conn: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def _migration(conn: sqlite3.Connection) -> Iterator[None]:
-    """One transaction that rebuilds tables and ends at the current schema version; foreign keys are off
-    meanwhile, so that dropping an old table does not cascade to the rows that reference it."""
+def _migration(conn: sqlite3.Connection, version: int) -> Iterator[None]:
+    """One transaction that rebuilds tables and ends at schema `version`; foreign keys are off meanwhile, so
+    that dropping an old table does not cascade to the rows that reference it."""
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

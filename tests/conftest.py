@@ -57,6 +57,20 @@ def importable_module(folder: Path, monkeypatch, name: str, source: str) -> Path
     return path
 
 
+def write_record(dist_info: Path) -> None:
+    """The RECORD pip writes into a dist-info folder: each installed file of the site folder with its sha256
+    (bench.code_identity keys a distribution by its version only while its files match it)."""
+    import base64
+    import hashlib
+    site = dist_info.parent
+    lines = []
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and dist_info not in p.parents):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
+        lines.append(f"{path.relative_to(site).as_posix()},sha256={digest},{path.stat().st_size}")
+    lines.append(f"{dist_info.name}/RECORD,,")
+    (dist_info / "RECORD").write_text("\n".join(lines) + "\n")
+
+
 def add_to_config(folder: Path, text: str) -> None:
     """Append TOML to the toy environment's bench.toml."""
     config = folder / "bench.toml"

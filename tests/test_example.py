@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bench import extensions
 from bench.cli import app
-from conftest import OFFLINE_DATASETS, needs_offline_datasets
+from conftest import OFFLINE_DATASETS, needs_offline_datasets, write_record
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jitter-oversampler"
 
@@ -36,6 +36,7 @@ def installed(tmp_path, monkeypatch):
     (dist / "entry_points.txt").write_text("".join(
         f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in points.items()) + "\n"
         for group, points in project["entry-points"].items()))
+    write_record(dist)
     monkeypatch.syspath_prepend(str(site))
     extensions.forget_installed()
     yield project

@@ -88,7 +88,7 @@ def test_a_schema_1_store_is_read_without_writing_and_migrates_to_the_same_table
     assert (directory / DB_NAME).read_bytes() == original and sorted(p.name for p in directory.iterdir()) == [DB_NAME]
 
     legacy = {**environment.describe(), "cpu": "unknown", "note": "test"}
-    ResultStore(directory, legacy_environment=legacy).close()   # a writer migrates on disk
+    ResultStore(directory, legacy_environment=legacy, data_contents=lambda name: f"digest of {name}").close()
     migrated = ResultStore(directory, readonly=True)
     assert table2(migrated) == before
     frame = migrated.frame()
@@ -97,6 +97,7 @@ def test_a_schema_1_store_is_read_without_writing_and_migrates_to_the_same_table
     specs = frame["spec"].map(json.loads)
     assert specs.map(lambda s: s["libraries"]["scikit-learn"]).eq(legacy["packages"]["scikit-learn"]).all()
     assert specs[frame["sampler"] == "AutoSMOTE"].map(lambda s: "torch" in s["libraries"]).all()
+    assert (specs.map(lambda s: s["data"]) == "digest of " + frame["dataset"]).all()
     invocations = migrated.invocations()
     assert invocations["status"].tolist() == ["interrupted", "finished"]
     assert invocations["rows"].sum() == 300
@@ -113,7 +114,7 @@ def test_migrated_rows_are_found_by_a_plan_in_the_same_environment(toy_env):
         rows = conn.execute("SELECT key, spec FROM runs").fetchall()
         conn.execute("PRAGMA foreign_keys=OFF")
         for key, spec in rows:
-            old = {k: v for k, v in json.loads(spec).items() if k != "libraries"}
+            old = {k: v for k, v in json.loads(spec).items() if k not in ("libraries", "data")}
             from bench.protocol import spec_key
             conn.execute("UPDATE runs SET key = ?, spec = ? WHERE key = ?", (spec_key(old), json.dumps(old), key))
             conn.execute("UPDATE scores SET key = ? WHERE key = ?", (spec_key(old), key))
@@ -124,7 +125,8 @@ def test_migrated_rows_are_found_by_a_plan_in_the_same_environment(toy_env):
             CREATE TABLE inv1 AS SELECT id, command, settings, started_at, ended_at AS finished_at,
                 0 AS rows_written FROM invocations;
             DROP TABLE invocations; ALTER TABLE inv1 RENAME TO invocations; PRAGMA user_version = 1;""")
-    ResultStore(toy_env / "runs", legacy_environment=env).close()
+    ResultStore(toy_env / "runs", legacy_environment=env,
+                data_contents=DataCatalog(load_settings().data_dir).registered_content).close()
     result = bench("run", "--dry-run")
     assert "8 already stored, 0 to compute" in result.output, result.output
 

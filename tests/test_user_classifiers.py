@@ -12,7 +12,7 @@ from bench import extensions
 from bench.cli import app
 from bench.classifiers import make_classifier, resolve_classifiers
 from bench.store import ResultStore
-from conftest import add_to_config, importable_module, refused_before_anything_is_stored
+from conftest import add_to_config, importable_module, refused_before_anything_is_stored, write_record
 
 FOREST = "sklearn.ensemble:RandomForestClassifier[n_estimators=5]"
 
@@ -117,6 +117,7 @@ def installed(toy_env, module, monkeypatch):
     (dist / "entry_points.txt").write_text("[bench.samplers]\nCopies = my_oversampling:Copies\n"
                                           "Broken = my_oversampling:NoSuchClass\n\n"
                                           "[bench.classifiers]\nWideKNN = my_classifiers:WideKNN\n")
+    write_record(dist)
     extensions.forget_installed()
     yield
     extensions.forget_installed()

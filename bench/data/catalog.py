@@ -11,6 +11,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from .errors import DataError
 from .files import read_inputs
 from .openml_client import fetch
 from .registry import DatasetRecord, Prepared, Registry
@@ -33,6 +34,17 @@ class DataCatalog:
     def get(self, name: str) -> DatasetRecord:
         """The record for ``name`` (exact, else the unique case/punctuation-insensitive match)."""
         return self._registry.get(name)
+
+    def content(self, name: str) -> str:
+        """The digest of a registered dataset's content: part of every run's key (bench.protocol.Unit)."""
+        return self._registry.content(self.get(name).name)
+
+    def registered_content(self, name: str) -> str | None:
+        """The content digest of `name` where it is registered, else None (what a store's migration asks)."""
+        try:
+            return self.content(name)
+        except DataError:
+            return None
 
     def load_frame(self, name: str) -> tuple[pd.DataFrame, pd.Series]:
         """Raw features (drop applied; categoricals as pandas Categorical) and the string target."""

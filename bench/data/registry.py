@@ -1,15 +1,18 @@
 """The registered datasets of one data directory: ``registry.json`` and a normalized Parquet copy of each,
-whose sha256 every split is keyed by, so a replaced dataset never reuses stale splits."""
+whose sha256 every split is keyed by, so a replaced dataset never reuses stale splits; and the digest of each
+dataset's content, which every run's key holds, so a replaced dataset never reuses stale results."""
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError, first_line
@@ -34,6 +37,7 @@ class DatasetRecord:
     class_counts: dict[str, int]  # original label -> count, largest first
     minority_label: str | None  # binary data only
     known: bool  # one of the six paper datasets
+    content: str = ""  # content_digest of the data; "" in registries written before it was recorded
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DatasetRecord":
@@ -97,6 +101,18 @@ class Registry:
         pull = f"`bench data pull {known.name}`" if known else "`bench data pull NAME`"
         raise DataError(f"unknown dataset {name!r}{hint}: register it with `bench data import PATH` or {pull}")
 
+    def content(self, name: str) -> str:
+        """The content digest of a registered dataset (computed from its stored copy and recorded, for records
+        registered before digests were)."""
+        rec = self.get(name)
+        if rec.content:
+            return rec.content
+        digest = content_digest(pd.read_parquet(io.BytesIO(self._checked_bytes(rec))))
+        reg = self._load()
+        reg[rec.name] = dataclasses.replace(rec, content=digest)
+        self._save(reg)
+        return digest
+
     def stored(self, name: str) -> DatasetRecord | None:
         """The record of ``name`` when its stored copy is present (a fallback when OpenML is unreachable)."""
         rec = self._load().get(name)
@@ -119,10 +135,12 @@ class Registry:
             path = self._dataset_path(it.name)
             old = reg.get(it.name)
             if old is not None and old.sha256 == sha and path.is_file():
-                out.append(old)
+                if not old.content:   # registered before digests were recorded
+                    reg[it.name], changed = self._with_content(old, data), True
+                out.append(reg[it.name])
                 continue
             atomic_write(path, data)
-            rec = dataclasses.replace(it.record, sha256=sha)
+            rec = self._with_content(dataclasses.replace(it.record, sha256=sha), data)
             reg[it.name] = rec
             out.append(rec)
             changed = True
@@ -130,8 +148,12 @@ class Registry:
             self._save(reg)
         return out
 
-    def load_frame(self, rec: DatasetRecord) -> tuple[pd.DataFrame, pd.Series]:
-        """Raw features (categoricals as pandas Categorical) and the string target of a checked stored copy."""
+    @staticmethod
+    def _with_content(rec: DatasetRecord, parquet: bytes) -> DatasetRecord:
+        # from the Parquet copy read back, so that a digest computed later from the stored copy is the same
+        return dataclasses.replace(rec, content=content_digest(pd.read_parquet(io.BytesIO(parquet))))
+
+    def _checked_bytes(self, rec: DatasetRecord) -> bytes:
         path = self._dataset_path(rec.name)
         try:
             data = path.read_bytes()
@@ -141,7 +163,11 @@ class Registry:
         if sha256(data) != rec.sha256:
             raise DataError(f"the stored copy of {rec.name} ({path}) changed since it was registered: "
                             "register it again with `bench data import PATH`")
-        frame = pd.read_parquet(io.BytesIO(data))
+        return data
+
+    def load_frame(self, rec: DatasetRecord) -> tuple[pd.DataFrame, pd.Series]:
+        """Raw features (categoricals as pandas Categorical) and the string target of a checked stored copy."""
+        frame = pd.read_parquet(io.BytesIO(self._checked_bytes(rec)))
         y = frame[rec.target].astype(object).astype(str).rename(rec.target)
         X = frame.drop(columns=[rec.target])
         for c in rec.categorical:
@@ -151,6 +177,22 @@ class Registry:
             if c not in rec.categorical:
                 X[c] = X[c].astype("float64")
         return X, y
+
+
+def content_digest(frame: pd.DataFrame) -> str:
+    """sha256 of a normalized dataset's content: column names, numeric columns as little-endian float64 (one
+    NaN), the others as their values' text. Not of the Parquet file, whose bytes change with the pyarrow
+    version that wrote it: the same data gets the same digest on every machine."""
+    digest = hashlib.sha256()
+    for name in frame.columns:
+        column = frame[name]
+        digest.update(json.dumps(str(name)).encode())
+        if pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+            values = column.to_numpy(dtype="float64", na_value=np.nan)
+            digest.update(b"n" + np.where(np.isnan(values), np.nan, values).astype("<f8").tobytes())
+        else:
+            digest.update(b"t" + json.dumps([None if pd.isna(v) else str(v) for v in column]).encode())
+    return "sha256:" + digest.hexdigest()
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -4,7 +4,7 @@ as [samplers.NAME] in bench.toml, or installed under the entry-point group `benc
 Any imbalanced-learn compatible class works (a class whose instances have `fit_resample`). One that takes
 `sampling_strategy` gets the protocol's ratio grid, by the same rule as the built-in imbalanced-learn
 samplers (bench.samplers.imblearn_adapter builds both); one that takes `random_state` gets the run's seed.
-Its code is part of its runs' keys (bench.extensions.code_version), so editing the method recomputes its
+Its code is part of its runs' keys (bench.code_identity), so editing the method recomputes its
 runs and nothing else. What it cannot handle is skipped, not an error: a class attribute `binary_only = True`
 says it needs two classes; a `k_neighbors` parameter (imbalanced-learn's name for neighbours among the
 minority rows) that it needs more minority rows than that.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .. import extensions
+from .. import code_identity, extensions
 from ..names import UnknownNameError
 from .registry import SAMPLERS, SamplerEntry, _FromAdapter
 
@@ -28,7 +28,8 @@ def user_entry(reference: str, fixed: dict[str, Any], name: str | None = None, k
     accepted = extensions.check_parameters(factory, fixed, reference, kind)
     name = name or reference
     return SamplerEntry(name, "user", "user", make=_FromAdapter(ADAPTER, name, "make"),
-                        version=extensions.code_version(module), tunes_ratio="sampling_strategy" in accepted,
+                        version=code_identity.code_version(module, factory),
+                        tunes_ratio="sampling_strategy" in accepted,
                         fit_info=_FromAdapter(ADAPTER, name, "fit_info"), factory=reference,
                         binary_only=bool(getattr(factory, "binary_only", False)),
                         neighbours="k_neighbors" if "k_neighbors" in accepted else None,
