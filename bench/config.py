@@ -28,7 +28,8 @@ DATA_DIR_ENV = "BENCH_DATA_DIR"
 #: equal): a config file of one's own that leaves them out still has them, so `quick` stays the quick job
 #: and does not become [run]'s full paper grid. A file's own [profiles.NAME] replaces the built-in one.
 PROFILES: dict[str, dict[str, Any]] = {
-    "paper": {},
+    "paper": {"results": "results/paper",
+              "samplers": ["No-resampling", "imblearn", "CTGAN", "TVAE", "MESA", "AutoSMOTE"]},
     "quick": {"seeds": [1], "ratios": [0.2, 0.4, 0.6, 0.8, 1.0], "time_limit": 300,
               "params": {"AutoSMOTE": {"budget": 100}}},
     "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,
