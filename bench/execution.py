@@ -108,6 +108,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
     from .cost import Eta, UnitCosts, group
     from .data import DataCatalog
     from .progress import RunProgress
+    from .pruning import TimeoutPruning
     from .runner import execute_local, make_plan, prepare_splits
     from .store import InvocationStatus
     catalog = DataCatalog(settings.data_dir)
@@ -128,10 +129,12 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
         try:
             costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
             eta = Eta({u.key(u.classifiers[0]): (group(u), costs(u)[0]) for u in plan.units}, n_workers)
+            pruning = TimeoutPruning.from_store(store.frame())
             with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
                 def on_rows(rows):
                     store.write(rows, invocation)
                     progress.update(rows)
+                    pruning.observe(rows)
                 if executor == "ray":
                     try:
                         from .ray_executor import execute_ray
@@ -141,7 +144,8 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                     execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
                                 num_cpus=(run_settings.workers or None) if address is None else None)
                 else:
-                    execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows)
+                    execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows,
+                                  rows_instead=pruning.rows_instead)
         except KeyboardInterrupt:   # Ctrl-C: what is stored stays; the same command resumes
             store.end_invocation(invocation, InvocationStatus.INTERRUPTED, "interrupted by the user")
             raise Interrupted(int(store.invocations().set_index("id").at[invocation, "rows"])) from None

@@ -100,14 +100,15 @@ def prepare_splits(units: list[Unit], catalog: DataCatalog) -> None:
 UNITS_PER_WORKER = 100
 
 
-def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
-                  on_rows: Callable[[list[Row]], None]) -> None:
+def execute_local(units: list[Unit], data_dir: Path, *, workers: int, on_rows: Callable[[list[Row]], None],
+                  rows_instead: Callable[[Unit], list[Row] | None] = lambda unit: None) -> None:
     """Run units in at most `workers` forked worker processes, each unit killed past its time limit.
 
     A worker runs units one after another (a fresh fork per unit costs about as much again as a small unit:
     the child's first touches of the driver's memory are copy-on-write page faults); one whose unit runs out
     of time is killed and replaced, as is one that dies. Every unit seeds its own randomness, so its rows do
-    not depend on what its worker ran before (the CI check compares them with rows of one process per unit)."""
+    not depend on what its worker ran before (the CI check compares them with rows of one process per unit).
+    `rows_instead(unit)` may give the rows to store instead of starting a unit (bench.pruning)."""
     _import_before_forking(units)
     ctx = mp.get_context("fork")
     pending = list(reversed(units))
@@ -116,9 +117,16 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int,
     try:
         while pending or busy:
             while pending and len(busy) < max(1, workers):
+                unit = pending.pop()
+                instead = rows_instead(unit)
+                if instead is not None:
+                    on_rows(instead)
+                    continue
                 worker = idle.pop() if idle else _Worker(ctx, data_dir)
-                worker.start(pending.pop())
+                worker.start(unit)
                 busy[worker.connection] = worker
+            if not busy:
+                continue
             next_deadline = min(w.deadline for w in busy.values())
             for connection in wait(list(busy), timeout=max(0.0, next_deadline - time.monotonic())):
                 worker = busy.pop(connection)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from bench.cli import app
 from bench.protocol import config_key, why_it_cannot_run
 from bench.samplers.registry import parse_sampler
-from bench.store import ResultStore
+from bench.store import SCHEMA_VERSION, ResultStore
 
 
 def bench(*args):
@@ -98,5 +98,5 @@ def test_a_schema_2_store_gains_the_skipped_status_when_written_and_stays_as_it_
     assert (after["config"] == [config_key(json.loads(s)) for s in after["spec"]]).all()
     assert "skipped" in set(after["status"])
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []

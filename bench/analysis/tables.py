@@ -85,6 +85,19 @@ def skipped_notes(rows: pd.DataFrame) -> list[str]:
     return [f"Skipped, not failed (the method cannot handle the data there, by its own declaration): {listed}."]
 
 
+def timeout_notes(rows: pd.DataFrame) -> list[str]:
+    """Rows that ran out of time, and how many of them were not tried (bench.pruning): a sampler's timed-out
+    ratios are missing from its tuning, and one with no ratio left on a configuration is not ranked there."""
+    timeouts = rows[rows["status"] == RunStatus.TIMEOUT]
+    if timeouts.empty:
+        return []
+    not_tried = timeouts["message"].str.startswith("not tried")
+    slowest = timeouts["sampler"].value_counts().head(5)
+    return [f"{len(timeouts)} rows timed out, {int(not_tried.sum())} of them not tried because a smaller ratio of the "
+            "same sampler and split had timed out (a larger ratio synthesises more); most: "
+            + ", ".join(f"{s} {n}" for s, n in slowest.items()) + "."]
+
+
 def calibration_notes(rows: pd.DataFrame) -> list[str]:
     """A sampler that needs class probabilities (MESA) ran a classifier without them (LinearSVC) calibrated,
     which the table must say: that is a different base model from the one the other samplers are scored
@@ -215,7 +228,7 @@ class SmoteVariantsRanks(RankTable):
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {LABELS[metric]} among {len(ranks)} samplers over "
                  f"{len(cfg)} configurations (the paper prints the top 5 of 86).", *missing_notes(cfg),
-                 *skipped_notes(self.rows(ctx)), mark_note]
+                 *skipped_notes(self.rows(ctx)), *timeout_notes(self.rows(ctx)), mark_note]
         return Built(f"Table 3: {ctx.options.reference} versus the smote-variants oversamplers, {LABELS[metric]}",
                      ranks, notes, extra={"marks": marks})
 

@@ -1,0 +1,58 @@
+"""Not trying what cannot finish: once a sampler's unit runs out of time at one ratio of a split, its units at
+larger ratios of the same split are not started.
+
+Why: the smote-variants sweep of Table 3 has a few oversamplers whose resampling grows with the number of
+rows they synthesise (ADG, DSMOTE, DSRBF ...); on the paper's larger datasets each of their ten ratios would
+otherwise spend the whole time limit before being killed - hours of CPU for rows that end `timeout` anyway.
+A larger ratio asks for more synthetic rows, so it is not expected to finish where a smaller one did not.
+The rows left out are stored as `timeout` with a message that says they were not tried and why, so tables
+count them with the timeouts, and `bench run --retry-failed` (e.g. with a longer --time-limit) tries them.
+"""
+from __future__ import annotations
+
+import json
+
+from .protocol import Row, Unit, failed_rows
+from .run_status import RunStatus
+
+
+def _series(spec: dict) -> str:
+    """What units that differ only in their ratio share: one sampler with one parameter set on one split."""
+    same = {k: v for k, v in spec.items() if k not in ("classifier", "classifier_code")}
+    same["params"] = {k: v for k, v in spec["params"].items() if k != "ratio"}
+    return json.dumps(same, sort_keys=True)
+
+
+class TimeoutPruning:
+    """Remembers, per series of ratios, the smallest ratio whose unit timed out."""
+
+    def __init__(self) -> None:
+        self.timed_out: dict[str, float] = {}
+
+    @classmethod
+    def from_store(cls, frame) -> "TimeoutPruning":
+        """Knowing the timeouts a store already holds (a resumed campaign does not try them again either)."""
+        pruning = cls()
+        for spec in frame.loc[frame["status"] == RunStatus.TIMEOUT, "spec"]:
+            spec = json.loads(spec)
+            if "ratio" in spec["params"]:
+                pruning._timed_out(spec)
+        return pruning
+
+    def observe(self, rows: list[Row]) -> None:
+        """Called with every unit's rows as they are stored."""
+        if rows and rows[0].status == RunStatus.TIMEOUT and "ratio" in rows[0].spec["params"]:
+            self._timed_out(rows[0].spec)
+
+    def _timed_out(self, spec: dict) -> None:
+        series, ratio = _series(spec), spec["params"]["ratio"]
+        self.timed_out[series] = min(ratio, self.timed_out.get(series, ratio))
+
+    def rows_instead(self, unit: Unit) -> list[Row] | None:
+        """The `timeout` rows to store instead of running `unit`, or None to run it."""
+        spec = unit.spec(unit.classifiers[0])
+        ratio, smallest = spec["params"].get("ratio"), self.timed_out.get(_series(spec))
+        if ratio is None or smallest is None or ratio <= smallest:
+            return None
+        return failed_rows(unit, RunStatus.TIMEOUT, f"not tried: ratio {smallest:g} of this split exceeded the time "
+                                                    f"limit of {unit.time_limit:g} s (a larger ratio synthesises more)")

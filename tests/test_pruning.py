@@ -1,0 +1,82 @@
+"""Table 3's rule for slow samplers: a unit that timed out stops the larger ratios of its split from starting."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.cli import app
+from bench.protocol import Row
+from bench.pruning import TimeoutPruning
+from bench.run_status import RunStatus
+from bench.store import ResultStore
+from conftest import importable_module
+
+SLOW = '''
+import time
+from imblearn.over_sampling import RandomOverSampler
+
+
+class Slow(RandomOverSampler):
+    """Never finishes in time."""
+
+    def fit_resample(self, X, y):
+        time.sleep(600)
+'''
+
+
+def _spec(ratio, seed=1, sampler="Slow"):
+    return {"dataset": "d", "data": "x", "ir": 20, "seed": seed, "sampler": sampler, "params": {"ratio": ratio},
+            "version": "v", "split": {}, "classifier": "SVM", "tune_metric": None, "libraries": {}}
+
+
+class _Unit:
+    """What TimeoutPruning asks of a unit: its spec and time limit."""
+    classifiers, time_limit = ("SVM", "DT"), 60.0
+
+    def __init__(self, **spec):
+        self._spec = _spec(**spec)
+
+    def spec(self, classifier):
+        return {**self._spec, "classifier": classifier}
+
+    def key(self, classifier):
+        return f"{self._spec['seed']}-{self._spec['params']['ratio']}-{classifier}"
+
+
+def test_larger_ratios_of_the_same_split_and_sampler_are_not_tried_after_a_timeout():
+    pruning = TimeoutPruning()
+    assert pruning.rows_instead(_Unit(ratio=0.5)) is None
+    pruning.observe([Row("k", _spec(0.3), RunStatus.TIMEOUT)])
+    rows = pruning.rows_instead(_Unit(ratio=0.5))
+    assert [r.status for r in rows] == [RunStatus.TIMEOUT] * 2 and [r.spec["classifier"] for r in rows] == ["SVM", "DT"]
+    assert rows[0].message.startswith("not tried: ratio 0.3 of this split exceeded the time limit of 60 s")
+    assert pruning.rows_instead(_Unit(ratio=0.3)) is None and pruning.rows_instead(_Unit(ratio=0.2)) is None
+    assert pruning.rows_instead(_Unit(ratio=0.5, seed=2)) is None                 # another split
+    assert pruning.rows_instead(_Unit(ratio=0.5, sampler="Other")) is None        # another sampler
+    pruning.observe([Row("k", _spec(0.4), RunStatus.ERROR)])                      # an error is not a timeout
+    pruning.observe([Row("k", _spec(0.1), RunStatus.TIMEOUT)])                    # the smallest ratio counts
+    assert "ratio 0.1" in pruning.rows_instead(_Unit(ratio=0.2))[0].message
+
+
+@pytest.fixture
+def slow(toy_env, monkeypatch):
+    importable_module(toy_env, monkeypatch, "my_slow", SLOW)
+    yield
+    sys.modules.pop("my_slow", None)
+
+
+def test_a_run_stores_the_larger_ratio_as_not_tried_and_a_resumed_run_knows_it(toy_env, slow):
+    args = ("run", "--samplers", "my_slow:Slow", "--workers", "1", "--time-limit", "1")
+    result = CliRunner().invoke(app, [*args, "--ratios", "0.5,1.0"])
+    assert result.exit_code in (0, 1), result.output
+    rows = ResultStore(toy_env / "runs", readonly=True).frame()
+    by_ratio = rows.assign(ratio=rows["params"].str.extract(r'"ratio": ([0-9.]+)')[0].astype(float))
+    assert set(by_ratio["status"]) == {"timeout"}
+    tried = by_ratio[by_ratio["ratio"] == 0.5]["message"]
+    assert tried.str.startswith("exceeded the time limit").all()
+    assert by_ratio[by_ratio["ratio"] == 1.0]["message"].str.startswith("not tried: ratio 0.5").all()
+    more = CliRunner().invoke(app, [*args, "--ratios", "0.5,0.7"])   # resumed with another grid: 0.7 not tried
+    rows = ResultStore(toy_env / "runs", readonly=True).frame()
+    assert rows[rows["params"].str.contains("0.7")]["message"].str.startswith("not tried").all(), more.output
