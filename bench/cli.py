@@ -225,8 +225,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  ratios=_csv(ratios, float), split=split, workers=workers, time_limit=time_limit,
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
-    # bad input stops here, before a store exists (a dry run builds no splits)
-    executor = check_inputs(run_settings, settings, executor, splits=not dry_run)
+    # bad input stops here, before a store exists (a dry run builds no splits and builds no sampler)
+    executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
     if dry_run:
         price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
         return

@@ -1,0 +1,62 @@
+"""Bad input is refused before anything is stored (issue 26, point 6): parameter values checked by the methods'
+own validation and a classifier that is no classifier - each one line naming the fix, exit code 2, no store
+created."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.cli import app
+from conftest import add_to_config, refused_before_anything_is_stored
+
+
+def bench(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--samplers", "SMOTE[k_neighbors=abc]", ["sampler SMOTE[k_neighbors=abc]", "'k_neighbors' parameter of SMOTE",
+                                              "correct them in the name SMOTE[k_neighbors=abc]"]),
+    ("--samplers", "sv.SMOTE[n_neighbors=-1]", ["n_neighbors less than 1", "the name sv.SMOTE[n_neighbors=-1]"]),
+    ("--samplers", "AutoSMOTE[budget=abc]", ["'budget' parameter of AutoSMOTE", "the name AutoSMOTE[budget=abc]"]),
+    ("--samplers", "No-resampling[x=1]", ["rejects the parameters ['x']", "it takes none"]),
+    ("--classifiers", "sklearn.linear_model:LogisticRegression[max_iter=abc]",
+     ["'max_iter' parameter of LogisticRegression", "give its parameters values it accepts"]),
+    ("--classifiers", "sklearn.linear_model:LinearRegression", ["LinearRegression is not a classifier",
+                                                                "sklearn.base.ClassifierMixin"]),
+])
+def test_bad_values_on_the_command_line_are_refused(toy_env, flag, value, words):
+    refused_before_anything_is_stored(bench("run", flag, value), toy_env, words)
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('\n[samplers.Mine]\nfactory = "imblearn.over_sampling:SMOTE"\nparams = { k_neighbors = "abc" }\n',
+     ["sampler Mine refuses", "[samplers.Mine] params in"]),
+    ('\n[profiles.t.params]\nRandomOverSampler = { shrinkage = -1.0 }\n',
+     ["'shrinkage' parameter of RandomOverSampler", "params.RandomOverSampler of [run] or [profiles.t]"]),
+    ('\n[classifiers.Logit]\nfactory = "sklearn.linear_model:LogisticRegression"\nparams = { C = "big" }\n',
+     ["[classifiers.Logit]", "'C' parameter of LogisticRegression"]),
+])
+def test_bad_values_in_bench_toml_are_refused(toy_env, toml, words):
+    add_to_config(toy_env, toml)
+    samplers = "Mine" if "samplers.Mine" in toml else "RandomOverSampler"
+    classifiers = "Logit" if "Logit" in toml else "DT"
+    refused_before_anything_is_stored(bench("run", "--samplers", samplers, "--classifiers", classifiers), toy_env,
+                                      words)
+
+
+def test_a_refused_run_leaves_what_is_stored_as_it_was(toy_env):
+    assert bench("run", "--samplers", "RandomOverSampler").exit_code == 0
+    database = toy_env / "runs" / "bench.sqlite"
+    before = _digest(database)
+    result = bench("run", "--samplers", "RandomOverSampler,SMOTE[k_neighbors=0]")
+    assert result.exit_code == 2 and "'k_neighbors' parameter of SMOTE" in result.output
+    assert _digest(database) == before
+
+
+def _digest(path) -> str:
+    with sqlite3.connect(path) as conn:
+        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
