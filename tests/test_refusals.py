@@ -1,5 +1,5 @@
 """Bad input is refused before anything is stored (issue 26, point 6): parameter values checked by the methods'
-own validation and a classifier that is no classifier - each one line naming the fix, exit code 2, no store
+own validation, a classifier that is no classifier, a misspelt category - each one line naming the fix, exit code 2, no store
 created."""
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def test_bad_values_on_the_command_line_are_refused(toy_env, flag, value, words)
      ["'shrinkage' parameter of RandomOverSampler", "params.RandomOverSampler of [run] or [profiles.t]"]),
     ('\n[classifiers.Logit]\nfactory = "sklearn.linear_model:LogisticRegression"\nparams = { C = "big" }\n',
      ["[classifiers.Logit]", "'C' parameter of LogisticRegression"]),
+    ('\n[samplers.Mine]\nfactory = "imblearn.over_sampling:SMOTE"\ncategory = "overr"\n',
+     ["[samplers.Mine] category = 'overr'", "use one of No-resampling, under, over, combined", "user"]),
 ])
 def test_bad_values_in_bench_toml_are_refused(toy_env, toml, words):
     add_to_config(toy_env, toml)

@@ -109,6 +109,8 @@ class SamplerChoice:
 
 
 SAMPLERS: dict[str, SamplerEntry] = _catalogue()
+#: Table 2's row groups: the catalogue's, and "user" (the default of a sampler of one's own).
+CATEGORIES = (*dict.fromkeys(entry.category for entry in SAMPLERS.values()), "user")
 
 
 def register(entry: SamplerEntry) -> SamplerEntry:
