@@ -1,16 +1,34 @@
 """Bad input is refused before anything is stored (issue 26, point 6): parameter values checked by the methods'
-own validation, a classifier that is no classifier, a misspelt category - each one line naming the fix, exit code 2, no store
-created."""
+own validation, a classifier that is no classifier, a misspelt category - each one line naming the fix, exit
+code 2, no store created; a sampler's non-finite output is an error row naming it."""
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
-from conftest import add_to_config, refused_before_anything_is_stored
+from bench.store import ResultStore
+from conftest import add_to_config, importable_module, refused_before_anything_is_stored
+
+
+NAN_SAMPLER = '''
+import numpy as np
+from imblearn.over_sampling import RandomOverSampler
+
+
+class NaNOverSampler(RandomOverSampler):
+    """Random over-sampling that spoils one value of its output."""
+
+    def fit_resample(self, X, y):
+        X, y = super().fit_resample(X, y)
+        X = np.array(X, dtype=float)
+        X[0, 0] = np.nan
+        return X, y
+'''
 
 
 def bench(*args):
@@ -62,3 +80,21 @@ def test_a_refused_run_leaves_what_is_stored_as_it_was(toy_env):
 def _digest(path) -> str:
     with sqlite3.connect(path) as conn:
         return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+
+
+@pytest.fixture
+def nan_sampler(toy_env, monkeypatch):
+    importable_module(toy_env, monkeypatch, "nan_sampler", NAN_SAMPLER)
+    yield "nan_sampler:NaNOverSampler"
+    sys.modules.pop("nan_sampler", None)
+
+
+def test_non_finite_output_is_an_error_row_naming_the_sampler(toy_env, nan_sampler):
+    # a tree fits on NaN: without the check these rows were scored ok
+    result = bench("run", "--samplers", f"No-resampling,{nan_sampler}", "--classifiers", "DT")
+    assert result.exit_code == 0, result.output   # not every row failed
+    frame = ResultStore(toy_env / "runs", readonly=True).frame()
+    mine = frame[frame["sampler"] == nan_sampler]
+    assert len(mine) == 2 and set(mine["status"]) == {"error"}
+    assert all(f"the sampler {nan_sampler} returned non-finite values" in m for m in mine["message"])
+    assert set(frame[frame["sampler"] == "No-resampling"]["status"]) == {"ok"}
