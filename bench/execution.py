@@ -35,11 +35,28 @@ class Interrupted(KeyboardInterrupt):
 
 @dataclass
 class Outcome:
-    """What one execution did: the plan's size and the computed rows' statuses."""
+    """What one execution did: the plan's size, the computed rows' statuses and what failed."""
     total_rows: int
     stored_rows: int
     computed: dict[str, int] = field(default_factory=dict)   # status -> rows
     seconds: float = 0.0
+    failures: dict[str, list] = field(default_factory=dict)   # sampler label -> [failed rows, the first message]
+
+    def count_failures(self, rows) -> None:
+        for row in rows:
+            if row.status in FAILED:
+                self.failures.setdefault(row.spec["sampler"], [0, row.message])[0] += 1
+
+    @property
+    def all_failed(self) -> bool:
+        """Rows were computed and every one failed: `bench run` says why and exits with code 1."""
+        return bool(self.computed) and all(status in FAILED for status in self.computed)
+
+    def failure_lines(self) -> list[str]:
+        """What failed, per sampler: its failed rows and the first one's message; then the fix."""
+        return [f"all {sum(self.computed.values())} computed rows failed:",
+                *(f"  {label}: {n} rows, the first: {message}" for label, (n, message) in self.failures.items()),
+                "fix the cause, then run the same command with --retry-failed"]
 
 
 def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = "local", *,
@@ -156,6 +173,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                 def on_rows(rows):
                     store.write(rows, invocation)
                     progress.update(rows)
+                    outcome.count_failures(rows)
                 if executor == "ray":
                     try:
                         from .ray_executor import execute_ray

@@ -1,6 +1,7 @@
 """Bad input is refused before anything is stored (issue 26, point 6): parameter values checked by the methods'
 own validation, a classifier that is no classifier, a misspelt category - each one line naming the fix, exit
-code 2, no store created; a sampler's non-finite output is an error row naming it."""
+code 2, no store created; a sampler's non-finite output is an error row naming it, and a run whose every row
+failed exits with code 1."""
 from __future__ import annotations
 
 import hashlib
@@ -98,3 +99,13 @@ def test_non_finite_output_is_an_error_row_naming_the_sampler(toy_env, nan_sampl
     assert len(mine) == 2 and set(mine["status"]) == {"error"}
     assert all(f"the sampler {nan_sampler} returned non-finite values" in m for m in mine["message"])
     assert set(frame[frame["sampler"] == "No-resampling"]["status"]) == {"ok"}
+
+
+def test_a_run_whose_every_row_failed_exits_1_with_the_failures_per_sampler(toy_env, nan_sampler):
+    result = bench("run", "--samplers", nan_sampler)
+    assert result.exit_code == 1, result.output
+    assert "all 4 computed rows failed:" in result.output
+    assert f"{nan_sampler}: 4 rows, the first: ValueError: the sampler {nan_sampler} returned non-finite" \
+        in result.output
+    assert "--retry-failed" in result.output
+    assert len(ResultStore(toy_env / "runs", readonly=True).frame()) == 4   # the failures are kept
