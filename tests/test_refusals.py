@@ -1,17 +1,19 @@
 """Bad input is refused before anything is stored (issue 26, point 6): parameter values checked by the methods'
-own validation, a classifier that is no classifier, a misspelt category - each one line naming the fix, exit
-code 2, no store created; a sampler's non-finite output is an error row naming it, and a run whose every row
-failed exits with code 1."""
+own validation, a classifier that is no classifier, a misspelt category, over-wide files - each one line naming
+the fix, exit code 2, no store or data directory created; a sampler's non-finite output is an error row naming
+it, and a run whose every row failed exits with code 1."""
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import sys
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
+from bench.data import files
 from bench.store import ResultStore
 from conftest import add_to_config, importable_module, refused_before_anything_is_stored
 
@@ -109,3 +111,45 @@ def test_a_run_whose_every_row_failed_exits_1_with_the_failures_per_sampler(toy_
         in result.output
     assert "--retry-failed" in result.output
     assert len(ResultStore(toy_env / "runs", readonly=True).frame()) == 4   # the failures are kept
+
+
+# ------------------------------------------------------------------------------------------- data import
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def _refused(result, data_dir, *words) -> None:
+    """Exit code 2, one line naming every word, and no data directory created."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert all(w in lines[0] for w in words), lines[0]
+    assert not data_dir.exists()
+
+
+def _wide(path, n_columns: int, rows: int = 4):
+    columns = [f"f{i}" for i in range(n_columns - 1)] + ["label"]
+    if path.suffix == ".csv":
+        path.write_text(",".join(columns) + "\n" + "".join(",".join(["1"] * (n_columns - 1) + [str(r % 2)]) + "\n"
+                                                         for r in range(rows)))
+    elif path.suffix == ".arff":
+        path.write_text("@relation wide\n" + "".join(f"@attribute {c} numeric\n" for c in columns)
+                        + "@data\n" + "".join(",".join(["1"] * n_columns) + "\n" for _ in range(rows)))
+    else:
+        pd.DataFrame([[1] * n_columns] * rows, columns=columns).to_parquet(path)
+    return path
+
+
+def test_a_csv_of_100000_columns_is_refused_from_its_header(tmp_path, data_dir, monkeypatch):
+    csv = _wide(tmp_path / "wide.csv", 100_000)
+    monkeypatch.setattr(files.pd, "read_csv", lambda *a, **k: pytest.fail("the whole file was parsed"))
+    _refused(bench("data", "import", str(csv)), data_dir, "wide.csv has 100000 columns, more than 10000",
+             "import a file of the columns you need")
+
+
+@pytest.mark.parametrize("suffix", [".arff", ".parquet"])
+def test_other_formats_are_refused_from_their_header_too(tmp_path, data_dir, suffix):
+    path = _wide(tmp_path / f"wide{suffix}", files.MAX_COLUMNS + 1, rows=2)
+    _refused(bench("data", "import", str(path)), data_dir, f"has {files.MAX_COLUMNS + 1} columns")
