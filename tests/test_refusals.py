@@ -1,7 +1,7 @@
 """Bad input is refused before anything is stored (issue 26, point 6): parameter values checked by the methods'
-own validation, a classifier that is no classifier, a misspelt category, over-wide files - each one line naming
-the fix, exit code 2, no store or data directory created; a sampler's non-finite output is an error row naming
-it, and a run whose every row failed exits with code 1."""
+own validation, a classifier that is no classifier, a misspelt category, over-wide files and over-long names -
+each one line naming the fix, exit code 2, no store or data directory created; a sampler's non-finite output is
+an error row naming it, and a run whose every row failed exits with code 1."""
 from __future__ import annotations
 
 import hashlib
@@ -153,3 +153,21 @@ def test_a_csv_of_100000_columns_is_refused_from_its_header(tmp_path, data_dir, 
 def test_other_formats_are_refused_from_their_header_too(tmp_path, data_dir, suffix):
     path = _wide(tmp_path / f"wide{suffix}", files.MAX_COLUMNS + 1, rows=2)
     _refused(bench("data", "import", str(path)), data_dir, f"has {files.MAX_COLUMNS + 1} columns")
+
+
+def test_over_long_dataset_names_are_refused(tmp_path, data_dir):
+    csv = _wide(tmp_path / "small.csv", 3, rows=20)
+    _refused(bench("data", "import", str(csv), "--name", "a" * 300), data_dir, "has 300 characters, more than 100",
+             "pass a shorter --name")
+    long_stem = _wide(tmp_path / f"{'b' * 150}.csv", 3, rows=20)
+    _refused(bench("data", "import", str(long_stem)), data_dir, "has 150 characters", "pass --name")
+
+
+def test_a_name_the_filesystem_cannot_hold_is_one_line(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setattr(files, "MAX_NAME", 1000)   # past the limit, the filesystem's own (255 bytes) refuses
+    csv = _wide(tmp_path / "small.csv", 3, rows=20)
+    result = bench("data", "import", str(csv), "--name", "a" * 300)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "File name too long" in lines[0] and "choose a shorter dataset name" in lines[0]
+    assert not (data_dir / "registry.json").exists()

@@ -19,6 +19,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 #: The most columns a file may have, told by its header before it is parsed: the protocol's samplers and
 #: classifiers are not made for wider data, and parsing 10^6 columns takes minutes and gigabytes.
 MAX_COLUMNS = 10_000
+#: The longest dataset name: it names files in the data directory (255 bytes on most filesystems).
+MAX_NAME = 100
 
 
 def read_inputs(paths: Sequence[Path], *, target: str | None = None, name: str | None = None,
@@ -32,6 +34,7 @@ def read_inputs(paths: Sequence[Path], *, target: str | None = None, name: str |
         if len(files) != 1:
             raise DataError(f"--name {name!r} needs exactly one input file, got {len(files)}: "
                             "import the files one at a time")
+        _check_length(name, "pass a shorter --name")
         if not _NAME_RE.match(name):
             raise DataError(f"dataset name {name!r} is not allowed: use letters, digits, '.', '_', "
                             "'+' or '-'")
@@ -70,7 +73,13 @@ def _name_from_stem(path: Path) -> str:
     cleaned = clean_name(path.stem)
     if not cleaned:
         raise DataError(f"cannot derive a dataset name from {path}: pass --name")
+    _check_length(cleaned, "pass --name with a shorter one")
     return cleaned
+
+
+def _check_length(name: str, fix: str) -> None:
+    if len(name) > MAX_NAME:
+        raise DataError(f"dataset name {name[:20]}... has {len(name)} characters, more than {MAX_NAME}: {fix}")
 
 
 def _read_file(path: Path) -> tuple[pd.DataFrame, set[str]]:

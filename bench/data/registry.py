@@ -121,7 +121,11 @@ class Registry:
             if old is not None and old.sha256 == sha and path.is_file():
                 out.append(old)
                 continue
-            atomic_write(path, data)
+            try:
+                atomic_write(path, data)
+            except OSError as e:   # e.g. a name the filesystem cannot hold (ENAMETOOLONG)
+                raise DataError(f"cannot write {it.name!r} into {self._datasets} ({e.strerror}): choose a shorter "
+                                "dataset name (--name) or another data directory (BENCH_DATA_DIR)") from None
             rec = dataclasses.replace(it.record, sha256=sha)
             reg[it.name] = rec
             out.append(rec)
