@@ -71,12 +71,25 @@ def make_classifier(name: str, seed: int, identity: dict[str, Any] | None = None
 
 
 def user_spec(reference: str, fixed: dict[str, Any], kind: str = "classifier") -> ClassifierSpec:
-    """A classifier from outside: imported and checked now, so a bad reference fails before anything runs."""
+    """A classifier from outside: imported, built with its parameters and checked by its own validation now
+    (nothing is fitted), so that a bad reference or value fails before anything runs."""
     module, factory = extensions.import_reference(reference, kind, must_have="predict")
     accepted = extensions.check_parameters(factory, fixed, reference, kind)
+    if not _is_classifier(extensions.built(factory, fixed, reference, kind)):
+        raise UnknownNameError(f"{kind} {reference!r}: {factory.__name__} is not a classifier (scikit-learn's "
+                               "is_classifier; a regressor predicts numbers): name a classifier, or derive yours "
+                               "from sklearn.base.ClassifierMixin and BaseEstimator")
     return ClassifierSpec(reference, dict(fixed), seeded="random_state" in accepted and "random_state" not in fixed,
                           description=extensions.first_line(factory),
                           version=code_identity.code_version(module, factory))
+
+
+def _is_classifier(model) -> bool:
+    from sklearn.base import is_classifier
+    try:
+        return is_classifier(model)
+    except AttributeError:   # scikit-learn >= 1.6 raises for a class without its estimator tags
+        return False
 
 
 def define_classifiers(definitions: dict) -> None:

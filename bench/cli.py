@@ -1,6 +1,8 @@
 """The `bench` command line. Thin: parse, call the layer below, print.
 
-Every error a user can cause ends with one line on stderr that names the fix, and exit code 2.
+Every error a user can cause ends with one line on stderr that names the fix, and exit code 2, before anything
+is stored. A run whose every computed row failed (error or timeout) ends with the failures per sampler and exit
+code 1; Ctrl-C with 130.
 Each command imports the layer it needs when it runs, so that `bench --help`, `bench list` and reading
 settings load neither pandas, scikit-learn nor any method's library.
 """
@@ -223,7 +225,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         address: Optional[str] = typer.Option(None, help="Ray cluster: auto | ray://host:port "
                                               "(default: start a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
-    """Run the protocol; what is already stored is skipped, so rerunning resumes."""
+    """Run the protocol; what is already stored is skipped, so rerunning resumes. Exit code 1 when every
+    computed row failed, 2 for bad input (nothing stored)."""
     from .execution import check_inputs, open_store, price
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
@@ -231,8 +234,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  ratios=_csv(ratios, float), split=split, workers=workers, time_limit=time_limit,
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
-    # bad input stops here, before a store exists (a dry run builds no splits)
-    executor = check_inputs(run_settings, settings, executor, splits=not dry_run)
+    # bad input stops here, before a store exists (a dry run builds no splits and builds no sampler)
+    executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
     if dry_run:
         price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
         return
@@ -242,13 +245,18 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
 
 
 def _execute(run_settings, settings: Settings, store, **options) -> None:
-    """bench.execution.execute on this terminal; Ctrl-C ends with its one line and exit code 130."""
+    """bench.execution.execute on this terminal; Ctrl-C ends with its one line and exit code 130; a run whose
+    every computed row failed ends with the failures per sampler and exit code 1."""
     from .execution import Interrupted, execute
     try:
-        execute(run_settings, settings, store, console=console, **options)
+        outcome = execute(run_settings, settings, store, console=console, **options)
     except Interrupted as stop:
         err_console.print(str(stop), highlight=False, markup=False)
         raise typer.Exit(130) from None
+    if outcome.all_failed:
+        for line in outcome.failure_lines():
+            err_console.print(line, highlight=False, markup=False)
+        raise typer.Exit(1)
 
 
 @app.command()

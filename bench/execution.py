@@ -6,6 +6,7 @@ survives a killed driver). Nothing here prints to a terminal of its own: the cal
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Optional
 from rich.console import Console
 
 from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, RunSettings, Settings
+from .extensions import one_line
 from .names import resolve_name
 
 EXECUTORS = ("local", "ray")
@@ -33,27 +35,74 @@ class Interrupted(KeyboardInterrupt):
 
 @dataclass
 class Outcome:
-    """What one execution did: the plan's size and the computed rows' statuses."""
+    """What one execution did: the plan's size, the computed rows' statuses and what failed."""
     total_rows: int
     stored_rows: int
     computed: dict[str, int] = field(default_factory=dict)   # status -> rows
     seconds: float = 0.0
+    failures: dict[str, list] = field(default_factory=dict)   # sampler label -> [failed rows, the first message]
+
+    def count_failures(self, rows) -> None:
+        for row in rows:
+            if row.status in FAILED:
+                self.failures.setdefault(row.spec["sampler"], [0, row.message])[0] += 1
+
+    @property
+    def all_failed(self) -> bool:
+        """Rows were computed and every one failed: `bench run` says why and exits with code 1."""
+        return bool(self.computed) and all(status in FAILED for status in self.computed)
+
+    def failure_lines(self) -> list[str]:
+        """What failed, per sampler: its failed rows and the first one's message; then the fix."""
+        return [f"all {sum(self.computed.values())} computed rows failed:",
+                *(f"  {label}: {n} rows, the first: {message}" for label, (n, message) in self.failures.items()),
+                "fix the cause, then run the same command with --retry-failed"]
 
 
 def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = "local", *,
-                 splits: bool = True) -> str:
+                 prepare: bool = True) -> str:
     """Everything a run names resolved now - samplers, classifiers, datasets, metrics, per-sampler settings,
-    the executor - and (``splits``) every split of the grid built or found in the data cache, so that an
-    IR the data cannot give is refused too: bad input is one line, before a store exists. Returns the
-    executor's canonical name."""
+    the executor - and (``prepare``) every split of the grid built or found in the data cache, so that an
+    IR the data cannot give is refused too, and every sampler's parameter values validated by the method
+    (which imports its library: seconds for torch, so a dry run skips both): bad input is one line, before a
+    store exists. Returns the executor's canonical name."""
     from .data import DataCatalog
     from .runner import make_plan, prepare_splits
     executor = resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
     catalog = DataCatalog(settings.data_dir)
     plan = make_plan(run_settings, catalog, set(), settings.data.impute, settings.data.leak)
-    if splits:
+    if prepare:
+        _check_parameters(plan.units, run_settings, settings.source)
         prepare_splits(plan.units, catalog)
     return executor
+
+
+def _check_parameters(units, run_settings: RunSettings, source: str) -> None:
+    """Each sampler's parameters besides the ratio (from Name[k=v], [samplers.NAME] params, [run.params])
+    validated once by the method itself (bench.samplers.registry.check_values), so that a bad value is one
+    line instead of a grid of stored error rows."""
+    from .samplers.registry import SAMPLERS, SamplerContext, check_values
+    checked = set()
+    for unit in units:
+        params = json.loads(unit.params)
+        fixed = {k: v for k, v in params.items() if k != "ratio"}
+        if not fixed or (unit.label, str(fixed)) in checked:
+            continue
+        checked.add((unit.label, str(fixed)))
+        entry = SAMPLERS[unit.sampler]
+        try:
+            check_values(entry, params, SamplerContext(unit.seed, classifier=unit.classifiers[0],
+                                                       metric=unit.tune_metric))
+        except Exception as err:   # whatever the method's constructor or validation raises
+            places = []
+            if unit.label != unit.sampler:
+                places.append(f"the name {unit.label}")
+            if entry.params:
+                places.append(f"[samplers.{unit.sampler}] params in {source}")
+            if run_settings.params.get(unit.sampler):
+                places.append(f"params.{unit.sampler} of [run] or [profiles.{run_settings.profile}] in {source}")
+            raise ConfigError(f"sampler {unit.label} refuses the parameters {json.dumps(fixed)}: {one_line(err)}; "
+                              f"correct them in {' or '.join(places)}") from None
 
 
 def _announce(plan, run_settings: RunSettings, n_workers: int, console: Console, target) -> None:
@@ -135,6 +184,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                     store.write(rows, invocation)
                     progress.update(rows)
                     pruning.observe(rows)
+                    outcome.count_failures(rows)
                 if executor == "ray":
                     try:
                         from .ray_executor import execute_ray

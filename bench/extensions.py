@@ -85,6 +85,30 @@ def check_parameters(factory: type, fixed: dict[str, Any], reference: str, kind:
     return set(signature.parameters)
 
 
+def validate(method) -> None:
+    """A built method's own check of its parameter values without fitting it: scikit-learn's constraints
+    (`_validate_params`, the first thing its fit does) where it declares them; else its constructor's checks
+    were all there is. Raises the library's error."""
+    if hasattr(method, "_parameter_constraints") and hasattr(method, "_validate_params"):
+        method._validate_params()
+
+
+def built(factory: type, fixed: dict[str, Any], reference: str, kind: str):
+    """`factory(**fixed)`, its values validated (`validate`); a value it refuses is one line naming the fix."""
+    try:
+        method = factory(**fixed)
+        validate(method)
+    except Exception as err:   # whatever a third-party constructor or validation raises
+        raise UnknownNameError(f"{kind} {reference!r}: {label(factory.__name__, fixed)} cannot be built: "
+                               f"{one_line(err)}; give its parameters values it accepts") from None
+    return method
+
+
+def one_line(err: BaseException) -> str:
+    """A library's error as one line: its type and message."""
+    return f"{type(err).__name__}: {' '.join(str(err).split()).rstrip('.') or '(no message)'}"
+
+
 def first_line(factory: type) -> str:
     return (inspect.getdoc(factory) or "").split("\n")[0]
 

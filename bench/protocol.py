@@ -237,7 +237,11 @@ def _resample(entry, params: dict[str, Any], context: SamplerContext, X: np.ndar
     sampler = entry.make(params, context)
     X_res, y_res = sampler.fit_resample(X, y)
     info = entry.fit_info(sampler) if entry.fit_info is not None else {}
-    return np.asarray(X_res, dtype=float), np.asarray(y_res), info
+    X_res = np.asarray(X_res, dtype=float)
+    if not np.isfinite(X_res).all():   # some classifiers (trees) would fit on them and score the sampler ok
+        raise ValueError(f"the sampler {entry.name} returned non-finite values (NaN or infinity) in "
+                         f"{int((~np.isfinite(X_res)).any(axis=1).sum())} of {len(X_res)} rows")
+    return X_res, np.asarray(y_res), info
 
 
 def _one_line(err: BaseException) -> str:

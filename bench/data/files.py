@@ -2,6 +2,7 @@
 normalized, every one checked before any is registered."""
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 from typing import Sequence
@@ -15,6 +16,11 @@ from .registry import Prepared
 #: File types that ``read_inputs`` reads (a directory scan silently skips everything else).
 DATA_SUFFIXES = (".arff", ".csv", ".parquet")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+#: The most columns a file may have, told by its header before it is parsed: the protocol's samplers and
+#: classifiers are not made for wider data, and parsing 10^6 columns takes minutes and gigabytes.
+MAX_COLUMNS = 10_000
+#: The longest dataset name: it names files in the data directory (255 bytes on most filesystems).
+MAX_NAME = 100
 
 
 def read_inputs(paths: Sequence[Path], *, target: str | None = None, name: str | None = None,
@@ -28,6 +34,7 @@ def read_inputs(paths: Sequence[Path], *, target: str | None = None, name: str |
         if len(files) != 1:
             raise DataError(f"--name {name!r} needs exactly one input file, got {len(files)}: "
                             "import the files one at a time")
+        _check_length(name, "pass a shorter --name")
         if not _NAME_RE.match(name):
             raise DataError(f"dataset name {name!r} is not allowed: use letters, digits, '.', '_', "
                             "'+' or '-'")
@@ -66,21 +73,59 @@ def _name_from_stem(path: Path) -> str:
     cleaned = clean_name(path.stem)
     if not cleaned:
         raise DataError(f"cannot derive a dataset name from {path}: pass --name")
+    _check_length(cleaned, "pass --name with a shorter one")
     return cleaned
 
 
+def _check_length(name: str, fix: str) -> None:
+    if len(name) > MAX_NAME:
+        raise DataError(f"dataset name {name[:20]}... has {len(name)} characters, more than {MAX_NAME}: {fix}")
+
+
 def _read_file(path: Path) -> tuple[pd.DataFrame, set[str]]:
-    """The file's frame and its categorical column names."""
+    """The file's frame and its categorical column names; a file wider than MAX_COLUMNS is refused from its
+    header, before it is parsed."""
+    try:
+        width = _width(path)
+    except Exception as e:  # the header of three formats
+        raise _unreadable(path, e) from e
+    if width > MAX_COLUMNS:
+        raise DataError(f"{path} has {width} columns, more than {MAX_COLUMNS}: import a file of the columns you "
+                        f"need (at most {MAX_COLUMNS}, the target among them)")
     try:
         if path.suffix.lower() == ".arff":
             frame, categorical = _read_arff(path)
         else:
             frame, categorical = _read_table(path)
     except Exception as e:  # parse errors of three libraries; the user fixes the file
-        raise DataError(f"cannot parse {path}: {first_line(e)}: check that it is a valid "
-                        f"{path.suffix.lower()[1:].upper()} file") from e
+        raise _unreadable(path, e) from e
     frame.columns = [str(c) for c in frame.columns]
     return frame, categorical
+
+
+def _unreadable(path: Path, e: Exception) -> DataError:
+    return DataError(f"cannot parse {path}: {first_line(e)}: check that it is a valid "
+                     f"{path.suffix.lower()[1:].upper()} file")
+
+
+def _width(path: Path) -> int:
+    """The file's columns, from its header alone: the Parquet schema, a CSV's first record, the ARFF
+    attributes before @data. By hand for the last two: pandas takes minutes over the header alone of 10^5
+    columns (read_csv with nrows=0: 164 s on a busy 2-core machine) and liac-arff parses the whole file."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+        return len(pq.read_schema(path).names)
+    with path.open("rb") as f:
+        if suffix == ".csv":   # the record pandas reads as the header, in its default dialect (quotes and all)
+            return len(next(csv.reader(line.decode("utf-8", "replace") for line in f), []))
+        width = 0
+        for line in f:
+            word = line.lstrip()[:10].lower()
+            if word.startswith(b"@data"):
+                break
+            width += word.startswith(b"@attribute")
+        return width
 
 
 def _read_arff(path: Path) -> tuple[pd.DataFrame, set[str]]:

@@ -139,7 +139,11 @@ class Registry:
                     reg[it.name], changed = self._with_content(old, data), True
                 out.append(reg[it.name])
                 continue
-            atomic_write(path, data)
+            try:
+                atomic_write(path, data)
+            except OSError as e:   # e.g. a name the filesystem cannot hold (ENAMETOOLONG)
+                raise DataError(f"cannot write {it.name!r} into {self._datasets} ({e.strerror}): choose a shorter "
+                                "dataset name (--name) or another data directory (BENCH_DATA_DIR)") from None
             rec = self._with_content(dataclasses.replace(it.record, sha256=sha), data)
             reg[it.name] = rec
             out.append(rec)

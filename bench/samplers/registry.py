@@ -109,6 +109,8 @@ class SamplerChoice:
 
 
 SAMPLERS: dict[str, SamplerEntry] = _catalogue()
+#: Table 2's row groups: the catalogue's, and "user" (the default of a sampler of one's own).
+CATEGORIES = (*dict.fromkeys(entry.category for entry in SAMPLERS.values()), "user")
 
 
 def register(entry: SamplerEntry) -> SamplerEntry:
@@ -166,14 +168,24 @@ def resolve_samplers(refs: list[str] | tuple[str, ...]) -> list[SamplerChoice]:
 
 
 #: Families whose adapter passes a label's fixed parameters to the factory's constructor as they are, so
-#: that the constructor's signature says which it takes (the other adapters read their own parameters).
-PARAMETERS_TO_FACTORY = ("imblearn",)
+#: that the constructor's signature says which it takes and its validation which values (No-resampling's
+#: takes none; the other adapters read their own parameters, or build the method in `make`).
+PARAMETERS_TO_FACTORY = ("none", "imblearn", "user", "smote_variants")
 
 
 def _check_fixed(choice: SamplerChoice, ref: str) -> None:
     """`SMOTE[k_neighbours=3]` is one line before anything runs, not a grid of error rows."""
     if choice.fixed and choice.entry.family in PARAMETERS_TO_FACTORY:
         extensions.check_parameters(load_factory(choice.entry.factory), choice.fixed, ref, "sampler")
+
+
+def check_values(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> None:
+    """Build the sampler as a unit does and let the method validate its parameter values (scikit-learn's
+    constraints where declared, else its constructor), fitting nothing: a bad value is refused before a run,
+    not stored as a grid of error rows. Raises the library's error."""
+    extensions.validate(entry.make(params, context))   # what `make` built: AutoSMOTE, Gumbel, MESA, an adapter
+    if entry.family in PARAMETERS_TO_FACTORY:   # the method the adapter builds at fit time
+        extensions.validate(load_factory(entry.factory)(**{k: v for k, v in params.items() if k != "ratio"}))
 
 
 def preload(names: set[str] | list[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import code_identity, extensions
 from ..names import UnknownNameError
-from .registry import SAMPLERS, SamplerEntry, _FromAdapter
+from .registry import CATEGORIES, SAMPLERS, SamplerEntry, _FromAdapter
 
 ADAPTER = "bench.samplers.imblearn_adapter"
 
@@ -43,6 +43,9 @@ def define_samplers(definitions: dict) -> None:
         known = SAMPLERS.get(name)
         if known is not None and known.family != "user":
             raise UnknownNameError(f"[samplers.{name}] takes the name of a built-in sampler: choose another name")
+        if definition.category not in CATEGORIES:   # a misspelt group would be a row group of its own in Table 2
+            raise UnknownNameError(f"[samplers.{name}] category = {definition.category!r} is not a group of Table 2: "
+                                   f"use one of {', '.join(CATEGORIES)}")
         entry = user_entry(definition.factory, definition.params, name, kind=f"[samplers.{name}]")
         declared = {k: v for k, v in (("tunes_ratio", definition.tunes_ratio),
                                       ("binary_only", definition.binary_only)) if v is not None}
