@@ -1,5 +1,5 @@
 """The samplers of issue 25's experiments: sdv's TVAE without clipping and rounding (TVAE-unclipped), the ctgan
-package's own TVAE / CTGAN (TVAE-ctgan, CTGAN-ctgan)."""
+package's own TVAE / CTGAN (TVAE-ctgan, CTGAN-ctgan), and KMeansSMOTE's threshold rule (catalog.toml)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,9 @@ import pytest
 
 pytest.importorskip("sdv")
 
+from imblearn.over_sampling import KMeansSMOTE  # noqa: E402
+
+from bench.samplers.imblearn_adapter import MINORITY_SHARE, RatioSampler, minority_share  # noqa: E402
 from bench.samplers.registry import SAMPLERS, SamplerContext, all_entries, resolve_samplers  # noqa: E402
 from bench.samplers.sdv_adapter import CTGANPackageOversampler, SDVOversampler  # noqa: E402
 
@@ -137,3 +140,62 @@ def test_ctgan_package_rejects_what_it_does_not_take(tiny):
     for params in ({"metadata": None}, {"cuda": True}, {"enforce_rounding": False}):
         with pytest.raises(ValueError, match=r"unknown TVAE parameter\(s\)"):
             CTGANPackageOversampler("TVAE", 0.5, synthesizer_params=params).fit_resample(X, y)
+
+
+# ---------------------------------------------------------------- KMeansSMOTE's rule
+
+
+@pytest.fixture(scope="module")
+def ir100():
+    """An IR-100-like training split: 2000 majority rows and 20 minority rows, five features, the minority
+    shifted (as at IR 100 of the paper's data: 22-156 minority rows for 2290-15607 majority ones)."""
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(2000, dtype=int), np.ones(20, dtype=int)]
+    X = rng.randn(len(y), 5) + 1.5 * y[:, None]
+    return X, y
+
+
+def test_the_library_default_finds_no_cluster_on_an_ir_100_split(ir100):
+    X, y = ir100
+    with pytest.raises(RuntimeError, match="No clusters found with sufficient samples"):
+        SAMPLERS["KMeansSMOTE"].make({"ratio": 0.5, "cluster_balance_threshold": "auto"},
+                                     SamplerContext(1)).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_catalogue_rule_runs_at_every_ratio_on_an_ir_100_split(ir100, seed):
+    X, y = ir100
+    assert SAMPLERS["KMeansSMOTE"].params == {"cluster_balance_threshold": MINORITY_SHARE}
+    for ratio in np.round(np.arange(0.1, 1.01, 0.1), 1):
+        X_res, y_res = SAMPLERS["KMeansSMOTE"].make({"ratio": float(ratio)}, SamplerContext(seed)).fit_resample(X, y)
+        wanted = int(ratio * 2000)
+        # imbalanced-learn rounds each used cluster's share up: at most one extra row per cluster (8)
+        assert wanted <= np.sum(y_res == 1) <= wanted + 8 and np.sum(y_res == 0) == 2000
+        np.testing.assert_array_equal(X_res[:len(y)], X)
+        again, _ = SAMPLERS["KMeansSMOTE"].make({"ratio": float(ratio)}, SamplerContext(seed)).fit_resample(X, y)
+        np.testing.assert_array_equal(X_res, again)
+
+
+class _Recording:
+    """A sampler that records the arguments it was built with."""
+    _sampling_type = "over-sampling"
+    built: dict = {}
+
+    def __init__(self, **kwargs):
+        type(self).built = kwargs
+
+    def fit_resample(self, X, y):
+        return X, y
+
+
+def test_minority_share_is_the_smallest_class_s_share_of_the_rows(ir100):
+    X, y = ir100
+    assert minority_share(y) == 20 / 2020
+    assert minority_share(np.r_[np.zeros(50), np.ones(30), np.full(20, 2)]) == 0.2
+    RatioSampler(_Recording, 0.5, 1, {"cluster_balance_threshold": MINORITY_SHARE, "k": "other"}).fit_resample(X, y)
+    assert _Recording.built["cluster_balance_threshold"] == 20 / 2020 and _Recording.built["k"] == "other"
+    # the value imbalanced-learn gets is the one the rule names
+    sampler = KMeansSMOTE(cluster_balance_threshold=minority_share(y), random_state=1, sampling_strategy=0.5)
+    np.testing.assert_array_equal(
+        sampler.fit_resample(X, y)[0],
+        SAMPLERS["KMeansSMOTE"].make({"ratio": 0.5}, SamplerContext(1)).fit_resample(X, y)[0])
