@@ -28,7 +28,7 @@ from bench.samplers import registry
 from bench.samplers.base import ProtocolSampler, fit_info, ratio_strategy, seeded_global_rngs, target_counts
 from bench.samplers.imblearn_adapter import NoResampling, RatioSampler
 from bench.samplers.registry import SAMPLERS, SamplerContext, all_entries
-from bench.samplers.sdv_adapter import SDVOversampler
+from bench.samplers.sdv_adapter import CTGANPackageOversampler, SDVOversampler
 from bench.samplers.smote_variants_adapter import SmoteVariantsSampler
 
 OVER, UNDER = "over-sampling", "under-sampling"
@@ -97,7 +97,8 @@ UNDER_3 = (200, 60, 40), {0: 118, 1: 60, 2: 40}, (118, 60, 40)
 
 @pytest.mark.parametrize("sampler, case", [
     *[(sampler, case) for sampler in (RatioSampler(RandomOverSampler, 0.337, 0), RatioSampler(SMOTE, 0.337, 0),
-                                      SDVOversampler("TVAE", 0.337)) for case in (OVER_2, OVER_3)],
+                                      SDVOversampler("TVAE", 0.337), CTGANPackageOversampler("TVAE", 0.337))
+      for case in (OVER_2, OVER_3)],
     (RatioSampler(RandomUnderSampler, 0.337, 0), UNDER_2), (RatioSampler(RandomUnderSampler, 0.337, 0), UNDER_3),
     (SmoteVariantsSampler(sv.SMOTE, 0.337, 0), OVER_2)],   # smote-variants oversamplers are binary-only
     ids=lambda value: type(value).__name__ if isinstance(value, ProtocolSampler) else f"{len(value[0])}-classes")
@@ -221,6 +222,7 @@ EVERY_ADAPTER = {   # one entry per adapter class, built as a unit builds it
     NoResampling: ("No-resampling", {}, {}),
     RatioSampler: ("SMOTE", {"ratio": 0.5, "k_neighbors": 3}, {}),
     SDVOversampler: ("CTGAN", {"ratio": 0.5, "epochs": 1, "batch_size": 50}, {}),
+    CTGANPackageOversampler: ("TVAE-ctgan", {"ratio": 0.5, "epochs": 1, "batch_size": 50}, {}),
     SmoteVariantsSampler: ("sv.SMOTE", {"ratio": 0.5, "n_neighbors": 3}, {}),
     AutoSMOTESelf: ("AutoSMOTE-self", {"ratio": 0.5, "epochs": 2}, {}),
     AutoSMOTECohort: ("AutoSMOTE-cohort-mlp", {"epochs": 2}, {}),
@@ -291,6 +293,8 @@ IMBLEARN_CHECKS = [
     # ratio 0.5 on the checks' 200 / 300 / 500 rows: one synthesizer fit per call (class 0 up to 250)
     *checks(imblearn_checks, SDVOversampler("TVAE", 0.5, epochs=1, random_state=0),
             {"check_samplers_pandas_sparse": DENSE_ONLY}),
+    *checks(imblearn_checks, CTGANPackageOversampler("TVAE", 0.5, epochs=1, random_state=0),
+            {"check_samplers_pandas_sparse": DENSE_ONLY}),
     # ratio 1.0: the checks expect an over-sampler to balance the classes; epochs enough that the end-to-end
     # MLP predicts every class of the check's iris data
     *checks(imblearn_checks, built("AutoSMOTE-self", {"ratio": 1.0, "epochs": 30, "hidden_size": 8})),
@@ -310,7 +314,8 @@ def test_imblearn_estimator_checks(estimator, check):
 
 
 @pytest.mark.parametrize("sampler", [NoResampling(), RatioSampler(SMOTE, 0.8, 0),
-                                     SmoteVariantsSampler(sv.SMOTE, 0.8, 0), SDVOversampler("TVAE", 0.8)],
+                                     SmoteVariantsSampler(sv.SMOTE, 0.8, 0), SDVOversampler("TVAE", 0.8),
+                                     CTGANPackageOversampler("TVAE", 0.8)],
                          ids=lambda s: type(s).__name__)
 def test_imblearn_parameter_validation(sampler):
     check_param_validation(type(sampler).__name__, sampler)
@@ -322,6 +327,7 @@ SKLEARN_CHECKS = [
     *checks(sklearn_checks, RatioSampler(RandomOverSampler, 0.8, 0)),
     *checks(sklearn_checks, SmoteVariantsSampler(sv.SMOTE, 0.8, 0)),
     *checks(sklearn_checks, SDVOversampler("TVAE", 0.5, epochs=1, random_state=0)),
+    *checks(sklearn_checks, CTGANPackageOversampler("TVAE", 0.5, epochs=1, random_state=0)),
     # MESA is a classifier, not a sampler: scikit-learn's classifier checks
     *checks(sklearn_checks, MESA(n_estimators=3, n_meta_episodes=3, batch_size=4, hidden_size=8, random_state=0), {
         "check_classifier_data_not_an_array": "3 + 3 rows: the stratified validation split leaves fewer "

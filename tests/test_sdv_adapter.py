@@ -104,6 +104,7 @@ def test_make_passes_epochs_device_seed_and_the_rest_to_the_sampler():
     ({"ratio": 0.5, "epochs": 2.5}, "'epochs' parameter"),
     ({"ratio": 0.5, "enable_gpu": "yes"}, "'enable_gpu' parameter"),
     ({"ratio": 0.5, "synthesizer_params": {"pac": 10}}, r"unknown TVAE parameter\(s\) \['pac'\]"),
+    ({"ratio": 0.5, "synthesizer_params": {"enforce_rounding": "false"}}, "'enforce_rounding' must be True or False"),
 ])
 def test_invalid_parameters_raise_value_error(tiny, kwargs, message):
     X, y = tiny

@@ -5,10 +5,20 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
 from sklearn.utils._param_validation import HasMethods
 
 from .base import RATIO, SEED, ProtocolSampler, ratio_strategy
 from .registry import SamplerContext, SamplerEntry, load_factory
+
+#: A parameter value the adapter works out from the training split before building the sampler: the smallest
+#: class's share of the rows (catalog.toml: KMeansSMOTE's cluster_balance_threshold, issue 25).
+MINORITY_SHARE = "minority_share"
+
+
+def minority_share(y) -> float:
+    """The smallest class's share of the rows of y."""
+    return float(np.unique(y, return_counts=True)[1].min() / len(y))
 
 
 class NoResampling(ProtocolSampler):
@@ -23,7 +33,8 @@ class NoResampling(ProtocolSampler):
 class RatioSampler(ProtocolSampler):
     """An imbalanced-learn sampler class, built with `params` and the seed and asked for the protocol's ratio
     (base.ratio_strategy: for binary data imbalanced-learn's own float rule); without a ratio (cleaning
-    methods) it runs with its defaults."""
+    methods) it runs with its defaults. A parameter given as "minority_share" gets the smallest class's share
+    of the rows it resamples."""
 
     _parameter_constraints: dict = {"sampler": [HasMethods(["fit_resample"])], "ratio": [*RATIO, None],
                                     "random_state": SEED, "params": [dict, None]}
@@ -41,7 +52,8 @@ class RatioSampler(ProtocolSampler):
         return getattr(self.sampler, "_sampling_type", "over-sampling")
 
     def _fit_resample(self, X, y):
-        arguments = dict(self.params or {})
+        arguments = {key: minority_share(y) if isinstance(value, str) and value == MINORITY_SHARE else value
+                     for key, value in (self.params or {}).items()}
         if "random_state" in inspect.signature(self.sampler).parameters:
             arguments["random_state"] = self.random_state
         if self.ratio is not None:
@@ -51,8 +63,9 @@ class RatioSampler(ProtocolSampler):
 
 def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> ProtocolSampler:
     """The entry's imblearn class, seeded with the run's seed, asked for the protocol's ratio if it takes one.
-    (Cleaning methods take no ratio: the catalogue runs them once with their defaults.)"""
+    (Cleaning methods take no ratio: the catalogue runs them once with their defaults.) The entry's fixed
+    parameters (e.g. KMeansSMOTE's; a unit's params hold them already) are passed under the label's."""
     if entry.identity:
         return NoResampling()
-    fixed = {key: value for key, value in params.items() if key != "ratio"}
+    fixed = {key: value for key, value in {**entry.params, **params}.items() if key != "ratio"}
     return RatioSampler(load_factory(entry.factory), params.get("ratio"), context.random_state, fixed)

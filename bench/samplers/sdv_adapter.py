@@ -1,8 +1,14 @@
-"""CTGAN and TVAE through sdv's 2.x single-table API, used as oversamplers (the paper's "generative" rows).
+"""CTGAN and TVAE through sdv's 2.x single-table API, used as oversamplers (the paper's "generative" rows),
+and the same two models from the ctgan package directly (family ctgan-package: what the paper names, "the
+authors' implementation" github.com/sdv-dev/CTGAN, with its defaults).
 
 The protocol: fit the synthesizer on the minority rows of the training split with the library's defaults
 (300 epochs unless `epochs` is given, e.g. `CTGAN[epochs=50]` in bench.toml), then add as many synthetic
 minority rows as the desired ratio asks for. Training runs on a GPU when torch sees one.
+
+sdv 2 wraps ctgan's models in its own preprocessing: by default it clips every sampled column to the fitted
+rows' [min, max] (`enforce_min_max_values`) and rounds it to the decimals it learned (`enforce_rounding`);
+the ctgan package does neither. `TVAE-unclipped` (catalog.toml) is sdv's TVAE with both off.
 
 sdv and torch take seconds to import, and every command loads all adapters, so both are imported only
 when a synthesizer is fitted.
@@ -24,6 +30,7 @@ from .base import RATIO, SEED, ProtocolSampler
 from .registry import SamplerContext, SamplerEntry
 
 SYNTHESIZERS = {"CTGAN": "CTGANSynthesizer", "TVAE": "TVAESynthesizer"}
+PACKAGE_FAMILY = "ctgan-package"   # catalog.toml's family of the ctgan package's own models
 TABLE = "minority"   # sdv 2.x fits and samples dicts of tables; ours has one
 OWN_PARAMS = ("ratio", "epochs", "enable_gpu")   # every other parameter goes to the synthesizer
 
@@ -54,14 +61,23 @@ class SDVOversampler(ProtocolSampler):
         self.random_state = random_state
         self.synthesizer_params = synthesizer_params
 
+    #: Parameters of the synthesizer's signature that the adapter sets or that do not apply.
+    _not_passed = ("metadata",)
+
     def _check_params(self) -> None:
-        """Reject parameters the synthesizer does not take. Importing sdv imports torch, and a GPU fit starts
-        CUDA here: both before the global generators are seeded, so that torch's and CUDA's are."""
-        accepted = set(inspect.signature(self._synthesizer_class()).parameters) - {"metadata", *OWN_PARAMS}
+        """Reject parameters the synthesizer does not take, and a non-boolean value for a boolean one (a label's
+        `enforce_rounding=false` is the string 'false', which the library would take for true). Importing sdv
+        imports torch, and a GPU fit starts CUDA here: both before the global generators are seeded, so that
+        torch's and CUDA's are."""
+        signature = inspect.signature(self._synthesizer_class()).parameters
+        accepted = set(signature) - {*self._not_passed, *OWN_PARAMS}
         unknown = sorted(set(self.synthesizer_params or {}) - accepted)
         if unknown:
             raise ValueError(f"unknown {self.synthesizer} parameter(s) {unknown}; "
                              f"accepted: {sorted(accepted | set(OWN_PARAMS))}")
+        for key, value in (self.synthesizer_params or {}).items():
+            if isinstance(signature[key].default, bool) and not isinstance(value, bool):
+                raise ValueError(f"{self.synthesizer} parameter {key!r} must be True or False, not {value!r}")
         if self.uses_gpu():
             import torch
             torch.cuda.init()
@@ -103,6 +119,35 @@ class SDVOversampler(ProtocolSampler):
         return torch.cuda.is_available() and self.enable_gpu is not False
 
 
+class CTGANPackageOversampler(SDVOversampler):
+    """The ctgan package's own TVAE / CTGAN (`from ctgan import TVAE`), as the paper ran them, under the same
+    protocol as SDVOversampler: one model per smaller class fitted on that class's rows of the training split,
+    int(ratio * N_largest) - N_class new rows (truncated), `epochs=None` the library's 300, seeded through
+    numpy's and torch's global generators (ctgan draws from them when given no random state of its own).
+
+    Everything else is the ctgan package's defaults: no clipping to the fitted rows' range and no rounding
+    (sdv's FloatFormatter is not in the way), every column continuous (`discrete_columns=()`: as the sdv
+    adapter declares every column numerical, the one-hot 0/1 ones included).
+    """
+
+    _not_passed = ("cuda",)   # deprecated in ctgan: the device follows enable_gpu
+
+    def _synthesizer_class(self):
+        import ctgan
+        return getattr(ctgan, self.synthesizer)
+
+    def _sample_minority(self, X_minority: np.ndarray, n_rows: int) -> np.ndarray:
+        """Fit the model on the minority rows and draw `n_rows` new ones."""
+        columns = [f"f{j}" for j in range(X_minority.shape[1])]
+        model = self._synthesizer_class()(**self._synthesizer_kwargs())
+        with _quiet():
+            model.fit(pd.DataFrame(X_minority.astype(np.float64), columns=columns), discrete_columns=())
+            sampled = model.sample(n_rows)
+        if len(sampled) != n_rows:
+            raise RuntimeError(f"ctgan's {self.synthesizer} returned {len(sampled)} rows, {n_rows} were asked for")
+        return sampled[columns].to_numpy(dtype=np.float64)
+
+
 def _numerical_metadata(columns: list[str]):
     """Every column declared numerical, the one-hot 0/1 ones included, instead of sdv's detection.
 
@@ -125,10 +170,18 @@ def _quiet():
 
 
 def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> SDVOversampler:
+    """The entry's model (its factory: sdv's CTGANSynthesizer / TVAESynthesizer, or ctgan's CTGAN / TVAE), the
+    entry's fixed parameters (e.g. TVAE-unclipped's; a unit's params hold them already) and the label's passed
+    to it."""
+    params = {**entry.params, **params}
     extra = {k: v for k, v in params.items() if k not in OWN_PARAMS}
-    return SDVOversampler(entry.name, params["ratio"], epochs=params.get("epochs"),
-                          enable_gpu=params.get("enable_gpu"), random_state=context.random_state,
-                          synthesizer_params=extra)
+    model = entry.factory.rpartition(":")[2]
+    if entry.family == PACKAGE_FAMILY:
+        cls, synthesizer = CTGANPackageOversampler, model
+    else:
+        cls, synthesizer = SDVOversampler, {v: k for k, v in SYNTHESIZERS.items()}[model]
+    return cls(synthesizer, params["ratio"], epochs=params.get("epochs"), enable_gpu=params.get("enable_gpu"),
+               random_state=context.random_state, synthesizer_params=extra)
 
 
 def fit_info(sampler: SDVOversampler) -> dict[str, Any]:
