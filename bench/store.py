@@ -403,8 +403,8 @@ class ResultStore:
             raise RuntimeError("a store opened for reading is never written to")
         cur = self._conn.cursor()
         try:
-            cur.execute("BEGIN IMMEDIATE")
-            try:
+            try:   # BEGIN inside: a Ctrl-C or SIGTERM just after it must not leave the transaction open
+                cur.execute("BEGIN IMMEDIATE")
                 yield cur
                 cur.execute("COMMIT")
             except BaseException:

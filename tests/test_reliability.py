@@ -137,10 +137,11 @@ def test_sigterm_stops_a_run_as_ctrl_c_does(toy_env):
     wait_for_rows(results, 2, driver)
     workers = children(driver.pid)
     os.kill(driver.pid, signal.SIGTERM)
-    assert driver.wait(timeout=120) == 128 + signal.SIGTERM
+    code = driver.wait(timeout=120)
     reader.join(timeout=10)
     os.close(master)
     output = b"".join(chunks).decode(errors="replace")
+    assert code == 128 + signal.SIGTERM, output
     stored = stored_rows(results)
     assert f"interrupted: {stored} rows stored; run the same command to resume" in output
     assert "Traceback" not in output
