@@ -9,6 +9,7 @@ settings load neither pandas, scikit-learn nor any method's library.
 from __future__ import annotations
 
 import csv
+import errno
 import functools
 import re
 import sys
@@ -51,15 +52,32 @@ state = State()
 
 
 def user_errors(func):
-    """Turn a user's mistake into one line and exit code 2; nothing stored is touched."""
+    """Turn a user's mistake, or what the system refused (a full disk, a file where a folder belongs), into
+    one line and exit code 2; nothing stored is touched."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except UserError as err:
-            err_console.print(f"error: {err}", highlight=False, markup=False, soft_wrap=True)
+        except (UserError, OSError) as err:
+            line = os_error_line(err) if isinstance(err, OSError) else str(err)
+            err_console.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
             raise typer.Exit(2)
     return wrapper
+
+
+def os_error_line(err: OSError) -> str:
+    """An OSError as one line: its cause, the path, and the fix."""
+    path = Path(err.filename) if err.filename else None
+    cause = f"{err.strerror or err}" + (f": {path}" if path else "")
+    if err.errno in (errno.ENOTDIR, errno.EEXIST) and path is not None:
+        blocking = next((p for p in (path, *path.parents) if p.is_file()), path)
+        return (f"{blocking} is a file where a folder is needed ({cause}): check BENCH_DATA_DIR, [data] dir and "
+                "--results, or move the file")
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"the disk is full ({cause}): free space there and run the same command again; what is stored is kept"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"not allowed ({cause}): make it writable or choose another folder"
+    return f"{cause}: check that path and run the same command again"
 
 
 def _csv(value: Optional[str], cast=str) -> Optional[tuple]:
@@ -245,14 +263,14 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
 
 
 def _execute(run_settings, settings: Settings, store, **options) -> None:
-    """bench.execution.execute on this terminal; Ctrl-C ends with its one line and exit code 130; a run whose
-    every computed row failed ends with the failures per sampler and exit code 1."""
+    """bench.execution.execute on this terminal; Ctrl-C ends with its one line and exit code 130 (SIGTERM: 143);
+    a run whose every computed row failed ends with the failures per sampler and exit code 1."""
     from .execution import Interrupted, execute
     try:
         outcome = execute(run_settings, settings, store, console=console, **options)
     except Interrupted as stop:
         err_console.print(str(stop), highlight=False, markup=False)
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + stop.signal) from None
     if outcome.all_failed:
         for line in outcome.failure_lines():
             err_console.print(line, highlight=False, markup=False)
@@ -423,6 +441,13 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again (in another environment, or after "
                      "their method changed) are kept but not used.")
+    incomplete = store.incomplete()
+    if len(incomplete):
+        named = "; ".join(f"{r.sampler} on {r.dataset} (IR {r.ir}, seed {r.seed}, {r.classifier})"
+                          for r in incomplete.head(5).itertuples())
+        lines.append(f"{len(incomplete)} stored runs lack some of their scores and count as not stored: the next "
+                     f"`bench run --results {store.directory}` computes them again ({named}"
+                     f"{', ...' if len(incomplete) > 5 else ''}).")
     lines += ["", *provenance.invocation_lines(store.invocations())]
     console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
 
@@ -432,8 +457,9 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
 def recover(damaged: Path = typer.Argument(..., help="results directory whose bench.sqlite is damaged"),
             new: Path = typer.Argument(..., help="new results directory for the rows that can be read")):
     """Copy every row that a damaged store still holds into a new store; rerunning there computes the rest."""
+    from .data import DataCatalog
     from .recovery import recover as recover_rows
-    counts = recover_rows(damaged, new)
+    counts = recover_rows(damaged, new, data_contents=DataCatalog(state.settings.data_dir).registered_content)
     console.print(f"recovered into {new / 'bench.sqlite'}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
                   + f". Continue with --results {new}.", highlight=False)
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from rich.console import Console
 
@@ -26,11 +29,34 @@ FAILED = ("error", "timeout")   # the statuses --retry-failed computes again
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during a run: what is stored stays, the invocation is logged as interrupted."""
+    """Ctrl-C (or SIGTERM) during a run: what is stored stays, the invocation is logged as interrupted.
+    `signal`: the one that stopped it (the command line exits with 128 + its number, as the shell does)."""
 
-    def __init__(self, stored_rows: int):
+    def __init__(self, stored_rows: int, signum: int = signal.SIGINT):
         super().__init__(f"interrupted: {stored_rows} rows stored; run the same command to resume")
-        self.stored_rows = stored_rows
+        self.stored_rows, self.signal = stored_rows, signum
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so that it takes the same way out."""
+
+
+@contextmanager
+def _terminate_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM (`kill PID`, a batch system's stop) ends a run as Ctrl-C does: workers stopped, the invocation
+    logged as interrupted, the terminal's cursor shown again. Its default would end the driver on the spot.
+    Python sets handlers in the main thread only; a run started in another one (a notebook's) keeps the default."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise Terminated()
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -179,7 +205,8 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
             costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
             eta = Eta({u.key(u.classifiers[0]): (group(u), costs(u)[0]) for u in plan.units}, n_workers)
             pruning = TimeoutPruning.from_store(store.frame())
-            with RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
+            with _terminate_like_ctrl_c(), \
+                    RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
                 def on_rows(rows):
                     store.write(rows, invocation)
                     progress.update(rows)
@@ -196,9 +223,11 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                 else:
                     execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows,
                                   rows_instead=pruning.rows_instead)
-        except KeyboardInterrupt:   # Ctrl-C: what is stored stays; the same command resumes
-            store.end_invocation(invocation, InvocationStatus.INTERRUPTED, "interrupted by the user")
-            raise Interrupted(int(store.invocations().set_index("id").at[invocation, "rows"])) from None
+        except KeyboardInterrupt as stop:   # Ctrl-C or SIGTERM: what is stored stays; the same command resumes
+            signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
+            store.end_invocation(invocation, InvocationStatus.INTERRUPTED,
+                                 "stopped by SIGTERM" if signum == signal.SIGTERM else "interrupted by the user")
+            raise Interrupted(int(store.invocations().set_index("id").at[invocation, "rows"]), signum) from None
         except BaseException as err:
             store.end_invocation(invocation, InvocationStatus.FAILED, f"{type(err).__name__}: {err}"[:400])
             raise

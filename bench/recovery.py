@@ -2,8 +2,10 @@
 
 SQLite's own `.recover` lives in its command-line shell, which Python's sqlite3 module does not offer and a
 user's machine may lack; this walks each table by rowid instead, stepping over the pages that cannot be
-read. A run whose scores cannot be read is left out (a rerun in the new store computes it again), so the new
-store holds only complete rows; the damaged file is opened read-only and left as it is.
+read. It works on a copy of the file and of its journal, if a killed write left one: SQLite rolls the copy
+back first, as a writer would the store (the main file alone may hold half of that write). A run without its
+complete set of scores is left out (a rerun in the new store computes it again), so the new store holds only
+complete rows; the damaged file is left as it is.
 """
 from __future__ import annotations
 
@@ -11,23 +13,30 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from .store import DB_NAME, ResultStore, StoreError, legacy_environment_default, migrate_v1
+from .files import refuse_link
+from .store import DB_NAME, INCOMPLETE, ResultStore, StoreError, legacy_environment_default, migrate_v1
 
 TABLES = ("environments", "invocations", "runs", "scores")
 MAX_UNREADABLE_IN_A_ROW = 1000   # rowids stepped over before a table's readable part counts as ended
 
 
-def recover(damaged_dir: Path, new_dir: Path) -> dict[str, int]:
+def recover(damaged_dir: Path, new_dir: Path, data_contents=None) -> dict[str, int]:
+    """`data_contents`: what an older store's runs are keyed by when the new store is migrated (ResultStore)."""
     source_path, target_path = Path(damaged_dir) / DB_NAME, Path(new_dir) / DB_NAME
     if not source_path.is_file():
         raise StoreError(f"no store in {damaged_dir}: pass the directory that holds the damaged bench.sqlite")
+    refuse_link(target_path)
     if target_path.exists():
         raise StoreError(f"{target_path} exists already: pass a new directory to recover into")
     with tempfile.TemporaryDirectory(prefix="bench-recover-") as scratch:
         copy = Path(scratch) / DB_NAME
         copy.write_bytes(_padded(source_path.read_bytes()))
+        journal = Path(f"{source_path}-journal")
+        if journal.is_file():
+            Path(f"{copy}-journal").write_bytes(journal.read_bytes())
         counts = _recover(copy, source_path, target_path)
-    ResultStore(Path(new_dir)).close()   # opens it as a writer would: integrity checked, journal mode set
+    # opened as a writer would: integrity checked, migrated, journal mode set
+    ResultStore(Path(new_dir), data_contents=data_contents).close()
     return counts
 
 
@@ -43,7 +52,9 @@ def _padded(data: bytes) -> bytes:
 
 
 def _recover(copy: Path, source_path: Path, target_path: Path) -> dict[str, int]:
-    source = sqlite3.connect(f"{copy.as_uri()}?immutable=1", uri=True)
+    """The rows of `copy` (SQLite rolls back a journal beside it on the first read) into `target_path`; the
+    counts of what it holds."""
+    source = sqlite3.connect(copy)
     try:
         version = source.execute("PRAGMA user_version").fetchone()[0]
         schema = source.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
@@ -53,18 +64,15 @@ def _recover(copy: Path, source_path: Path, target_path: Path) -> dict[str, int]
     memory = sqlite3.connect(":memory:", isolation_level=None)
     for _, sql in schema:
         memory.execute(sql)
-    counts = {}
-    for table in (t for t in TABLES if t in {name for name, _ in schema}):
+    tables = [t for t in TABLES if t in {name for name, _ in schema}]
+    for table in tables:
         rows = _readable_rows(source, table)
         if rows:
+            # a row read off a damaged page may break a constraint (a NULL where none may be): it is left out
             memory.executemany(f"INSERT OR IGNORE INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
-        counts[table] = len(rows)
     source.close()
-    incomplete = memory.execute("DELETE FROM runs WHERE status IN ('ok', 'no-op') AND key NOT IN "
-                                "(SELECT key FROM scores)").rowcount
+    incomplete = memory.execute(f"DELETE FROM runs WHERE {INCOMPLETE}").rowcount
     memory.execute("DELETE FROM scores WHERE key NOT IN (SELECT key FROM runs)")
-    counts["runs"] -= incomplete
-    counts["runs left out (scores unreadable)"] = incomplete
     memory.execute(f"PRAGMA user_version = {version}")
     if version == 1:
         migrate_v1(memory, legacy_environment_default())
@@ -72,7 +80,8 @@ def _recover(copy: Path, source_path: Path, target_path: Path) -> dict[str, int]
     target = sqlite3.connect(target_path)
     memory.backup(target)
     target.close()
-    return counts
+    counts = {table: memory.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for table in tables}
+    return {**counts, "runs left out (scores unreadable or incomplete)": incomplete}
 
 
 def _readable_rows(conn: sqlite3.Connection, table: str) -> list[tuple]:

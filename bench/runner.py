@@ -1,13 +1,16 @@
 """The plan (grid of units minus what is stored) and the local executor.
 
 The executor runs units in forked worker processes of its own so that a unit over its time limit can be
-killed outright (a thread or a pool worker cannot be); the driver alone writes the store.
+killed outright (a thread or a pool worker cannot be); the driver alone writes the store. A worker dies with
+its driver, however the driver ends: a worker left behind would hold the directory and compute for no one.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -98,6 +101,9 @@ def prepare_splits(units: list[Unit], catalog: DataCatalog) -> None:
 
 #: Units one worker process runs before it is replaced, bounding what a leaky method can accumulate.
 UNITS_PER_WORKER = 100
+#: Seconds between an idle worker's checks that its driver still lives, where the kernel cannot tell it.
+DRIVER_CHECK_S = 1.0
+PR_SET_PDEATHSIG = 1   # from <linux/prctl.h>
 
 
 def execute_local(units: list[Unit], data_dir: Path, *, workers: int, on_rows: Callable[[list[Row]], None],
@@ -122,7 +128,7 @@ def execute_local(units: list[Unit], data_dir: Path, *, workers: int, on_rows: C
                 if instead is not None:
                     on_rows(instead)
                     continue
-                worker = idle.pop() if idle else _Worker(ctx, data_dir)
+                worker = idle.pop() if idle else _Worker(ctx, data_dir, [*busy, *(w.connection for w in idle)])
                 worker.start(unit)
                 busy[worker.connection] = worker
             if not busy:
@@ -166,12 +172,13 @@ def _import_before_forking(units: list[Unit]) -> None:
 
 
 class _Worker:
-    """A forked process that runs the units it is sent, one at a time, until it is sent None."""
+    """A forked process that runs the units it is sent, one at a time, until it is sent None. `others`: the
+    driver's ends of the other workers' pipes, which the child closes with its own."""
 
-    def __init__(self, ctx, data_dir: Path):
+    def __init__(self, ctx, data_dir: Path, others: list):
         self.connection, child = ctx.Pipe()
         # not daemonic: a unit may start processes of its own (AutoSMOTE's actors)
-        self.process = ctx.Process(target=_serve, args=(child, data_dir))
+        self.process = ctx.Process(target=_serve, args=(child, [self.connection, *others], data_dir, os.getpid()))
         self.process.start()
         child.close()
         self.unit: Unit | None = None
@@ -197,13 +204,24 @@ class _Worker:
         self.connection.close()
 
 
-def _serve(connection, data_dir: Path) -> None:
-    """A worker's loop; one thread, since the executor already runs one worker per core."""
+def _serve(connection, driver_ends: list, data_dir: Path, driver: int) -> None:
+    """A worker's loop; one thread, since the executor already runs one worker per core. It ends with its
+    driver: the kernel kills it when the driver exits (Linux); elsewhere it finds the driver gone when idle.
+    (The driver's run lock it inherited is closed at the fork: bench.store.)"""
+    _die_with(driver)
+    for end in driver_ends:   # the driver's ends: with them closed here, the driver's death is EOF here
+        end.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # not the driver's handler (bench.execution), inherited
     os.environ["OMP_NUM_THREADS"] = "1"
     if "torch" in sys.modules:   # torch keeps its own thread pool, which threadpoolctl does not reach
         sys.modules["torch"].set_num_threads(1)
     try:
-        while (unit := connection.recv()) is not None:
+        while True:
+            while not connection.poll(DRIVER_CHECK_S):
+                if os.getppid() != driver:
+                    os._exit(0)
+            if (unit := connection.recv()) is None:
+                break
             try:
                 rows = run_unit(unit, data_dir)
             except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
@@ -212,6 +230,18 @@ def _serve(connection, data_dir: Path) -> None:
             stop_process_pools()
     except KeyboardInterrupt:   # Ctrl-C reaches the whole process group: the driver reports it, quietly here
         os._exit(130)
+    except (EOFError, BrokenPipeError):   # the driver is gone
+        os._exit(0)
+
+
+def _die_with(driver: int) -> None:
+    """Have the kernel send SIGKILL when the driver exits, however it does (SIGKILL, the OOM killer): Linux's
+    prctl(PR_SET_PDEATHSIG), through ctypes since the standard library does not wrap it. A driver that died
+    before this took effect is no longer the parent: the check after it catches that."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != driver:
+        os._exit(0)
 
 
 def stop_process_pools() -> None:

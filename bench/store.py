@@ -6,10 +6,12 @@ referenced by them) and `invocations` (every `bench run`: its effective settings
 
 Each unit's rows are written in one transaction, so a run killed at any moment leaves either all of a
 unit's rows or none of them; a rerun plans only the keys that are missing. One process writes (the
-driver); a file lock keeps a second `bench run` off the same directory. Reading never writes: a reader
-opens the file read-only, and a store of an older schema is migrated in memory for it, on disk only by the
-next writer. A damaged file is never written to (the writer checks it first) and every command ends with
-one line naming it; `bench recover` copies what can still be read into a new store.
+driver); a file lock keeps a second `bench run` off the same directory, and a writer opens, checks,
+creates and migrates the file under it. A driver killed mid-transaction leaves a hot journal
+(bench.sqlite-journal): the next writer's SQLite rolls it back; a reader, which cannot, says so. Reading never
+writes: a reader opens the file read-only, and a store of an older schema is migrated in memory for it, on
+disk only by the next writer. A damaged file is never written to (the writer checks it first) and every
+command ends with one line naming it; `bench recover` copies what can still be read into a new store.
 """
 from __future__ import annotations
 
@@ -30,11 +32,14 @@ import pandas as pd
 from . import environment
 from .data import PAPER_DATASETS
 from .errors import UserError
+from .files import open_nofollow, refuse_link
 from .metrics import METRICS
 from .protocol import Row, config_key, spec_key
-from .run_status import RunStatus
+from .run_status import SCORED, RunStatus
 
 DB_NAME = "bench.sqlite"
+LOCK_NAME = ".lock"
+SQLITE_FILES = (DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm")   # what SQLite writes
 #: 4: a run's key holds its dataset's content; 3: a row may be 'skipped' (a method that cannot run on the cell);
 #: 2: provenance
 SCHEMA_VERSION = 4
@@ -86,6 +91,13 @@ CREATE INDEX runs_by_invocation ON runs (invocation);
 RUN_COLUMNS = ("key", "config", "dataset", "ir", "seed", "sampler", "params", "classifier", "tune_metric",
                "status", "message", "resample_s", "fit_s", "n_train", "n_minority", "extra", "spec",
                "finished_at", "environment", "invocation")
+#: A scored run (ok, no-op) has every metric on two splits (validation or training, and test); one with fewer
+#: score rows (a recovery of a damaged file, scores deleted by hand) is not stored: the next run computes it.
+INCOMPLETE = (f"status IN ({', '.join(repr(s.value) for s in SCORED)}) AND "
+              f"(SELECT COUNT(*) FROM scores s WHERE s.key = runs.key) < {2 * len(METRICS)}")
+#: How long a writer waits for a run lock whose `bench run` has ended: its workers, which die with it, may
+#: still hold the lock for a moment.
+ORPHANS_GRACE_S = 10.0
 
 
 class StoreError(UserError):
@@ -105,11 +117,11 @@ def results_dir(path: Path | str) -> Path:
 
 class ResultStore:
     """A results directory's store. `readonly=True` for every command that only reads: it never creates,
-    migrates or writes anything. A writer creates the store, checks an existing one for damage, and
-    migrates an older schema on disk, its rows given `legacy_environment` (default: see
+    migrates or writes anything. A writer takes the run lock, then creates the store or checks an existing one
+    for damage and migrates an older schema on disk, its rows given `legacy_environment` (default: see
     `legacy_environment()`) and, from schema 3, the content of their datasets as `data_contents` (dataset ->
     digest, None where it is not registered) says; a reader given `data_contents` (a plan's) migrates a copy
-    in memory, so that its keys are a plan's keys."""
+    in memory, so that its keys are a plan's keys. `exclusive()` holds the lock again for a run."""
 
     def __init__(self, directory: Path, *, readonly: bool = False,
                  legacy_environment: dict[str, Any] | None = None,
@@ -119,8 +131,21 @@ class ResultStore:
         self.readonly = readonly
         if readonly:
             self._conn = self._open_for_reading()
-        else:
-            self._conn = self._open_for_writing()
+            self._prepare(legacy_environment, data_contents)
+            return
+        self._prepare_directory()
+        lock = _take_lock(self.directory)
+        try:   # under the lock: two runs started at once must not both create the schema
+            self._conn = self._connect()
+            self._prepare(legacy_environment, data_contents)
+        finally:
+            _release_lock(lock)
+
+    def _prepare(self, legacy_environment: dict[str, Any] | None,
+                 data_contents: Callable[[str], str | None] | None) -> None:
+        """Version check, then (a writer) integrity check, schema creation or migration, and the journal mode
+        last: nothing is written to a file this version cannot use."""
+        readonly = self.readonly
         try:
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, 1, 2, 3, SCHEMA_VERSION):
@@ -130,9 +155,8 @@ class ResultStore:
                 self._check_integrity()
             if version == 0 and readonly:
                 raise StoreError(f"{self.path} holds no results: run `bench run --results {self.directory}` first")
-            if version == 0:
-                self._conn.executescript(SCHEMA)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version == 0:   # one transaction: a kill halfway leaves no half-made schema
+                self._conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
             if version == 1:
                 self._in_memory_if(readonly)
                 migrate_v1(self._conn, legacy_environment or legacy_environment_default())
@@ -146,10 +170,17 @@ class ResultStore:
                 migrate_v3(self._conn, data_contents)
             elif version in (2, 3) and not readonly:
                 raise StoreError(f"{self.path} is of schema {version}: open it with the data directory's contents")
+            if not readonly:
+                # A rollback journal, not WAL: a read-only reader of a WAL file has to create -shm/-wal files
+                # beside it, and committed results must stay untouched by reading.
+                self._conn.execute("PRAGMA journal_mode=DELETE")
             self._conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as err:
             self._conn.close()
-            raise damaged(self.path, err) from None
+            raise self._failure(err) from None
+        except BaseException:
+            self._conn.close()
+            raise
 
     def _in_memory_if(self, readonly: bool) -> None:
         """A reader migrates a copy in memory: reading leaves the file as it is."""
@@ -160,26 +191,27 @@ class ResultStore:
             self._conn = memory
 
     # ------------------------------------------------------------------------------------------ opening
-    def _open_for_writing(self) -> sqlite3.Connection:
+    def _prepare_directory(self) -> None:
         if self.directory.is_file():
             raise StoreError(f"--results {self.directory} is a file: pass a folder for the results (it will hold "
                              f"{DB_NAME})")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             probe = self.directory / f".write-test-{os.getpid()}"
-            probe.write_text("")
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))   # EXCL: never via a link
             probe.unlink()
         except OSError as err:
             raise StoreError(f"results directory {self.directory} is not writable ({err.strerror}): "
                              "choose another with --results DIR") from None
+        for name in SQLITE_FILES:   # SQLite follows links; its flag to refuse them is not reachable from Python
+            refuse_link(self.directory / name)
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            # A rollback journal, not WAL: a read-only reader of a WAL file has to create -shm/-wal files
-            # beside it, and committed results must stay untouched by reading.
-            conn.execute("PRAGMA journal_mode=DELETE")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA synchronous=FULL")   # this connection's setting; nothing is written
         except sqlite3.DatabaseError as err:
-            raise damaged(self.path, err) from None
+            raise self._failure(err) from None
         return conn
 
     def _open_for_reading(self) -> sqlite3.Connection:
@@ -194,7 +226,7 @@ class ResultStore:
         try:
             return sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
         except sqlite3.DatabaseError as err:
-            raise damaged(self.path, err) from None
+            raise self._failure(err) from None
 
     def _check_integrity(self) -> None:
         """Refuse to write into a damaged file (SQLite's quick_check: 10 ms on an 8 MB store)."""
@@ -202,52 +234,62 @@ class ResultStore:
         if problems != ["ok"]:
             raise damaged(self.path, sqlite3.DatabaseError("; ".join(problems)))
 
+    def _failure(self, err: Exception) -> StoreError:
+        """One line for what SQLite said. A hot journal is no damage: a read-only connection cannot roll it back
+        (SQLITE_READONLY_ROLLBACK), and reading the main file without it could show half a transaction, so a
+        reader sends the user to the next writer. A full disk or an I/O error is no damage either."""
+        text = str(err)
+        if self.readonly and "readonly database" in text and Path(f"{self.path}-journal").is_file():
+            return StoreError(f"{self.path} has an interrupted write pending ({DB_NAME}-journal, left by a killed "
+                              f"run): the next `bench run --results {self.directory}` rolls it back (only the "
+                              "unfinished write is undone), then this command can read it")
+        if text == "database or disk is full":   # SQLite's text for SQLITE_FULL, in every version
+            return StoreError(f"the disk holding {self.path} is full ({text}): free space there and run the same "
+                              "command again; everything stored so far is kept")
+        if isinstance(err, sqlite3.OperationalError):   # I/O, permissions, locked: the file is not to blame
+            return StoreError(f"cannot use {self.path} ({text}): check the disk and that no other program holds "
+                              "the file, then run the same command again; everything stored so far is kept")
+        return damaged(self.path, err)
+
     def close(self) -> None:
         self._conn.close()
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the directory's run lock; a second `bench run` on it gets a clear error."""
-        handle = open(self.directory / ".lock", "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            owner = handle.read().strip() or "another process"
-            handle.close()
-            raise StoreError(f"another `bench run` ({owner}) is using {self.directory}: "
-                             "wait for it to finish or pass a different --results DIR") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+        """Hold the directory's run lock; a second `bench run` on it gets a clear error. An invocation still
+        marked running then belongs to a driver that was killed: it is closed as interrupted."""
+        lock = _take_lock(self.directory)
         try:
             self._close_abandoned_invocations()
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()
+            _release_lock(lock)
 
     def is_running(self) -> bool:
         """Whether a `bench run` holds this directory now (without taking or creating anything)."""
         try:
-            handle = open(self.directory / ".lock")
-        except OSError:
+            fd = os.open(self.directory / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:   # none, or a link (which no run would have used)
             return False
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)   # closing drops the shared lock too
+        return False
 
     # ------------------------------------------------------------------------------------------ rows
     def keys(self, statuses: tuple[str, ...] | None = None) -> set[str]:
-        if statuses is None:
-            return {k for (k,) in self._read("SELECT key FROM runs")}
-        marks = ",".join("?" * len(statuses))
-        return {k for (k,) in self._read(f"SELECT key FROM runs WHERE status IN ({marks})", statuses)}
+        """Keys of the stored runs (with these statuses); a scored run missing some of its scores is not
+        stored: a plan computes it again."""
+        where = "" if statuses is None else f"AND status IN ({','.join('?' * len(statuses))})"
+        return {k for (k,) in self._read(f"SELECT key FROM runs WHERE NOT ({INCOMPLETE}) {where}", statuses or ())}
+
+    def incomplete(self) -> pd.DataFrame:
+        """The scored runs that lack some of their scores (the next run computes them again), for `bench status`."""
+        return self._frame(f"SELECT key, dataset, ir, seed, sampler, classifier FROM runs WHERE {INCOMPLETE} "
+                           "ORDER BY dataset, ir, seed, sampler, classifier")
 
     def write(self, rows: list[Row], invocation: int | None = None) -> None:
         """All rows of one unit, atomically, with the environments that computed them."""
@@ -337,13 +379,14 @@ class ResultStore:
 
     def invocations(self) -> pd.DataFrame:
         """Every `bench run` with its true row count (rows it stored that are still in the store, counted,
-        not written at exit: a killed driver writes nothing) and how it ended. One still marked running that
-        holds no lock was killed: it shows as interrupted."""
+        not written at exit: a killed driver writes nothing) and how it ended. One still marked running whose
+        lock is free or whose driver has ended (on this host) was killed: it shows as interrupted."""
         frame = self._frame("SELECT i.*, (SELECT COUNT(*) FROM runs r WHERE r.invocation = i.id) AS rows "
                             "FROM invocations i ORDER BY i.id")
-        if not self.is_running():
-            frame["status"] = frame["status"].replace(InvocationStatus.RUNNING.value,
-                                                      InvocationStatus.INTERRUPTED.value)
+        locked = self.is_running()
+        killed = [status == InvocationStatus.RUNNING.value and not (locked and _alive(pid, host))
+                  for status, pid, host in zip(frame["status"], frame["pid"], frame["host"])]
+        frame.loc[killed, "status"] = InvocationStatus.INTERRUPTED.value
         return frame
 
     def _close_abandoned_invocations(self) -> None:
@@ -360,26 +403,103 @@ class ResultStore:
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as err:
-            raise damaged(self.path, err) from None
+            raise self._failure(err) from None
 
     def _frame(self, sql: str) -> pd.DataFrame:
         try:
             return pd.read_sql_query(sql, self._conn)
-        except (sqlite3.DatabaseError, pd.errors.DatabaseError) as err:
-            raise damaged(self.path, err) from None
+        except sqlite3.DatabaseError as err:
+            raise self._failure(err) from None
+        except pd.errors.DatabaseError as err:   # pandas wraps SQLite's error
+            raise self._failure(err.__cause__ or err) from None
 
     @contextmanager
     def _transaction(self):
+        """One transaction; SQLite's own error (a full disk) is what the user sees, not the failed ROLLBACK
+        that would follow it: after some errors SQLite has rolled back already."""
         if self.readonly:
             raise RuntimeError("a store opened for reading is never written to")
         cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
         try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
+            try:   # BEGIN inside: a Ctrl-C or SIGTERM just after it must not leave the transaction open
+                cur.execute("BEGIN IMMEDIATE")
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as err:   # a full disk, an I/O error; not a bug's IntegrityError
+            raise self._failure(err) from None
+
+
+# ---------------------------------------------------------------------------------------------- run lock
+#: The run-lock descriptors this process holds. flock belongs to the open file, which a fork shares: a forked
+#: child (a worker) closes them at once (closing, not unlocking, which would free the driver's lock too), so that
+#: a child outliving a killed driver does not keep the directory locked.
+_held_locks: set[int] = set()
+
+
+def _close_held_locks_in_child() -> None:
+    for fd in _held_locks:
+        os.close(fd)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks_in_child)
+
+
+def _take_lock(directory: Path) -> int:
+    """flock on the directory's .lock, which then names this process. Held by a run that has ended (killed),
+    the lock is waited for a moment, since that run's workers die with it; one line if it stays busy."""
+    path = directory / LOCK_NAME
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)
+    deadline = time.monotonic() + ORPHANS_GRACE_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            alive = _alive(*_parse_owner(owner))
+            if not alive and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            os.close(fd)
+            if alive:
+                raise StoreError(f"another `bench run` ({owner}) is using {directory}: wait for it to finish "
+                                 "or pass a different --results DIR") from None
+            raise StoreError(f"{path} is still held by processes of a `bench run` that has ended ({owner}): "
+                             f"stop them (`fuser -v {path}` lists them) and run again") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+    _held_locks.add(fd)
+    return fd
+
+
+def _release_lock(fd: int) -> None:
+    _held_locks.discard(fd)
+    os.close(fd)   # closing the only descriptor releases the flock
+
+
+def _parse_owner(text: str) -> tuple[int | None, str | None]:
+    """(pid, host) from a .lock's text: 'pid 123 on host' (older versions wrote 'pid 123')."""
+    words = text.split()
+    pid = int(words[1]) if len(words) >= 2 and words[0] == "pid" and words[1].isdigit() else None
+    return pid, (words[3] if len(words) >= 4 and words[2] == "on" else None)
+
+
+def _alive(pid, host) -> bool:
+    """Whether a process (a run's driver) still exists; one on another host, or unknown, counts as alive."""
+    if pd.isna(pid) or (not pd.isna(host) and host != socket.gethostname()):
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another user's process
+        return True
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- migration

@@ -11,8 +11,10 @@ seeds on SVM and DT (126 units, 252 rows with 3 seeds). Then:
 1. an undisturbed `bench run` into one store;
 2. a disturbed `bench run` into another: every `--kill-every` seconds (jittered) one random worker process
    computing a unit gets SIGKILL (local: a forked child of the driver; ray: a process titled
-   ``ray::bench-unit``), and when the store holds a third and then two thirds of the rows, the driver's
-   whole process group (with a local Ray, Ray too) gets SIGKILL and `bench run` is started again;
+   ``ray::bench-unit``); when the store holds a quarter and three quarters of the rows, the driver's whole
+   process group (with a local Ray, Ray too) gets SIGKILL, and at half the rows the driver alone does (as
+   `kill -9 PID` or the OOM killer would: its workers must die with it, and their lock with them); after
+   each, `bench run` is started again;
 3. `bench run --retry-failed` on the disturbed store, undisturbed: the local executor records a killed
    worker's unit as an "error" row (worker process died) rather than retrying it, and Ray does the same
    once a unit's retries are spent; this recomputes those rows, as a user would;
@@ -45,7 +47,8 @@ DIED = "worker process died"
 class Disturbance:
     """What the disturbed run went through."""
     worker_kills: int = 0
-    driver_kills: list[int] = field(default_factory=list)   # rows stored when each kill landed
+    driver_kills: list[str] = field(default_factory=list)   # rows stored when each kill landed, and whose
+    survivors: int = 0   # local workers alive after their driver alone was killed (they should die with it)
     driver_starts: int = 0
     seconds: float = 0.0
 
@@ -85,8 +88,9 @@ def main() -> None:
     statuses = status_counts(workdir / "faulty")
     died = count_rows(workdir / "faulty", f"message LIKE '{DIED}%'")
     print(f"disturbed run: {disturbance.worker_kills} worker kills, {len(disturbance.driver_kills)} driver kills "
-          f"(at {', '.join(map(str, disturbance.driver_kills))} rows stored), {disturbance.driver_starts} driver "
-          f"starts, {disturbance.seconds:.0f} s; store: {count_rows(workdir / 'faulty')} rows ({statuses}), "
+          f"(at {', '.join(disturbance.driver_kills)} rows stored), {disturbance.driver_starts} driver "
+          f"starts, {disturbance.seconds:.0f} s; workers alive after their driver alone was killed: "
+          f"{disturbance.survivors}; store: {count_rows(workdir / 'faulty')} rows ({statuses}), "
           f"{died} of them '{DIED}'", flush=True)
 
     finish(bench_run(workdir / "faulty", [*executor, "--retry-failed"], env, workdir / "retry.log"),
@@ -99,7 +103,7 @@ def main() -> None:
           + ("diff: none" if not problems else f"diff: {len(problems)} differences"))
     for line in problems[:20]:
         print(f"  {line}")
-    sys.exit(1 if problems else 0)
+    sys.exit(1 if problems or disturbance.survivors else 0)
 
 
 def write_setup(workdir: Path, seeds: int, rows: int) -> Path:
@@ -157,17 +161,23 @@ def disturbed_run(results: Path, executor: list[str], env: dict[str, str], rows:
     rng = random.Random(args.random_state)
     log = workdir / "faulty.log"
     record = Disturbance()
-    thresholds = [rows // 3, 2 * rows // 3]
+    thresholds = [(rows // 4, "group"), (rows // 2, "driver alone"), (3 * rows // 4, "group")]
     start = time.monotonic()
     driver, record.driver_starts = bench_run(results, executor, env, log), 1
     next_kill = time.monotonic() + rng.uniform(0.5, 1.5) * args.kill_every
     while driver.poll() is None:
         stored = count_rows(results)
-        if thresholds and stored >= thresholds[0]:
-            thresholds.pop(0)
-            os.killpg(driver.pid, signal.SIGKILL)
+        if thresholds and stored >= thresholds[0][0]:
+            _, whom = thresholds.pop(0)
+            workers = worker_processes(driver.pid, "local")
+            if whom == "group":
+                os.killpg(driver.pid, signal.SIGKILL)
+            else:
+                os.kill(driver.pid, signal.SIGKILL)
             driver.wait()
-            record.driver_kills.append(stored)
+            if whom != "group" and args.executor == "local":
+                record.survivors += len(still_alive(workers))
+            record.driver_kills.append(f"{stored} ({whom})")
             driver, record.driver_starts = bench_run(results, executor, env, log), record.driver_starts + 1
             continue
         if time.monotonic() >= next_kill:
@@ -204,6 +214,19 @@ def worker_processes(driver: int, executor: str) -> list[int]:
         return [pid for pid, (_, cmdline) in processes.items() if cmdline.startswith(title)]
     own = processes.get(driver, (0, None))[1]
     return [pid for pid, (parent, cmdline) in processes.items() if parent == driver and cmdline == own]
+
+
+def still_alive(pids: list[int], wait: float = 10.0) -> list[int]:
+    """Those of `pids` that are still running (not zombies) after up to `wait` seconds."""
+    def alive(pid: int) -> bool:
+        try:
+            return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    deadline = time.monotonic() + wait
+    while any(map(alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid in pids if alive(pid)]
 
 
 def _query(results: Path, sql: str) -> list[tuple]:

@@ -1,7 +1,8 @@
 """`bench report`: every artefact of the registry that applies, written as files, linked from an index.md.
 
 An artefact that does not apply is not drawn, and index.md says "not produced: <why>" - the line `bench table`
-prints for it. Nothing is read back and the store is never written: only ``out_dir`` is.
+prints for it. Nothing is read back and the store is never written: only ``out_dir`` is, never through a
+symbolic link at a file's path (bench.files).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import provenance
+from ..files import write_file
 from ..metrics import LABELS
 from ..run_status import FAILED
 from .artefact import Artefact, built_for
@@ -35,7 +37,7 @@ def write_report(ctx: Context, out_dir: Path, artefacts: list[Artefact], *, invo
     out_dir.mkdir(parents=True, exist_ok=True)
     sections = [_write(ctx, out_dir, artefact) for artefact in artefacts]
     index = out_dir / "index.md"
-    index.write_text(_index(sections, ctx.frame, invocations, environments))
+    write_file(index, _index(sections, ctx.frame, invocations, environments))
     return [p for s in sections for p in s.files] + [index]
 
 
@@ -58,7 +60,7 @@ def _write(ctx: Context, out_dir: Path, artefact: Artefact) -> Section:
     for fmt, metric in artefact.outputs(built):
         path = out_dir / artefact.filename(fmt, metric)
         content = artefact.render(ctx, metric, fmt)
-        path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+        write_file(path, content)
         section.files.append(path)
     return section
 
