@@ -71,6 +71,13 @@ def test_bad_values_in_bench_toml_are_refused(toy_env, toml, words):
                                       words)
 
 
+def test_every_catalogue_default_passes_the_value_check(toy_env):
+    """Values the adapter works out at fit time (KMeansSMOTE's minority share) are not refused as bad input."""
+    result = bench("run", "--samplers", "KMeansSMOTE", "--classifiers", "DT", "--ratios", "1.0")
+    assert result.exit_code == 0, result.output
+    assert set(ResultStore(toy_env / "runs", readonly=True).frame()["status"]) == {"ok"}
+
+
 def test_a_refused_run_leaves_what_is_stored_as_it_was(toy_env):
     assert bench("run", "--samplers", "RandomOverSampler").exit_code == 0
     database = toy_env / "runs" / "bench.sqlite"

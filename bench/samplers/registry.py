@@ -185,7 +185,10 @@ def check_values(entry: SamplerEntry, params: dict[str, Any], context: SamplerCo
     not stored as a grid of error rows. Raises the library's error."""
     extensions.validate(entry.make(params, context))   # what `make` built: AutoSMOTE, Gumbel, MESA, an adapter
     if entry.family in PARAMETERS_TO_FACTORY:   # the method the adapter builds at fit time
-        extensions.validate(load_factory(entry.factory)(**{k: v for k, v in params.items() if k != "ratio"}))
+        from .imblearn_adapter import MINORITY_SHARE
+        # a value the adapter works out from the training split (KMeansSMOTE's threshold) stands as a share
+        given = {k: 0.5 if v == MINORITY_SHARE else v for k, v in params.items() if k != "ratio"}
+        extensions.validate(load_factory(entry.factory)(**given))
 
 
 def preload(names: set[str] | list[str]) -> None:
