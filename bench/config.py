@@ -31,7 +31,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
     "quick": {"seeds": [1], "ratios": [0.2, 0.4, 0.6, 0.8, 1.0], "time_limit": 300,
               "params": {"AutoSMOTE": {"budget": 100}}},
-    "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,
+    "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20, 50], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,
            "params": {"AutoSMOTE": {"budget": 20}}},
 }
 
