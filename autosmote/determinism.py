@@ -180,7 +180,7 @@ def call_pinned(fn, *args):
 
 
 def _serve(fd: int, parent: int) -> None:
-    """The pinned interpreter's loop: refuses every call when the pin did not take (e.g. a CPU without AVX2)."""
+    """The pinned interpreter: answers calls until its parent is gone or sends None."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG: die with the parent
         if os.getppid() != parent:
@@ -188,7 +188,14 @@ def _serve(fd: int, parent: int) -> None:
     connection = Connection(fd)
     sys.path[:] = connection.recv()
     import numba, numpy, torch  # noqa: E401,F401  (what the checks read; a search imports them anyway)
-    problems = unpinned()
+    try:
+        _answer(connection, unpinned())
+    except KeyboardInterrupt:   # Ctrl-C reaches the whole process group: the parent reports it, quietly here
+        os._exit(130)
+
+
+def _answer(connection: Connection, problems: list[str]) -> None:
+    """Run each call sent; every one is refused when the pin did not take (e.g. on a CPU without AVX2)."""
     while True:
         try:
             message = connection.recv()

@@ -13,7 +13,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import warnings
+from multiprocessing import Pipe
 
 from autosmote import determinism   # before numpy: under AUTOSMOTE_PORTABLE=1 it pins the imports below
 
@@ -121,6 +123,17 @@ def test_call_pinned_runs_in_a_pinned_interpreter_and_raises_its_errors():
     with pytest.raises(ValueError, match="invalid literal"):
         determinism.call_pinned(int, "x")
     assert determinism.call_pinned(os.getpid) == determinism.call_pinned(os.getpid)   # one process, reused
+
+
+def test_a_pinned_interpreter_where_the_pin_did_not_take_refuses_every_call():
+    ours, theirs = Pipe()
+    answering = threading.Thread(target=determinism._answer, args=(theirs, ["torch runs its DEFAULT kernels"]))
+    answering.start()
+    ours.send((os.getpid, ()))
+    ok, error = ours.recv()
+    ours.send(None)
+    answering.join()
+    assert not ok and "torch runs its DEFAULT kernels" in str(error)
 
 
 def test_pinned_environment_clears_what_would_fight_the_pin():
