@@ -6,8 +6,12 @@
 
 `autosmote.space` is the SMOTE search space (neighbours, synthetic rows); `autosmote.rl` the policies,
 V-trace learner, actors and the sampler. The library does not depend on the benchmark harness.
+`autosmote.determinism` pins the CPU code paths, so that a search repeats on another CPU (AUTOSMOTE_PORTABLE=1).
 """
-from .rl.sampler import AutoSMOTE
+from . import determinism
+
+determinism.apply_if_requested()   # before numpy, torch and numba are imported below
+from .rl.sampler import AutoSMOTE  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["AutoSMOTE", "__version__"]

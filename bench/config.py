@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, Any]] = {
               "samplers": ["No-resampling", "imblearn", "CTGAN", "TVAE", "MESA", "AutoSMOTE"]},
     "quick": {"seeds": [1], "ratios": [0.2, 0.4, 0.6, 0.8, 1.0], "time_limit": 300,
               "params": {"AutoSMOTE": {"budget": 100}}},
-    "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,
+    "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20, 50], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,
            "params": {"AutoSMOTE": {"budget": 20}}},
 }
 

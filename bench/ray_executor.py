@@ -33,7 +33,8 @@ from pathlib import Path
 import ray   # an optional extra: importing this module without Ray raises ImportError, which the CLI explains
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from .protocol import Row, Unit, failed_rows, run_unit
+from .protocol import Row, Unit, failed_rows
+from .runner import compute_unit
 from .run_status import RunStatus
 from .samplers.registry import preload, sampler_entry
 
@@ -212,7 +213,7 @@ def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
     stop = threading.Event()
     threading.Thread(target=_beat, args=(log, index, stop), daemon=True).start()
     try:
-        return run_unit(unit, data_dir)
+        return compute_unit(unit, data_dir)   # a pinned sampler in the worker's pinned interpreter
     except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
         return failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
     finally:

@@ -223,7 +223,7 @@ def _serve(connection, driver_ends: list, data_dir: Path, driver: int) -> None:
             if (unit := connection.recv()) is None:
                 break
             try:
-                rows = run_unit(unit, data_dir)
+                rows = compute_unit(unit, data_dir)
             except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
                 rows = failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
             connection.send(rows)
@@ -242,6 +242,19 @@ def _die_with(driver: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != driver:
         os._exit(0)
+
+
+#: Samplers whose units run in a process pinned to one CPU code path (autosmote.determinism, issue 26): the
+#: same key gives the same scores on any x86-64-v3 CPU. Their catalogue version says "+pinned".
+PINNED_SAMPLERS = frozenset({"AutoSMOTE"})
+
+
+def compute_unit(unit: Unit, data_dir: Path) -> list[Row]:
+    """run_unit here, or in this worker's pinned interpreter for a pinned sampler."""
+    if unit.sampler in PINNED_SAMPLERS:
+        from autosmote.determinism import call_pinned   # here: importing autosmote loads torch
+        return call_pinned(run_unit, unit, data_dir)
+    return run_unit(unit, data_dir)
 
 
 def stop_process_pools() -> None:

@@ -14,6 +14,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .. import determinism
 from ..space import DEFAULT_WEIGHTS, SearchSpace, cross_instance_actions, neighbour_table, rows_for_counts
 from .acting import ABLATIONS, PlayerConfig
 from .actors import Environment, SearchData
@@ -76,7 +77,8 @@ class AutoSMOTE(BaseSampler):
         each episode's random numbers depend on its index alone, its weights on its block, and the learner
         consumes episodes in index order, so neither the wall-clock interleaving nor which actor plays an
         episode matters. Different n_jobs give different (equally valid) searches, because the block
-        size, and so the weights an episode is played with, depends on n_jobs.
+        size, and so the weights an episode is played with, depends on n_jobs. On another CPU it repeats
+        only under autosmote.determinism's pin (AUTOSMOTE_PORTABLE=1): libraries pick kernels by CPU.
     random_state : int, RandomState instance or None, default=None
     g1 : int >= 2 or None, default=None
         Cross-instance actions {0..g1-1}. None: round(4 * IR / g2), at least 2 (IR of the training data).
@@ -212,6 +214,7 @@ class AutoSMOTE(BaseSampler):
         if sparse.issparse(X):   # the search interpolates dense rows; the output keeps the input's format
             X_out, y_out = self._fit_resample(X.toarray(), y)
             return sparse.csr_matrix(X_out).asformat(X.format), y_out
+        determinism.warn_if_requested_but_unpinned()
         classes = np.unique(y)
         _minority_classes(y, classes, "the data")
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
