@@ -9,7 +9,8 @@ baseline's row of the same run (same dataset, IR, seed, sampler, parameters, cla
 * tolerance - otherwise: floats differ across CPUs and BLAS kernels, and a tiny difference can flip one
   prediction of a discrete method (a SMOTEN run moved 0.0024 in Macro-F1 between two machines). Scores must
   agree within `score_tolerance` (absolute), and a rank move is not a failure when every score of that
-  column (a dataset, or all for "overall") is within it: the move is explained by those differences.
+  column (a dataset, or all for "overall") is within it: the move is explained by those differences. Where
+  only the CPU differs, the samplers run pinned to one CPU code path (AutoSMOTE) must still agree exactly.
 
 A run whose status changed (ok -> error, ...) or that is in only one of baseline and run always fails.
 """
@@ -107,6 +108,8 @@ def compare(frame: pd.DataFrame, environments: list[dict], directory: Path, metr
             result.notes.append(f"{text}, explained by score differences within ±{score_tolerance:g}")
         else:
             result.problems.append(text)
+    if mode == "tolerance" and _only_the_cpu_differs(baseline_envs, environments):
+        result.problems += _pinned_problems(merged)
     within = merged[_differs(merged, 10.0 ** -SCORE_DIGITS) & ~_differs(merged, allowed)]
     if mode == "tolerance" and not within.empty:
         per_sampler = within.groupby("sampler_now")["run"].nunique()
@@ -125,6 +128,28 @@ def check_mode(baseline_envs: list[dict], current_envs: list[dict]) -> tuple[str
     if environment.comparable(base) == environment.comparable(now):
         return "exact", "the baseline was computed in this environment (packages, Python, CPU, BLAS)"
     return "tolerance", "the environments differ: " + "; ".join(environment.differences(base, now))
+
+
+def _only_the_cpu_differs(baseline_envs: list[dict], current_envs: list[dict]) -> bool:
+    """Both sides one environment, differing in CPU (and the BLAS kernels it picks) alone."""
+    if len(baseline_envs) != 1 or len(current_envs) != 1:
+        return False
+    return all(d.startswith(("cpu", "blas")) for d in environment.differences(baseline_envs[0], current_envs[0]))
+
+
+def _pinned_problems(merged: pd.DataFrame) -> list[str]:
+    """Samplers whose units run pinned to one CPU code path (bench.runner.PINNED_SAMPLERS) must match to the
+    last digit across CPUs: the pin is what makes that so, and this is its check."""
+    from .runner import PINNED_SAMPLERS
+    sampler = merged["sampler_now"].fillna(merged["sampler_base"]).astype(str)
+    pinned = sampler.str.split("[").str[0].isin(PINNED_SAMPLERS)
+    problems = []
+    for name, rows in merged[pinned & _differs(merged, 10.0 ** -SCORE_DIGITS)].groupby("sampler_now"):
+        first = rows.iloc[0]
+        problems.append(f"{name}: {rows['run'].nunique()} run(s) with other scores on this CPU, although its units "
+                        f"run pinned to one code path (e.g. {first['column']} {first['value_base']} -> "
+                        f"{first['value_now']})")
+    return problems
 
 
 def _differs(merged: pd.DataFrame, allowed: float) -> pd.Series:

@@ -243,3 +243,16 @@ def test_check_mode_compares_packages_cpu_and_blas_not_the_commit():
     newer = {**env, "packages": {**env["packages"], "numpy": "9.9.9"}}
     assert "numpy" in check.check_mode([env], [newer])[1]
     assert check.check_mode([], [env]) == ("tolerance", "the baseline records no environment")
+
+
+def test_where_only_the_cpu_differs_a_pinned_sampler_must_match_to_the_last_digit():
+    env = environment.describe()
+    other_cpu = {**env, "cpu": {"model": "Some Other CPU"}}
+    newer = {**env, "packages": {**env["packages"], "numpy": "9.9.9"}}
+    assert check._only_the_cpu_differs([env], [other_cpu]) and not check._only_the_cpu_differs([env], [newer])
+    merged = pd.DataFrame({"run": ["a", "b", "c"], "column": "test_mcc",
+                           "sampler_now": ["AutoSMOTE", "AutoSMOTE[ablation=flat]", "SMOTE"],
+                           "sampler_base": ["AutoSMOTE", "AutoSMOTE[ablation=flat]", "SMOTE"],
+                           "value_base": [0.5, 0.5, 0.5], "value_now": [0.5, 0.5 + 1e-6, 0.5 + 1e-6]})
+    problems = check._pinned_problems(merged)
+    assert len(problems) == 1 and problems[0].startswith("AutoSMOTE[ablation=flat]: 1 run(s) with other scores")
