@@ -1,6 +1,8 @@
 """Shared fixtures: a small synthetic binary dataset registered through the user's import path."""
 from __future__ import annotations
 
+import sys
+
 import os
 from pathlib import Path
 
@@ -85,3 +87,40 @@ def refused_before_anything_is_stored(result, folder: Path, words) -> None:
     for w in words:
         assert w in lines[0], lines[0]
     assert not (folder / "runs").exists()
+
+
+class OnTerminal:
+    """`python -m bench.cli ARGS` on a pseudo-terminal in a session of its own, as a person's shell runs it:
+    the progress bar draws, and what it prints is read as it comes (a full buffer would block the run)."""
+
+    def __init__(self, *args: str):
+        import os
+        import pty
+        import subprocess
+        import threading
+        self._master, terminal = pty.openpty()
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.cli", *args], stdin=terminal,
+                                        stdout=terminal, stderr=terminal, start_new_session=True)
+        os.close(terminal)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        import os
+        while True:
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            self._chunks.append(data)
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        """The exit code and everything printed."""
+        import os
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        os.close(self._master)
+        return code, b"".join(self._chunks).decode(errors="replace")

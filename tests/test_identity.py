@@ -111,16 +111,24 @@ class Copies(RandomOverSampler):
 '''
 
 
-@pytest.fixture
-def editable(toy_env, monkeypatch):
-    """`pip install -e` of a package: a dist-info whose direct_url.json says editable, the source in place."""
-    path = importable_module(toy_env, monkeypatch, "my_copies", SOURCE)
+def _installed(folder, monkeypatch, *, editable: bool):
+    """The module my_copies as pip leaves a distribution my-copies 1.0 (RECORD; direct_url.json for -e)."""
+    path = importable_module(folder, monkeypatch, "my_copies", SOURCE)
     dist = path.parent / "my_copies-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-copies\nVersion: 1.0\n")
     (dist / "top_level.txt").write_text("my_copies\n")
-    (dist / "direct_url.json").write_text(json.dumps({"url": path.parent.as_uri(), "dir_info": {"editable": True}}))
+    if editable:
+        (dist / "direct_url.json").write_text(json.dumps({"url": path.parent.as_uri(),
+                                                          "dir_info": {"editable": True}}))
     write_record(dist)
+    return path
+
+
+@pytest.fixture
+def editable(toy_env, monkeypatch):
+    """`pip install -e` of a package: a dist-info whose direct_url.json says editable, the source in place."""
+    path = _installed(toy_env, monkeypatch, editable=True)
     extensions.forget_installed()
     yield path
     extensions.forget_installed()
@@ -139,12 +147,7 @@ def test_editing_an_editable_install_recomputes_its_runs_and_nothing_else(toy_en
 
 
 def test_an_installed_distribution_is_known_by_its_version_until_a_file_of_it_changes(toy_env, monkeypatch):
-    path = importable_module(toy_env, monkeypatch, "my_copies", SOURCE)
-    dist = path.parent / "my_copies-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-copies\nVersion: 1.0\n")
-    (dist / "top_level.txt").write_text("my_copies\n")
-    write_record(dist)
+    path = _installed(toy_env, monkeypatch, editable=False)
     code_identity.forget_installed()
     module = __import__("my_copies")
     try:

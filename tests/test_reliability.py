@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from bench import store as store_module
 from bench.cli import app
 from bench.store import DB_NAME, ResultStore, StoreError
+from conftest import OnTerminal
 
 runner = CliRunner()
 SAMPLERS = "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks"
@@ -114,33 +115,13 @@ def test_killing_the_driver_alone_ends_its_workers_and_frees_the_store(toy_env):
 def test_sigterm_stops_a_run_as_ctrl_c_does(toy_env):
     """`kill PID` (SIGTERM, to the driver alone) on a terminal: workers stopped, one line, exit code 143, the
     invocation interrupted, and the cursor the progress bar hid shown again."""
-    import pty
-    import threading
-    master, terminal = pty.openpty()
     results = toy_env / "runs"
-    driver = subprocess.Popen([sys.executable, "-m", "bench.cli", *LONG_RUN], stdin=terminal, stdout=terminal,
-                              stderr=terminal, start_new_session=True)
-    os.close(terminal)
-    chunks = []
-
-    def read():   # drain the terminal, or the progress bar would block the run on a full buffer
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    run = OnTerminal(*LONG_RUN)
+    driver = run.process
     wait_for_rows(results, 2, driver)
     workers = children(driver.pid)
     os.kill(driver.pid, signal.SIGTERM)
-    code = driver.wait(timeout=120)
-    reader.join(timeout=10)
-    os.close(master)
-    output = b"".join(chunks).decode(errors="replace")
+    code, output = run.wait(timeout=120)
     assert code == 128 + signal.SIGTERM, output
     stored = stored_rows(results)
     assert f"interrupted: {stored} rows stored; run the same command to resume" in output

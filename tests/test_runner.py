@@ -17,6 +17,7 @@ from bench.protocol import Row
 from bench.runner import execute_local, make_plan
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register
 from bench.store import ResultStore
+from conftest import OnTerminal
 
 
 class _Sleeps:
@@ -196,37 +197,16 @@ def test_a_unit_process_does_not_wait_for_an_idle_joblib_pool():
 
 def test_ctrl_c_on_a_terminal_ends_with_one_line_and_exit_code_130(toy_env):
     """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: driver and workers."""
-    import pty
-    import threading
-    master, terminal = pty.openpty()
     results = toy_env / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", "--samplers",
-                             "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks",
-                             "--ratios", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0", "--workers", "1",
-                             "--results", str(results)],
-                            stdin=terminal, stdout=terminal, stderr=terminal, start_new_session=True)
-    os.close(terminal)
-    chunks = []
-
-    def read():   # drain the terminal, or a chatty progress bar would block the run on a full buffer
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    run = OnTerminal("run", "--samplers", "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks",
+                     "--ratios", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0", "--workers", "1",
+                     "--results", str(results))
     deadline = time.monotonic() + 120
     while _count_rows(results / "bench.sqlite") < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
-    reader.join(timeout=10)
-    os.close(master)
-    output = b"".join(chunks).decode(errors="replace")
+    os.killpg(run.process.pid, signal.SIGINT)
+    code, output = run.wait(timeout=60)
+    assert code == 130, output
     stored = _count_rows(results / "bench.sqlite")
     assert 2 <= stored < 64, "the interrupt should land mid-run"   # 32 units x 2 classifiers
     assert f"interrupted: {stored} rows stored; run the same command to resume" in output

@@ -51,7 +51,7 @@ def test_synthetic_rows_are_finite_inside_the_minority_box_and_keep_one_hot_valu
     assert set(np.unique(synthetic[:, 3])) <= {0.0, 1.0}
 
 
-@pytest.mark.parametrize("name", ["CTGAN", "TVAE"])
+@pytest.mark.parametrize("name", ["CTGAN", "TVAE", "TVAE-unclipped", "TVAE-ctgan", "CTGAN-ctgan"])
 def test_a_seed_repeats_exactly_and_another_seed_differs(tiny, name):
     X, y = tiny
     first, _ = resample(name, X, y, ratio=0.5, seed=3)
@@ -61,11 +61,12 @@ def test_a_seed_repeats_exactly_and_another_seed_differs(tiny, name):
     assert not np.array_equal(first, other)
 
 
-def test_the_caller_global_random_state_is_left_as_it_was(tiny):
+@pytest.mark.parametrize("name", ["TVAE", "TVAE-ctgan"])
+def test_the_caller_global_random_state_is_left_as_it_was(tiny, name):
     X, y = tiny
     np.random.seed(123)
     expected = np.random.RandomState(123).rand()
-    resample("TVAE", X, y, ratio=0.5)
+    resample(name, X, y, ratio=0.5)
     assert np.random.rand() == expected
 
 

@@ -12,26 +12,9 @@ from imblearn.over_sampling import KMeansSMOTE  # noqa: E402
 from bench.samplers.imblearn_adapter import MINORITY_SHARE, RatioSampler, minority_share  # noqa: E402
 from bench.samplers.registry import SAMPLERS, SamplerContext, all_entries, resolve_samplers  # noqa: E402
 from bench.samplers.sdv_adapter import CTGANPackageOversampler, SDVOversampler  # noqa: E402
+from test_sdv_adapter import EPOCHS, N_MAJORITY, N_MINORITY, resample, tiny  # noqa: E402,F401 (tiny: a fixture)
 
-N_MAJORITY, N_MINORITY = 120, 40
-EPOCHS = 2
 VARIANTS = ["TVAE-unclipped", "TVAE-ctgan", "CTGAN-ctgan"]
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """120 majority and 40 minority rows: three standardized-like columns and one one-hot 0/1 column."""
-    rng = np.random.RandomState(0)
-    y = np.r_[np.zeros(N_MAJORITY, dtype=int), np.ones(N_MINORITY, dtype=int)]
-    X = np.c_[rng.randn(len(y), 3) + y[:, None], (rng.rand(len(y)) < 0.5).astype(float)]
-    return X, y
-
-
-def resample(name: str, X, y, ratio: float, seed: int = 1, **params):
-    """As a unit runs it: the registry's make, with the catalogue entry's fixed parameters."""
-    all_entries()
-    sampler = SAMPLERS[name].make({"ratio": ratio, "epochs": EPOCHS, **params}, SamplerContext(seed))
-    return sampler.fit_resample(X, y)
 
 
 # ---------------------------------------------------------------- TVAE-unclipped, TVAE-ctgan, CTGAN-ctgan
@@ -86,24 +69,6 @@ def test_every_smaller_class_is_raised_to_the_ratio(tiny):
     labels[:30] = "c"   # 90 "a", 40 "b", 30 "c": ratio 0.5 -> 45 rows each, "b" +5 and "c" +15
     X_res, y_res = CTGANPackageOversampler("TVAE", 0.5, epochs=EPOCHS).fit_resample(X, labels)
     assert [int(np.sum(y_res == c)) for c in "abc"] == [90, 45, 45] and len(X_res) == 180
-
-
-@pytest.mark.parametrize("name", VARIANTS)
-def test_a_seed_repeats_exactly_and_another_seed_differs(tiny, name):
-    X, y = tiny
-    first, _ = resample(name, X, y, ratio=0.5, seed=3)
-    again, _ = resample(name, X, y, ratio=0.5, seed=3)
-    other, _ = resample(name, X, y, ratio=0.5, seed=4)
-    np.testing.assert_array_equal(first, again)
-    assert not np.array_equal(first, other)
-
-
-def test_the_caller_global_random_state_is_left_as_it_was(tiny):
-    X, y = tiny
-    np.random.seed(123)
-    expected = np.random.RandomState(123).rand()
-    resample("TVAE-ctgan", X, y, ratio=0.5)
-    assert np.random.rand() == expected
 
 
 @pytest.mark.parametrize("name", ["TVAE-unclipped", "TVAE-ctgan"])
