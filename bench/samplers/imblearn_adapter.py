@@ -9,11 +9,10 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods
 
 from .base import RATIO, SEED, ProtocolSampler, ratio_strategy
-from .registry import SamplerContext, SamplerEntry, load_factory
+from .registry import MINORITY_SHARE, SamplerContext, SamplerEntry, load_factory
 
 #: A parameter value the adapter works out from the training split before building the sampler: the smallest
 #: class's share of the rows (catalog.toml: KMeansSMOTE's cluster_balance_threshold, issue 25).
-MINORITY_SHARE = "minority_share"
 
 
 def minority_share(y) -> float:

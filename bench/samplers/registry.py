@@ -179,13 +179,17 @@ def _check_fixed(choice: SamplerChoice, ref: str) -> None:
         extensions.check_parameters(load_factory(choice.entry.factory), choice.fixed, ref, "sampler")
 
 
+#: A parameter value the imbalanced-learn adapter works out from the training split: the smallest class's share
+#: of it (KMeansSMOTE's cluster_balance_threshold in catalog.toml).
+MINORITY_SHARE = "minority_share"
+
+
 def check_values(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> None:
     """Build the sampler as a unit does and let the method validate its parameter values (scikit-learn's
     constraints where declared, else its constructor), fitting nothing: a bad value is refused before a run,
     not stored as a grid of error rows. Raises the library's error."""
     extensions.validate(entry.make(params, context))   # what `make` built: AutoSMOTE, Gumbel, MESA, an adapter
     if entry.family in PARAMETERS_TO_FACTORY:   # the method the adapter builds at fit time
-        from .imblearn_adapter import MINORITY_SHARE
         # a value the adapter works out from the training split (KMeansSMOTE's threshold) stands as a share
         given = {k: 0.5 if v == MINORITY_SHARE else v for k, v in params.items() if k != "ratio"}
         extensions.validate(load_factory(entry.factory)(**given))
