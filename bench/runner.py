@@ -24,7 +24,7 @@ from .classifiers import CLASSIFIERS, identities, resolve_classifiers
 from .config import RunSettings
 from .data import PAPER_DATASETS, DataCatalog
 from .metrics import METRICS
-from .names import resolve_name
+from .names import UnknownNameError, resolve_name
 from .protocol import Row, Unit, failed_rows, load_split, run_unit, split_spec, unit_libraries
 from .run_status import RunStatus
 from .samplers.registry import load_factory, preload, resolve_samplers
@@ -42,21 +42,40 @@ class Plan:
 
 
 def resolve_datasets(names: Iterable[str], catalog: DataCatalog) -> list[str]:
-    """`all` means the paper's six; other names must be registered in the data directory."""
-    names = list(names)
-    if names == ["all"]:
-        names = list(PAPER_DATASETS)
-    registered = {r.name for r in catalog.records()}
-    known = sorted(registered | set(PAPER_DATASETS))
+    """`all` means the paper's six; a group (bench.data.groups: `keel`, `collection`, `keel-min20`, ...) its
+    registered datasets; other names must be registered in the data directory."""
+    from .data import groups
+    records = catalog.records()
+    registered = {r.name for r in records}
+    known = sorted(registered | set(PAPER_DATASETS) | set(groups.GROUPS))
     out = []
     for name in names:
-        canonical = resolve_name(name, known, "dataset", listing="bench list datasets")
-        if canonical not in registered:
-            # A paper dataset not yet here is fetched from OpenML; offline that fails with a DataError
-            # that names `bench data import`.
-            catalog.pull([canonical])
-        out.append(canonical)
+        if name == "all":
+            out += [_registered_or_pulled(n, registered, catalog) for n in PAPER_DATASETS]
+            continue
+        group = None if name in registered else groups.split_group(name)
+        if group is None:
+            try:
+                name = resolve_name(name, known, "dataset", listing="bench list datasets")
+            except UnknownNameError:
+                if groups.looks_like_group(name):
+                    raise UnknownNameError(f"unknown dataset group {name!r} (nor a registered dataset): the "
+                                           f"groups are {groups.SPELLING}; see `bench list datasets`") from None
+                raise
+            group = groups.split_group(name) if name in groups.GROUPS else None
+        if group is not None:
+            out += groups.members(*group, records)
+        else:
+            out.append(_registered_or_pulled(name, registered, catalog))
     return list(dict.fromkeys(out))   # a dataset named twice (e.g. in two spellings) is run once
+
+
+def _registered_or_pulled(name: str, registered: set[str], catalog: DataCatalog) -> str:
+    if name not in registered:
+        # A paper dataset not yet here is fetched from OpenML; offline that fails with a DataError
+        # that names `bench data import`.
+        catalog.pull([name])
+    return name
 
 
 def make_plan(run: RunSettings, catalog: DataCatalog, stored: set[str], impute: str, leak: bool) -> Plan:

