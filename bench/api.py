@@ -7,10 +7,13 @@ as the CLI (bench.execution runs what `bench run` runs; bench.analysis builds wh
     rows = api.rows("runs/mine")                     # one row per (run, classifier), scores as columns
     ranks = api.table("2", metric="mcc", results="runs/mine")
     print(api.text("2", metric="mcc", results="runs/mine"))   # exactly what `bench table` prints
+    api.report(results="runs/mine")                          # what `bench report` writes, where it writes it
+    assert api.check().ok                                     # `bench check`: the ci profile against results/ci
 
 Settings come from bench.toml (found as the CLI finds it, or `config=`), then the profile, then keyword
-arguments named as `bench run`'s flags (lists for the list-valued ones). Bad input raises the same one-line
-errors the CLI prints (bench.errors.UserError).
+arguments named as `bench run`'s flags (lists for the list-valued ones). Reading goes through bench.reading and
+checking through bench.check.run_check, as the CLI's commands do, with the same defaults. Bad input raises the
+same one-line errors the CLI prints (bench.errors.UserError).
 """
 from __future__ import annotations
 
@@ -54,58 +57,53 @@ def run(profile: Optional[str] = None, *, config: Optional[PathLike] = None, ret
 
 def rows(results: Optional[PathLike] = None, *, config: Optional[PathLike] = None) -> pd.DataFrame:
     """Every current row of a store (default: [run] results), as `bench table` reads them."""
-    store = _store(results, settings(config))
+    from .reading import open_store
+    store = open_store(settings(config), results)
     try:
         return store.frame()
     finally:
         store.close()
 
 
-def table(key: str = "2", metric: str = "macro_f1", *, results: Optional[PathLike] = None,
+def table(key: str = "2", metric: Optional[str] = None, *, results: Optional[PathLike] = None,
           config: Optional[PathLike] = None, **options: Any) -> pd.DataFrame:
     """The frame of a table or figure (`bench table --table KEY`: "1", "2", "3", "4", "gumbel", "fig4", ...),
-    its notes in `.attrs["notes"]` and its title in `.attrs["title"]`. `options`: reference, pairing,
-    alternative, noop, correction, paper_tables (as `bench table`'s flags)."""
-    from . import analysis
-    from .analysis.artefact import built_for
+    its notes in `.attrs["notes"]` and its title in `.attrs["title"]`. `metric`: [table] metric unless given;
+    `options`: reference, pairing, alternative, noop, correction, paper_tables (as `bench table`'s flags)."""
     from .errors import UserError
-    if _key(key) == "all":
+    from .reading import built, table_key
+    if table_key(key) == "all":
         raise UserError("table() builds one table: pass its key (\"2\", \"3\", ...), or text(\"all\") for all")
-    built = built_for(_context(results, config, options), analysis.artefact(_key(key)), metric)
-    frame = built.frame.copy()
-    frame.attrs.update(title=built.title, notes=[str(n) for n in built.notes])
+    build = built(settings(config), key, metric, results=results, **options)
+    frame = build.frame.copy()
+    frame.attrs.update(title=build.title, notes=[str(n) for n in build.notes])
     return frame
 
 
-def text(key: str = "2", metric: str = "macro_f1", fmt: str = "markdown", *, results: Optional[PathLike] = None,
-         config: Optional[PathLike] = None, **options: Any) -> str:
+def text(key: str = "2", metric: Optional[str] = None, fmt: str = "markdown", *,
+         results: Optional[PathLike] = None, config: Optional[PathLike] = None, **options: Any) -> str:
     """Exactly what `bench table --table KEY --metric METRIC --format FMT` prints."""
-    from . import analysis
-    return analysis.text(_context(results, config, options), _key(key), metric, fmt)
+    from .reading import text as table_text
+    return table_text(settings(config), key, metric, fmt, results=results, **options)
 
 
-def _context(results, config, options):
-    from . import analysis
-    from .data import DataCatalog
-    loaded = settings(config)
-    store = _store(results, loaded)
-    try:
-        frame = store.frame()
-    finally:
-        store.close()
-    return analysis.Context(frame, analysis.Options.from_settings(loaded.table, **options),
-                            DataCatalog(loaded.data_dir))
+def report(results: Optional[PathLike] = None, *, out: Optional[PathLike] = None,
+           config: Optional[PathLike] = None, **options: Any) -> list[Path]:
+    """What `bench report` writes, into `out` (default: report/ beside the store; for a store committed to git
+    runs/report/NAME); the files written, index.md last. `options`: reference, correction, paper_tables, toy_csv."""
+    from .reading import report as write_report
+    return write_report(settings(config), results, out, **options)
 
 
-def _store(results, loaded: Settings):
-    from .store import ResultStore
-    return ResultStore(Path(results or loaded.run.results), readonly=True)
-
-
-def _key(key: str) -> str:
-    from . import analysis
-    from .names import resolve_name
-    return resolve_name(str(key), analysis.TABLE_KEYS, "table", listing="bench table --help")
+def check(profile: Optional[str] = None, *, config: Optional[PathLike] = None, update: bool = False,
+          baseline: Optional[PathLike] = None, tolerance: Optional[float] = None,
+          score_tolerance: Optional[float] = None, workers: Optional[int] = None, quiet: bool = False):
+    """`bench check`: run the profile ([check] profile) afresh and compare it with the baseline ([check]
+    baseline); `update=True` rewrites the baseline instead. Returns a bench.check.CheckResult: `.ok`,
+    `.problems`, `.notes`, `.mode` and `.why`."""
+    from .check import run_check
+    return run_check(settings(config), console=Console(quiet=quiet), update=update, profile=profile,
+                     baseline=baseline, tolerance=tolerance, score_tolerance=score_tolerance, workers=workers)
 
 
 def _listed(value: Any) -> Any:

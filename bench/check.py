@@ -13,18 +13,25 @@ baseline's row of the same run (same dataset, IR, seed, sampler, parameters, cla
   only the CPU differs, the samplers run pinned to one CPU code path (AutoSMOTE) must still agree exactly.
 
 A run whose status changed (ok -> error, ...) or that is in only one of baseline and run always fails.
+
+:func:`run_check` is the workflow (`bench check` and bench.api.check): run the profile afresh into a scratch
+store, then compare it with the baseline, or rewrite the baseline from it.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
 
 from . import environment, stats
+from .config import Settings
 
 RANKS_FILE = "baseline_ranks.csv"
 SCORES_FILE = "baseline_scores.csv"
@@ -40,10 +47,48 @@ class CheckResult:
     mode: str = "exact"                              # "exact" or "tolerance"
     why: str = ""                                    # why that mode
     notes: list[str] = field(default_factory=list)   # what passed only thanks to the tolerance
+    baseline: Optional[Path] = None                  # the baseline compared with, or written
+    updated: bool = False                            # the baseline was rewritten from this run
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def run_check(settings: Settings, *, console: Console, update: bool = False, profile: Optional[str] = None,
+              baseline: Optional[Path | str] = None, tolerance: Optional[float] = None,
+              score_tolerance: Optional[float] = None, workers: Optional[int] = None) -> CheckResult:
+    """Run ``profile`` (default: [check] profile) afresh into a scratch store and compare it with ``baseline``
+    ([check] baseline), within ``tolerance`` and ``score_tolerance`` ([check]'s); ``update``: rewrite the
+    baseline from the run instead. A run whose every computed row failed is a failed check, and never a
+    baseline. Ctrl-C raises bench.execution.Interrupted."""
+    from .execution import execute
+    from .store import ResultStore
+    cfg = settings.check
+    name = profile or cfg.profile
+    run_settings = settings.run_for(name, workers=workers)
+    directory = Path(baseline or cfg.baseline)
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+        store = ResultStore(Path(scratch))
+        try:
+            outcome = execute(run_settings, settings, store, console=console,
+                              flags={"profile": name, "workers": workers})
+            frame = store.frame()
+            environments = list(store.environments()["description"])
+        finally:
+            store.close()
+    if outcome.all_failed:
+        return CheckResult([f"all {sum(outcome.computed.values())} computed rows failed"] + [
+            f"{label}: {n} rows failed, the first: {message}" for label, (n, message) in outcome.failures.items()],
+            len(frame), baseline=directory)
+    if update:
+        write_baseline(frame, environments, directory, run_settings.metrics)
+        return CheckResult([], len(frame), baseline=directory, updated=True)
+    result = compare(frame, environments, directory, run_settings.metrics,
+                     cfg.tolerance if tolerance is None else tolerance,
+                     cfg.score_tolerance if score_tolerance is None else score_tolerance)
+    result.baseline = directory
+    return result
 
 
 def run_identity(spec_json: str) -> str:

@@ -13,19 +13,21 @@ import errno
 import functools
 import re
 import sys
-import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, TableSettings, load_settings
 from .errors import UserError
 from .extensions import define_from_settings
 from .metrics import METRICS
 from .names import resolve_name
+from .reading import PAPER_TABLES, TOY_CSV
 
 # rich_markup_mode=None: help texts are plain, so "[run] results" is not eaten as markup
 app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
@@ -301,18 +303,26 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
 
 
 def _execute(run_settings, settings: Settings, store, **options) -> None:
-    """bench.execution.execute on this terminal; Ctrl-C ends with its one line and exit code 130 (SIGTERM: 143);
-    a run whose every computed row failed ends with the failures per sampler and exit code 1."""
-    from .execution import Interrupted, execute
-    try:
+    """bench.execution.execute on this terminal; a run whose every computed row failed ends with the failures
+    per sampler and exit code 1."""
+    from .execution import execute
+    with _signals_end_the_command():
         outcome = execute(run_settings, settings, store, console=console, **options)
-    except Interrupted as stop:
-        err_console.print(str(stop), highlight=False, markup=False)
-        raise typer.Exit(128 + stop.signal) from None
     if outcome.all_failed:
         for line in outcome.failure_lines():
             err_console.print(line, highlight=False, markup=False)
         raise typer.Exit(1)
+
+
+@contextmanager
+def _signals_end_the_command():
+    """Ctrl-C ends a run with its one line and exit code 130 (SIGTERM: 143), as the shell counts."""
+    from .execution import Interrupted
+    try:
+        yield
+    except Interrupted as stop:
+        err_console.print(str(stop), highlight=False, markup=False)
+        raise typer.Exit(128 + stop.signal) from None
 
 
 @app.command()
@@ -320,35 +330,27 @@ def _execute(run_settings, settings: Settings, store, **options) -> None:
 def check(update: bool = typer.Option(False, help="rewrite the baseline from this run, on purpose"),
           profile: Optional[str] = typer.Option(None, help="the profile to run (default: [check] profile)"),
           baseline: Optional[Path] = typer.Option(None, help="baseline directory (default: [check] baseline)"),
-          tolerance: Optional[float] = typer.Option(None, help="largest allowed move of an average rank"),
+          tolerance: Optional[float] = typer.Option(None, help="largest allowed move of an average rank "
+                                                    "(default: [check] tolerance)"),
           score_tolerance: Optional[float] = typer.Option(None, help="largest allowed score difference when the "
-                                                          "baseline's environment is not this one"),
+                                                          "baseline's environment is not this one (default: "
+                                                          "[check] score_tolerance)"),
           workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)")):
     """Rank regression check: run a profile afresh and compare with a baseline (scores exactly where the
     baseline's environment is this one, else within a tolerance)."""
-    from . import check as check_mod
-    from .store import ResultStore
-    settings = state.settings
-    cfg = settings.check
-    run_settings = settings.run_for(profile or cfg.profile, workers=workers)
-    directory = Path(baseline or cfg.baseline)
-    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
-        store = ResultStore(Path(scratch))
-        _execute(run_settings, settings, store, flags={"profile": profile or cfg.profile, "workers": workers})
-        frame = store.frame()
-        environments = list(store.environments()["description"])
-        store.close()
-    if update:
-        check_mod.write_baseline(frame, environments, directory, run_settings.metrics)
-        console.print(f"baseline of {len(frame)} rows written to {directory}")
+    from .check import run_check
+    with _signals_end_the_command():
+        result = run_check(state.settings, console=console, update=update, profile=profile, baseline=baseline,
+                           tolerance=tolerance, score_tolerance=score_tolerance, workers=workers)
+    if result.updated:
+        console.print(f"baseline of {result.rows} rows written to {result.baseline}")
         return
-    result = check_mod.compare(frame, environments, directory, run_settings.metrics, tolerance or cfg.tolerance,
-                               score_tolerance or cfg.score_tolerance)
-    console.print(f"{result.mode} mode: {result.why}", highlight=False, markup=False, soft_wrap=True)
+    if result.why:
+        console.print(f"{result.mode} mode: {result.why}", highlight=False, markup=False, soft_wrap=True)
     for note in result.notes:
         console.print(f"  passed within tolerance: {note}", highlight=False, markup=False, soft_wrap=True)
     if result.ok:
-        console.print(f"check passed: {result.rows} rows match {directory}", highlight=False)
+        console.print(f"check passed: {result.rows} rows match {result.baseline}", highlight=False)
         return
     for problem in result.problems:
         err_console.print(f"check failed: {problem}", highlight=False, markup=False, soft_wrap=True)
@@ -356,107 +358,71 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
 
 
 # ---------------------------------------------------------------- table / status
-@app.command()
+def _table_help(key: str, what: str) -> str:
+    """The help of a flag that overrides a [table] key: its choices and default, read from the settings."""
+    choices = TableSettings.choices(key)
+    return (f"{' | '.join(choices)}: " if choices else "") + \
+        f"{what} (default: [table] {key}, else {getattr(TableSettings(), key)})"
+
+
+class _TableCommand(TyperCommand):
+    """`bench table`, whose --table help lists the artefact registry's keys. Reading the registry imports
+    pandas, so it is read when that help is shown, not whenever `bench` starts."""
+
+    def format_help(self, ctx, formatter) -> None:
+        from .analysis import TABLE_KEYS
+        option = next(p for p in self.params if p.name == "table_")
+        option.help = (f"{' | '.join(TABLE_KEYS)}: the table to print (all: the paper's tables that apply; a "
+                       "figure's key prints its numbers with --format csv)")
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_TableCommand)
 @user_errors
-def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
-          table_: str = typer.Option("all", "--table", help="1 (dataset statistics) | 2 (average ranks) | "
-                                     "3 (AutoSMOTE among the smote-variants) | 4 (AutoSMOTE ablations) | "
-                                     "gumbel (mean ± std per dataset, the Gumbel-AutoSMOTE paper's protocol) | gumbel-checks (the "
-                                     "Gumbel methods' settings) | gumbel-params | generalisation (training against "
-                                     "test error) | "
-                                     "bayes (Bayesian signed-rank test of the reference) | failures | "
-                                     "paper (comparison with the paper's Table 2) | fig4 | fig5 | fig6 | cd "
-                                     "(a figure's numbers, with --format csv) | all (the paper's tables that apply)"),
+def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", "the metric tables are tuned "
+                                                                      "and scored by")),
+          table_: str = typer.Option("all", "--table", help="the table to print"),
           fmt: str = typer.Option("markdown", "--format", help="markdown | latex | csv"),
           results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
-          reference: Optional[str] = typer.Option(None, help="the sampler the Wilcoxon marks compare against"),
-          pairing: Optional[str] = typer.Option(None, help="configuration | run"),
-          alternative: Optional[str] = typer.Option(None, help="greater | two-sided"),
-          noop: Optional[str] = typer.Option(None, help="no-op rows count with their score, or as missing"),
-          correction: Optional[str] = typer.Option(None, help="none | holm: Holm-corrected Wilcoxon marks "
-                                                   "(default: [table] correction)"),
+          reference: Optional[str] = typer.Option(None, help=_table_help("reference", "the sampler the Wilcoxon "
+                                                                         "marks compare against")),
+          pairing: Optional[str] = typer.Option(None, help=_table_help("pairing", "Wilcoxon pairs")),
+          alternative: Optional[str] = typer.Option(None, help=_table_help("alternative", "the Wilcoxon test's "
+                                                                           "side")),
+          noop: Optional[str] = typer.Option(None, help=_table_help("noop", "no-op rows count with their score, "
+                                                                    "or as missing")),
+          correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected Wilcoxon "
+                                                                          "marks, or none")),
           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
-                                                      "(default: ../shared/paper-tables when present)")):
+                                                      f"and 4 (default: {PAPER_TABLES} when present)")):
     """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
     never runs anything. A table that does not apply says why in one line (exit code 2)."""
-    from . import analysis
-    from .data import DataCatalog
-    settings = state.settings
-    metric = resolve_name(metric, METRICS, "metric", listing="bench list metrics")
-    fmt = resolve_name(fmt, ["markdown", "latex", "csv"], "format", listing="bench table --help")
-    table_ = resolve_name(table_, analysis.TABLE_KEYS, "table", listing="bench table --help")
-    if paper_tables is not None and not paper_tables.is_dir():
-        raise ConfigError(f"--paper-tables {paper_tables} is not a directory: pass the folder holding table2.csv")
-    store = _open_store(results, settings)
-    frame = store.frame()
-    options = analysis.Options.from_settings(
-        settings.table, reference=_stored_sampler(reference, frame), pairing=pairing, alternative=alternative,
-        noop=noop, correction=correction, paper_tables=paper_tables or _existing(Path("../shared/paper-tables")))
-    text = analysis.text(analysis.Context(frame, options, DataCatalog(settings.data_dir)), table_, metric, fmt)
-    print(text, end="" if text.endswith("\n") else "\n")
-
-
-def _stored_sampler(reference: Optional[str], frame) -> Optional[str]:
-    """--reference in any spelling of a sampler this store holds: a typo is one line, not a table without
-    marks. (The configured default may be absent from a store: its tables then say so in a note.)"""
-    if reference is None:
-        return None
-    return resolve_name(reference, sorted(frame["sampler"].unique()), "reference sampler",
-                        listing="bench status, for the samplers this store holds")
+    from .reading import text
+    printed = text(state.settings, table_, metric, fmt, results=results, reference=reference, pairing=pairing,
+                   alternative=alternative, noop=noop, correction=correction, paper_tables=paper_tables)
+    print(printed, end="" if printed.endswith("\n") else "\n")
 
 
 @app.command("report")
 @user_errors
 def report_command(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)"),
            out: Optional[Path] = typer.Option(None, help="where the report goes (default: report/ beside "
-                                              "the store, e.g. runs/report)"),
-           reference: Optional[str] = typer.Option(None, help="the method Table 2 marks compare against"),
-           correction: Optional[str] = typer.Option(None, help="none | holm: Holm-corrected Wilcoxon marks "
-                                                    "(default: [table] correction)"),
+                                              "the store, e.g. runs/report; for a store committed to git "
+                                              "runs/report/NAME)"),
+           reference: Optional[str] = typer.Option(None, help=_table_help("reference", "the method Table 2's "
+                                                                          "marks compare against")),
+           correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected "
+                                                                           "Wilcoxon marks, or none")),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
-                                                       "(default: ../shared/paper-tables when present)"),
-           toy: Optional[Path] = typer.Option(None, help="the 2-D toy data of Figure 7 "
-                                              "(default: ../shared/datasets/toy2/toy2_1.csv when present)")):
+                                                       f"(default: {PAPER_TABLES} when present)"),
+           toy: Optional[Path] = typer.Option(None, help=f"the 2-D toy data of Figure 7 (default: {TOY_CSV} "
+                                              "when present)")):
     """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram, the Bayesian comparison and the paper
     comparison, with an index: the artefacts `bench table` prints, rendered by the same code."""
-    from . import analysis
-    from .data import DataCatalog
-    settings = state.settings
-    if paper_tables is not None and not paper_tables.is_dir():
-        raise ConfigError(f"--paper-tables {paper_tables} is not a directory: pass the folder holding table2.csv")
-    if toy is not None and not toy.is_file():
-        raise ConfigError(f"--toy {toy} is not a file: pass the toy CSV (e.g. ../shared/datasets/toy2/toy2_1.csv)")
-    store = _open_store(results, settings)
-    frame = store.frame()
-    options = analysis.Options.from_settings(
-        settings.table, reference=_stored_sampler(reference, frame), correction=correction,
-        paper_tables=paper_tables or _existing(Path("../shared/paper-tables")),
-        toy_csv=toy or _existing(Path("../shared/datasets/toy2/toy2_1.csv")))
-    out = out or default_report_dir(store.directory)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ConfigError(f"--out {out} cannot be a folder ({err.strerror}): pass a folder for the report") from None
-    ctx = analysis.Context(frame, options, DataCatalog(settings.data_dir))
-    written = analysis.write(ctx, out, invocations=store.invocations(), environments=store.environments())
-    console.print(f"wrote {len(written)} files to {out}; start at {written[-1]}", highlight=False)
-
-
-def default_report_dir(results: Path) -> Path:
-    """Beside the store (`runs/report`), unless the store is committed to git (results/...): a report
-    into committed results is written only when asked (--out), so then `runs/report/<name>`."""
-    import subprocess
-    store = (results / "bench.sqlite").resolve()
-    try:
-        tracked = subprocess.run(["git", "-C", str(store.parent), "ls-files", "--error-unmatch", store.name],
-                                 capture_output=True).returncode == 0
-    except OSError:   # no git: nothing is committed
-        tracked = False
-    return Path("runs") / "report" / results.resolve().name if tracked else results / "report"
-
-
-def _existing(path: Path) -> Optional[Path]:
-    return path if path.exists() else None
+    from .reading import report
+    written = report(state.settings, results, out, reference=reference, correction=correction,
+                     paper_tables=paper_tables, toy_csv=toy)
+    console.print(f"wrote {len(written)} files to {written[-1].parent}; start at {written[-1]}", highlight=False)
 
 
 @app.command()
@@ -465,8 +431,9 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
     """Rows in the store by sampler and status, the most common errors, the environments that computed
     them and every invocation."""
     from . import analysis, provenance
+    from .reading import open_store
     settings = state.settings
-    store = _open_store(results, settings)
+    store = open_store(settings, results)
     frame = store.frame()
     if frame.empty:
         console.print(f"no rows in {store.path} yet: `bench run --results {store.directory}` computes them",
@@ -474,7 +441,7 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
         return
     superseded = store.superseded_count()
     counts = analysis.text(analysis.Context(frame, analysis.Options.from_settings(settings.table)), "failures",
-                           "macro_f1", "markdown")
+                           settings.table.metric, "markdown")
     lines = [counts, "", *provenance.environment_lines(store.environments(), frame)]
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again (in another environment, or after "
@@ -500,12 +467,6 @@ def recover(damaged: Path = typer.Argument(..., help="results directory whose be
     counts = recover_rows(damaged, new, data_contents=DataCatalog(state.settings.data_dir).registered_content)
     console.print(f"recovered into {new / 'bench.sqlite'}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
                   + f". Continue with --results {new}.", highlight=False)
-
-
-def _open_store(results: Optional[Path], settings: Settings):
-    """A store for reading: opened read-only, never written to."""
-    from .store import ResultStore
-    return ResultStore(Path(results or settings.run.results), readonly=True)
 
 
 if __name__ == "__main__":

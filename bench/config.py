@@ -1,9 +1,10 @@
 """bench.toml -> typed, validated settings; profiles; command-line overrides.
 
-The pydantic models below are the one source of the settings' types, constraints and built-in defaults; the
-project's bench.toml states the same values (tests/test_config.py keeps the two equal). Every user mistake in
-the file ends as a ConfigError whose message is one line naming the file, the key, what was expected and
-the fix, so the CLI can print it and exit 2.
+The pydantic models below are the one source of the settings' types, constraints, allowed values and built-in
+defaults: the command line's flags and help, the tables' options (bench.analysis.context.Options) and the
+statistics (bench.stats.WilcoxonSetting) read theirs from here; the paper's six datasets come from
+bench.data.paper. Every user mistake in the file ends as a ConfigError whose message is one line naming the
+file, the key, what was expected and the fix, so the CLI can print it and exit 2.
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from annotated_types import Ge, Gt, Le, Lt, MinLen
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool,
                       StringConstraints, ValidationError, model_validator)
 
+from .data.paper import PAPER_DATASETS
 from .errors import UserError
+from .metrics import METRICS
 
 CONFIG_ENV = "BENCH_CONFIG"
 DATA_DIR_ENV = "BENCH_DATA_DIR"
@@ -82,8 +85,7 @@ SamplerParams = Annotated[dict[str, Any], _Says("a table of parameters, e.g. { b
 
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
-# The paper's six datasets and the full ratio grid (bench.toml repeats them).
-_DATASETS = ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope", "electricity")
+# The full ratio grid
 _RATIOS = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 
@@ -101,7 +103,7 @@ class RunSettings(BaseModel):
 
     profile: Text = "quick"
     results: Text = "runs"
-    datasets: Texts = _DATASETS
+    datasets: Texts = PAPER_DATASETS
     irs: PositiveInts = (20, 50, 100)
     seeds: Counts = (1, 2, 3, 4, 5)
     classifiers: Texts = ("SVM", "KNN", "DT", "AdaBoost")
@@ -125,12 +127,18 @@ class RunSettings(BaseModel):
 class TableSettings(BaseModel):
     model_config = _FROZEN
 
+    metric: Literal[tuple(METRICS)] = "macro_f1"   # `bench table` when --metric is not given
     reference: Text = "AutoSMOTE"
     pairing: Literal["configuration", "run"] = "configuration"
     alternative: Literal["greater", "two-sided"] = "greater"
     alpha: Fraction = 0.05
     noop: Literal["score", "missing"] = "score"
     correction: Literal["none", "holm"] = "none"   # multiple-testing correction of the Wilcoxon marks
+
+    @classmethod
+    def choices(cls, key: str) -> tuple[str, ...]:
+        """The values ``key`` allows (its Literal): what the flags accept and their help lists."""
+        return get_args(cls.model_fields[key].annotation)
 
 
 class CheckSettings(BaseModel):

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
+from .config import TableSettings
 from .run_status import SCORED
 
 __all__ = [
@@ -49,9 +48,11 @@ CONFIG_KEYS = ["dataset", "classifier", "ir"]
 RUN_KEYS = ["dataset", "classifier", "ir", "seed"]
 OVERALL = "overall"
 
-_PAIRINGS = ("configuration", "run")
-_ALTERNATIVES = ("greater", "two-sided", "less")
-_CORRECTIONS = ("none", "holm")
+# The [table] settings' choices and defaults; "less" (the reference worse) only here, for analyses of one's own
+_TABLE = TableSettings()
+_PAIRINGS = TableSettings.choices("pairing")
+_ALTERNATIVES = (*TableSettings.choices("alternative"), "less")
+_CORRECTIONS = TableSettings.choices("correction")
 _OK_STATUSES = SCORED
 
 
@@ -197,10 +198,10 @@ class WilcoxonSetting:
     """
 
     reference: str
-    pairing: str = "configuration"
-    alternative: str = "greater"
-    alpha: float = 0.05
-    correction: Literal["none", "holm"] = "none"
+    pairing: str = _TABLE.pairing
+    alternative: str = _TABLE.alternative
+    alpha: float = _TABLE.alpha
+    correction: str = _TABLE.correction
 
     def __post_init__(self) -> None:
         if self.pairing not in _PAIRINGS:

@@ -1,7 +1,9 @@
 """The Python API runs and reads by the CLI's code: the same rows, the same tables, the same errors."""
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,8 +14,16 @@ from bench.errors import UserError
 from bench.store import ResultStore
 
 
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED_PAPER_TABLES = PROJECT.parent / "shared" / "paper-tables"
+
+
 def bench(*args):
     return CliRunner().invoke(app, list(args))
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def test_run_returns_the_stored_rows_and_resumes(toy_env):
@@ -58,3 +68,42 @@ def test_bad_input_raises_the_cli_one_line_errors_before_anything_is_stored(toy_
     with pytest.raises(UserError, match=words):
         call()
     assert not (toy_env / "runs").exists()
+
+
+@pytest.mark.skipif(not SHARED_PAPER_TABLES.is_dir(), reason="needs the paper's tables in ../shared/paper-tables")
+@pytest.mark.parametrize("key, store, from_the_paper", [("paper", "quick", "against the paper's Table 2"),
+                                                        ("4", "ablations-1000", "paper Macro-F1 rank")])
+def test_text_finds_the_paper_s_tables_where_bench_table_does(monkeypatch, key, store, from_the_paper):
+    """On a committed store, from the project's folder: both read ../shared/paper-tables by the one default,
+    and print the same; the store is left as it was."""
+    monkeypatch.chdir(PROJECT)
+    monkeypatch.delenv("BENCH_CONFIG", raising=False)
+    folder = PROJECT / "results" / store
+    before = _digest(folder)
+    printed = bench("table", "--table", key, "--results", str(folder))
+    assert printed.exit_code == 0, printed.output
+    text = api.text(key, results=folder)
+    assert from_the_paper in text and printed.stdout == text + ("" if text.endswith("\n") else "\n")   # print's newline
+    assert _digest(folder) == before
+
+
+def test_report_goes_where_bench_report_puts_it(toy_env):
+    api.run(samplers=["No-resampling", "RandomOverSampler"], quiet=True)
+    written = api.report()
+    assert written[-1] == toy_env / "runs" / "report" / "index.md"   # beside the store: not committed to git
+    printed = bench("report", "--out", str(toy_env / "cli"))
+    assert printed.exit_code == 0, printed.output
+    assert sorted(p.name for p in written) == sorted(p.name for p in (toy_env / "cli").iterdir())
+    assert (toy_env / "cli" / "table2_mcc.csv").read_text() == (toy_env / "runs" / "report" / "table2_mcc.csv").read_text()
+
+
+def test_check_is_bench_check(toy_env):
+    baseline = toy_env / "baseline"
+    missing = api.check("t", baseline=baseline, quiet=True)
+    assert not missing.ok and "bench check --update" in missing.problems[0]
+    made = api.check("t", baseline=baseline, update=True, quiet=True)
+    assert made.updated and made.ok and (baseline / "baseline_ranks.csv").is_file()
+    again = api.check("t", baseline=baseline, quiet=True)
+    assert again.ok and again.mode == "exact" and again.rows == made.rows > 0
+    printed = bench("check", "--profile", "t", "--baseline", str(baseline))
+    assert printed.exit_code == 0 and f"check passed: {again.rows} rows match {baseline}" in printed.output

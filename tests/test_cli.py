@@ -245,10 +245,32 @@ def test_flags_click_cannot_read_are_one_line_too(toy_env, args, words):
         assert word in lines[0]
 
 
+def _help(*command: str) -> str:
+    """A command's help as one line, whatever click's wrapping (which breaks lines after a hyphen too)."""
+    return " ".join(bench(*command, "--help").output.split()).replace("- ", "-")
+
+
 def test_help_shows_defaults_in_brackets_and_every_metric():
-    text = bench("table", "--help").output
+    text = _help("table")
     assert "(default: [run] results)" in text
     assert "macro_f1 | mcc | macro_precision | macro_recall" in text
+    assert "(default: [table] metric, else macro_f1)" in text and "none | holm" in text
+
+
+def test_table_help_lists_every_key_of_the_artefact_registry():
+    from bench.analysis import TABLE_KEYS
+    assert " | ".join(TABLE_KEYS) in _help("table") and "cost" in TABLE_KEYS
+
+
+@pytest.mark.parametrize("line, words", [('pairing = "pairs"', ["table.pairing", '"configuration", "run"']),
+                                         ('metric = "auc"', ["table.metric", '"macro_f1", "mcc"'])])
+def test_a_bad_table_setting_is_one_line_before_anything_is_read(stored, toy_env, line, words):
+    config = toy_env / "bench.toml"
+    config.write_text(config.read_text().replace("[table]\n", f"[table]\n{line}\n"))
+    before = _digest(stored)
+    for command in (["table"], ["report"], ["status"]):
+        _one_line_error(bench(*command), *words)
+    assert _digest(stored) == before and not (stored.parent / "report").exists()
 
 
 def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
@@ -286,7 +308,7 @@ def test_bad_run_flags_stop_before_anything_is_planned_or_stored(toy_env, args, 
 def test_report_goes_beside_the_store_but_never_into_committed_results(stored, tmp_path, monkeypatch):
     from pathlib import Path
 
-    from bench.cli import default_report_dir
-    assert default_report_dir(stored.parent) == stored.parent / "report"          # not under git
+    from bench.reading import report_folder
+    assert report_folder(stored.parent) == stored.parent / "report"          # not under git
     committed = Path(__file__).resolve().parents[1] / "results" / "gumbel"
-    assert default_report_dir(committed) == Path("runs") / "report" / "gumbel"
+    assert report_folder(committed) == Path("runs") / "report" / "gumbel"

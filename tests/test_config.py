@@ -73,7 +73,7 @@ def test_unknown_key_suggests_the_nearest():
     assert str(err.value) == "bench.toml: unknown key run.sed; did you mean run.seeds?"
     with pytest.raises(ConfigError, match=r"unknown section \[tables\]; did you mean \[table\]\?"):
         parse_settings({"tables": {}})
-    with pytest.raises(ConfigError, match=r"unknown key table.xyz; use one of table.reference, "):
+    with pytest.raises(ConfigError, match=r"unknown key table.xyz; use one of table.metric, table.reference, "):
         parse_settings({"table": {"xyz": 1}})
 
 
@@ -114,12 +114,15 @@ def test_project_bench_toml_is_valid():
 
 
 def test_project_bench_toml_states_the_built_in_defaults():
-    """One source of defaults: the project's bench.toml and the models' defaults are the same settings."""
+    """The project's bench.toml and the models' defaults are the same settings; the file names every key of
+    [data], [run] and [check], but leaves the datasets (bench.data.paper's six) and [table] to the models."""
     loaded, built_in = load_settings(PROJECT_TOML), Settings()
     assert loaded.model_copy(update={"profiles": {}, "source": ""}) == \
         built_in.model_copy(update={"profiles": {}, "source": ""})
-    for section in ("data", "run", "table", "check"):   # and it names every key, so none is left to code
-        assert getattr(loaded, section).model_fields_set == set(type(getattr(loaded, section)).model_fields), section
+    for section in ("data", "run", "check"):
+        named = getattr(loaded, section).model_fields_set
+        assert named == set(type(getattr(loaded, section)).model_fields) - {"datasets"}, section
+    assert loaded.table.model_fields_set == set()
     assert set(built_in.profiles) == set(PROFILES) and built_in.run_for().profile == "quick"
     for name, body in PROFILES.items():   # the built-in profiles too
         assert loaded.profiles[name] == body, name
@@ -139,8 +142,29 @@ def test_a_config_of_one_s_own_keeps_the_built_in_profiles():
 
 def test_defaults_without_a_file_are_the_built_in_ones():
     assert parse_settings({}).model_copy(update={"source": Settings().source}) == Settings()
-    assert Settings().table == TableSettings(reference="AutoSMOTE")
     assert Settings().run.samplers == ("No-resampling", "imblearn", "AutoSMOTE")
+
+
+def test_the_table_settings_defaults_are_those_of_every_reader():
+    """A table read with no [table] section and no flags uses the settings' defaults: the options of
+    bench.analysis and the statistics' Wilcoxon setting take theirs from TableSettings, not from a copy."""
+    from bench.analysis import Options
+    from bench.stats import WilcoxonSetting
+    table = TableSettings()
+    assert Options() == Options.from_settings(table)
+    assert Options().wilcoxon == WilcoxonSetting(table.reference) == Options.from_settings(table).wilcoxon
+    for key in ("pairing", "alternative", "noop", "correction"):
+        assert getattr(table, key) in TableSettings.choices(key)
+        for other in TableSettings.choices(key):   # every choice the settings allow, the readers accept
+            assert getattr(Options(**{key: other}), key) == other
+    with pytest.raises(ValueError, match="pairing"):
+        WilcoxonSetting(table.reference, pairing="seed")   # what the settings refuse, the statistics refuse
+
+
+def test_the_table_metric_is_a_setting():
+    assert TableSettings().metric == "macro_f1" and parse_settings({"table": {"metric": "mcc"}}).table.metric == "mcc"
+    with pytest.raises(ConfigError, match=r'^my.toml: table.metric must be one of "macro_f1", "mcc", '):
+        parse_settings({"table": {"metric": "auc"}}, source="my.toml")
 
 
 def test_settings_are_frozen_and_round_trip():

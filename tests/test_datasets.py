@@ -17,9 +17,9 @@ import pytest
 
 import bench.data.catalog as facade
 from bench import runner
+from bench.config import load_settings, parse_settings
 from bench.data import (
     KNOWN_DATASETS,
-    PAPER_DATASETS,
     DataCatalog,
     DataError,
     DatasetRecord,
@@ -608,10 +608,16 @@ def test_pure_splits_are_deterministic_and_leave_inputs_and_global_rng_alone():
     assert state[0] == after[0] and np.array_equal(state[1], after[1])
 
 
-def test_paper_datasets_have_one_source():
-    assert PAPER_DATASETS == ("phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4", "MagicTelescope",
-                              "electricity")
-    assert runner.PAPER_DATASETS is PAPER_DATASETS and tuple(KNOWN_DATASETS) == PAPER_DATASETS
+@needs_shared
+def test_a_config_that_names_no_datasets_runs_the_paper_s_six(offline: DataCatalog):
+    """Neither the project's bench.toml nor one's own names the six: a run plans every one of them."""
+    own = parse_settings({"run": {"irs": [20], "seeds": [1], "classifiers": ["DT"], "samplers": ["No-resampling"]}})
+    plan = runner.make_plan(own.run_for(), offline, set(), "zero", False)
+    assert [u.dataset for u in plan.units] == ["phoneme", "PhishingWebsites", "eeg-eye-state", "mozilla4",
+                                               "MagicTelescope", "electricity"]
+    project = load_settings(Path(__file__).resolve().parents[1] / "bench.toml")
+    for profile in ("quick", "paper", "reproduction", "paper-tvae"):
+        assert project.run_for(profile).datasets == tuple(u.dataset for u in plan.units), profile
 
 
 # ------------------------------------------------------------------------------------------

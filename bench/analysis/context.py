@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pandas as pd
 
@@ -28,9 +28,9 @@ STORE_COLUMNS = ("key", "dataset", "ir", "seed", "sampler", "params", "classifie
 # on a CPU (about 5 on two shared cores): pass toy_samplers=(..., "CTGAN") to add it.
 TOY_SAMPLERS = ("No-resampling", "SMOTE", "BorderlineSMOTE", "ADASYN", "SVMSMOTE", "AutoSMOTE")
 SMOTE_VARIANTS = "smote_variants"       # the family of Table 3
-# the flags' choices are the settings' own (bench.config.TableSettings), not a second list
-FLAG_CHOICES = {name: get_args(TableSettings.model_fields[name].annotation)
-                for name in ("pairing", "alternative", "noop", "correction")}
+# the flags' choices and the options' defaults are the settings' own (bench.config.TableSettings)
+FLAG_CHOICES = {name: TableSettings.choices(name) for name in ("pairing", "alternative", "noop", "correction")}
+_TABLE = TableSettings()
 
 
 class NotApplicable(UserError):
@@ -44,12 +44,12 @@ class NotApplicable(UserError):
 class Options:
     """The reader's choices: the reference and its Wilcoxon marks, no-op handling, the report's metrics
     and inputs that are not in the store (the paper's tables, Figure 7's toy data)."""
-    reference: str = "AutoSMOTE"
-    pairing: str = "configuration"
-    alternative: str = "greater"
-    alpha: float = 0.05
-    noop: str = "score"
-    correction: str = "none"
+    reference: str = _TABLE.reference
+    pairing: str = _TABLE.pairing
+    alternative: str = _TABLE.alternative
+    alpha: float = _TABLE.alpha
+    noop: str = _TABLE.noop
+    correction: str = _TABLE.correction
     metrics: tuple[str, ...] = REPORT_METRICS
     paper_tables: Path | None = None
     toy_csv: Path | None = None
@@ -60,8 +60,8 @@ class Options:
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown or not self.metrics:
             raise ValueError(f"metrics must be a non-empty subset of {list(METRICS)}, got {list(self.metrics)}")
-        if self.noop not in ("score", "missing"):
-            raise ValueError(f"noop must be 'score' or 'missing', got {self.noop!r}")
+        if self.noop not in FLAG_CHOICES["noop"]:
+            raise ValueError(f"noop must be one of {FLAG_CHOICES['noop']}, got {self.noop!r}")
         _ = self.wilcoxon   # WilcoxonSetting validates pairing, alternative, alpha and correction
 
     @classmethod
