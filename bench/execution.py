@@ -23,9 +23,9 @@ from rich.console import Console
 from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, RunSettings, Settings
 from .extensions import one_line
 from .names import resolve_name
+from .run_status import FAILED
 
 EXECUTORS = ("local", "ray")
-FAILED = ("error", "timeout")   # the statuses --retry-failed computes again
 
 
 class Interrupted(KeyboardInterrupt):

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .cost import Eta, measured_seconds
 from .protocol import Row
-from .run_status import RunStatus
+from .run_status import FAILED, RunStatus
 
 
 class RunProgress:
@@ -20,7 +20,7 @@ class RunProgress:
     def __init__(self, total_rows: int, console: Console, log_every: float = 30.0, stored_rows: int = 0,
                  eta: Eta | None = None):
         self.console = console
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[RunStatus] = Counter()
         self.total, self.stored, self.eta = total_rows, stored_rows, eta
         self.started = time.monotonic()
         self._log_every = log_every
@@ -53,11 +53,11 @@ class RunProgress:
 
     @property
     def failed(self) -> int:
-        return self.counts[RunStatus.ERROR] + self.counts[RunStatus.TIMEOUT]
+        return sum(self.counts[status] for status in FAILED)
 
     def update(self, rows: list[Row]) -> None:
         """One unit's rows (the first one's key names the unit): counted, and done for the ETA."""
-        self.counts.update(str(r.status) for r in rows)
+        self.counts.update(r.status for r in rows)
         if self.eta is not None and rows:
             self.eta.finished(rows[0].key, measured_seconds(rows))
         self._bar.update(self._task, advance=len(rows), failed=self.failed, eta=self._eta_text())
