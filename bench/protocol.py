@@ -24,6 +24,7 @@ from . import environment
 from .run_status import RunStatus
 from .classifiers import make_classifier
 from .data import DataCatalog, DataError
+from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .samplers.registry import SamplerContext, load_factory, sampler_entry
 
@@ -39,7 +40,7 @@ class Unit:
     label: str              # the name shown in tables (with fixed parameters, if any)
     params: str             # JSON, sorted keys: the parameters tried (e.g. {"ratio": 0.3})
     version: str            # the sampler's code version
-    split_spec: str         # JSON: how the split is made (kind "ir" or "stratified", preprocessing)
+    split_spec: str         # JSON: how the split is made (its SplitKind's value, preprocessing)
     libraries: str          # JSON: versions of the libraries that change the unit's numbers
     classifiers: tuple[str, ...]
     tune_metric: str | None = None   # set for samplers that tune on one metric internally
@@ -52,6 +53,10 @@ class Unit:
     def split(self) -> dict[str, Any]:
         """How the split is made: its kind and preprocessing (the spec's "split")."""
         return _parsed(self.split_spec)
+
+    @property
+    def split_kind(self) -> SplitKind:
+        return SplitKind(self.split["kind"])
 
     def spec(self, classifier: str) -> dict[str, Any]:
         spec = {"dataset": self.dataset, "data": self.data, "ir": self.ir, "seed": self.seed, "sampler": self.label,
@@ -119,10 +124,11 @@ def failed_rows(unit: Unit, status: RunStatus, message: str) -> list[Row]:
     return [Row(unit.key(c), unit.spec(c), status, message) for c in unit.classifiers]
 
 
-def split_spec(kind: str, impute: str, leak: bool, test_size: float) -> str:
+def split_spec(kind: SplitKind | str, impute: str, leak: bool, test_size: float) -> str:
     """The JSON that names a split's construction; part of every run's identity."""
-    spec = {"kind": kind, "impute": impute}
-    spec.update({"leak": leak} if kind == "ir" else {"test_size": test_size})
+    kind = SplitKind(kind)
+    spec = {"kind": kind.value, "impute": impute}
+    spec.update({"leak": leak} if kind is SplitKind.IR else {"test_size": test_size})
     return json.dumps(spec, sort_keys=True)
 
 
@@ -134,7 +140,7 @@ def load_split(catalog: DataCatalog, unit: Unit):
         raise DataError(f"dataset {unit.dataset} was registered again with other content after this run was "
                         "planned: run `bench run` again")
     spec = unit.split
-    if spec["kind"] == "stratified":
+    if unit.split_kind is SplitKind.STRATIFIED:
         return catalog.stratified_split(unit.dataset, unit.seed, spec["test_size"], impute=spec["impute"])
     return catalog.split(unit.dataset, unit.ir, unit.seed, impute=spec["impute"], leak=spec["leak"])
 
