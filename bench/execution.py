@@ -185,7 +185,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
     from .progress import RunProgress
     from .pruning import TimeoutPruning
     from .runner import execute_local, make_plan, prepare_splits
-    from .store import InvocationStatus
+    from .runlog import InvocationStatus
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
         if retry_failed:
