@@ -13,16 +13,29 @@ from .protocol import Row
 from .run_status import FAILED, RunStatus
 
 
+class Clock:
+    """The time a run's progress reads (elapsed, ETA) and waits on (the log's marks). A test passes one that
+    moves only when told to, so that what it asserts does not depend on how fast the machine is."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Wait `seconds`, or less if `stop` is set; whether it is."""
+        return stop.wait(seconds)
+
+
 class RunProgress:
     """Rows of the whole grid: those stored before this invocation count as done from the start. Off a
     terminal, a log line every `log_every` seconds by the clock (a unit can take minutes)."""
 
     def __init__(self, total_rows: int, console: Console, log_every: float = 30.0, stored_rows: int = 0,
-                 eta: Eta | None = None):
+                 eta: Eta | None = None, clock: Clock = Clock()):
         self.console = console
         self.counts: Counter[RunStatus] = Counter()
         self.total, self.stored, self.eta = total_rows, stored_rows, eta
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock.now()
         self._log_every = log_every
         self._live = console.is_terminal
         self._stop = threading.Event()
@@ -43,7 +56,7 @@ class RunProgress:
         self._bar.__exit__(*exc)
 
     def _log(self) -> None:
-        while not self._stop.wait(self._log_every):
+        while not self.clock.wait(self._stop, self._log_every):
             # one line per mark in a log, however narrow its console (nohup gives 80 columns)
             self.console.print(self.line(), highlight=False, soft_wrap=True)
 
@@ -63,14 +76,14 @@ class RunProgress:
         self._bar.update(self._task, advance=len(rows), failed=self.failed, eta=self._eta_text())
 
     def _eta_text(self) -> str:
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock.now() - self.started
         if self.eta is not None:
             return f"{self.eta.seconds(elapsed):.0f} s"
         return f"{elapsed / self.done * (self.total - self.stored - self.done):.0f} s" if self.done else "?"
 
     def line(self) -> str:
         """E.g. `300/5400 rows done (120 stored before), 2 failed, 5100 left, 60 s elapsed, ETA 1020 s`."""
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock.now() - self.started
         left = self.total - self.stored - self.done
         eta = self._eta_text()
         before = f" ({self.stored} stored before)" if self.stored else ""
