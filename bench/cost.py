@@ -19,6 +19,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from .data.split_protocol import SplitKind
 from .run_status import SCORED
 from .samplers.registry import SAMPLERS
 
@@ -46,9 +47,8 @@ UNKNOWN_COST = 0.05
 def training_rows(record, unit) -> float:
     """Rows of the unit's training split, from the dataset's class counts (no split needs building)."""
     counts = sorted(record.class_counts.values(), reverse=True)
-    spec = json.loads(unit.split_spec)
-    if spec["kind"] == "stratified":
-        return sum(counts) * (1 - spec["test_size"])
+    if unit.split_kind is SplitKind.STRATIFIED:
+        return sum(counts) * (1 - unit.split["test_size"])
     majority = counts[0]
     return 0.6 * (majority + sum(min(c, majority // unit.ir) for c in counts[1:]))
 

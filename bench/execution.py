@@ -23,9 +23,9 @@ from rich.console import Console
 from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, RunSettings, Settings
 from .extensions import one_line
 from .names import resolve_name
+from .run_status import FAILED
 
 EXECUTORS = ("local", "ray")
-FAILED = ("error", "timeout")   # the statuses --retry-failed computes again
 
 
 class Interrupted(KeyboardInterrupt):
@@ -185,7 +185,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
     from .progress import RunProgress
     from .pruning import TimeoutPruning
     from .runner import execute_local, make_plan, prepare_splits
-    from .store import InvocationStatus
+    from .runlog import InvocationStatus
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
         if retry_failed:

@@ -13,6 +13,7 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from . import environment
 from .run_status import RunStatus
 from .classifiers import make_classifier
 from .data import DataCatalog, DataError
+from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .samplers.registry import SamplerContext, load_factory, sampler_entry
 
@@ -38,7 +40,7 @@ class Unit:
     label: str              # the name shown in tables (with fixed parameters, if any)
     params: str             # JSON, sorted keys: the parameters tried (e.g. {"ratio": 0.3})
     version: str            # the sampler's code version
-    split_spec: str         # JSON: how the split is made (kind "ir" or "stratified", preprocessing)
+    split_spec: str         # JSON: how the split is made (its SplitKind's value, preprocessing)
     libraries: str          # JSON: versions of the libraries that change the unit's numbers
     classifiers: tuple[str, ...]
     tune_metric: str | None = None   # set for samplers that tune on one metric internally
@@ -47,21 +49,36 @@ class Unit:
     factory: str = ""                # a sampler from outside: "module:attr", for workers that lack its definition
     data: str = ""                   # the digest of the dataset's content (bench.data.registry.content_digest)
 
+    @property
+    def split(self) -> dict[str, Any]:
+        """How the split is made: its kind and preprocessing (the spec's "split")."""
+        return _parsed(self.split_spec)
+
+    @property
+    def split_kind(self) -> SplitKind:
+        return SplitKind(self.split["kind"])
+
     def spec(self, classifier: str) -> dict[str, Any]:
         spec = {"dataset": self.dataset, "data": self.data, "ir": self.ir, "seed": self.seed, "sampler": self.label,
-                "params": json.loads(self.params), "version": self.version,
-                "split": json.loads(self.split_spec), "classifier": classifier,
-                "tune_metric": self.tune_metric, "libraries": json.loads(self.libraries)}
+                "params": _parsed(self.params), "version": self.version, "split": self.split,
+                "classifier": classifier, "tune_metric": self.tune_metric, "libraries": _parsed(self.libraries)}
         code = self.classifier_identity(classifier)
         if code:   # only classifiers from outside: the built-in ones' keys stay what they always were
             spec["classifier_code"] = code
         return spec
 
     def classifier_identity(self, classifier: str) -> dict[str, Any] | None:
-        return json.loads(self.classifier_code).get(classifier)
+        return _parsed(self.classifier_code).get(classifier)
 
     def key(self, classifier: str) -> str:
         return spec_key(self.spec(classifier))
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> Any:
+    """A unit's JSON field as a value, parsed once however many keys are made of it (a plan makes one per unit and
+    classifier, and a grid's units share most of their fields). Shared by every spec made of it: never changed."""
+    return json.loads(text)
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -89,7 +106,7 @@ class Row:
     """One stored result: a (unit, classifier) pair with its status and scores."""
     key: str
     spec: dict[str, Any]
-    status: str
+    status: RunStatus
     message: str = ""
     resample_s: float = 0.0
     fit_s: float = 0.0
@@ -99,15 +116,19 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)   # what the method reports (e.g. a search curve)
     environment: dict[str, Any] | None = None   # where it was computed (bench.environment.describe)
 
+    def __post_init__(self):
+        self.status = RunStatus(self.status)   # a status's text ("ok") is taken too: a misspelt one fails here
 
-def failed_rows(unit: Unit, status: str, message: str) -> list[Row]:
+
+def failed_rows(unit: Unit, status: RunStatus, message: str) -> list[Row]:
     return [Row(unit.key(c), unit.spec(c), status, message) for c in unit.classifiers]
 
 
-def split_spec(kind: str, impute: str, leak: bool, test_size: float) -> str:
+def split_spec(kind: SplitKind | str, impute: str, leak: bool, test_size: float) -> str:
     """The JSON that names a split's construction; part of every run's identity."""
-    spec = {"kind": kind, "impute": impute}
-    spec.update({"leak": leak} if kind == "ir" else {"test_size": test_size})
+    kind = SplitKind(kind)
+    spec = {"kind": kind.value, "impute": impute}
+    spec.update({"leak": leak} if kind is SplitKind.IR else {"test_size": test_size})
     return json.dumps(spec, sort_keys=True)
 
 
@@ -118,8 +139,8 @@ def load_split(catalog: DataCatalog, unit: Unit):
     if unit.data and catalog.content(unit.dataset) != unit.data:
         raise DataError(f"dataset {unit.dataset} was registered again with other content after this run was "
                         "planned: run `bench run` again")
-    spec = json.loads(unit.split_spec)
-    if spec["kind"] == "stratified":
+    spec = unit.split
+    if unit.split_kind is SplitKind.STRATIFIED:
         return catalog.stratified_split(unit.dataset, unit.seed, spec["test_size"], impute=spec["impute"])
     return catalog.split(unit.dataset, unit.ir, unit.seed, impute=spec["impute"], leak=spec["leak"])
 

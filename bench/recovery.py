@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .files import refuse_link
-from .store import DB_NAME, INCOMPLETE, ResultStore, StoreError, legacy_environment_default, migrate_v1
+from .store import DB_NAME, INCOMPLETE, ResultStore, StoreError
 
 TABLES = ("environments", "invocations", "runs", "scores")
 MAX_UNREADABLE_IN_A_ROW = 1000   # rowids stepped over before a table's readable part counts as ended
@@ -35,7 +35,7 @@ def recover(damaged_dir: Path, new_dir: Path, data_contents=None) -> dict[str, i
         if journal.is_file():
             Path(f"{copy}-journal").write_bytes(journal.read_bytes())
         counts = _recover(copy, source_path, target_path)
-    # opened as a writer would: integrity checked, migrated, journal mode set
+    # opened as a writer would: integrity checked, migrated up the schema ladder, journal mode set
     ResultStore(Path(new_dir), data_contents=data_contents).close()
     return counts
 
@@ -52,8 +52,8 @@ def _padded(data: bytes) -> bytes:
 
 
 def _recover(copy: Path, source_path: Path, target_path: Path) -> dict[str, int]:
-    """The rows of `copy` (SQLite rolls back a journal beside it on the first read) into `target_path`; the
-    counts of what it holds."""
+    """The rows of `copy` (SQLite rolls back a journal beside it on the first read) into `target_path`, at the
+    copy's schema (opening the new store migrates it); the counts of what it holds."""
     source = sqlite3.connect(copy)
     try:
         version = source.execute("PRAGMA user_version").fetchone()[0]
@@ -74,8 +74,6 @@ def _recover(copy: Path, source_path: Path, target_path: Path) -> dict[str, int]
     incomplete = memory.execute(f"DELETE FROM runs WHERE {INCOMPLETE}").rowcount
     memory.execute("DELETE FROM scores WHERE key NOT IN (SELECT key FROM runs)")
     memory.execute(f"PRAGMA user_version = {version}")
-    if version == 1:
-        migrate_v1(memory, legacy_environment_default())
     target_path.parent.mkdir(parents=True, exist_ok=True)
     target = sqlite3.connect(target_path)
     memory.backup(target)

@@ -16,5 +16,8 @@ class RunStatus(str, enum.Enum):
         return self.value
 
 
-SCORED = (RunStatus.OK, RunStatus.NO_OP)        # rows with scores (a no-op row scores the unchanged data)
+#: Rows with scores (a no-op row scores the unchanged data): what statistics rank and timings price.
+SCORED = (RunStatus.OK, RunStatus.NO_OP)
+#: Rows that failed: counted as failed by a run's progress and outcome, listed by reports, computed again by
+#: `bench run --retry-failed`. A skip is neither: the method declared it cannot run there.
 FAILED = (RunStatus.ERROR, RunStatus.TIMEOUT)

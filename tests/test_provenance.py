@@ -15,7 +15,7 @@ from bench.cli import app
 from bench.config import Settings, load_settings
 from bench.data import DataCatalog
 from bench.runner import make_plan
-from bench.store import DB_NAME, ResultStore
+from bench.store import DB_NAME, ResultStore, StoreError
 
 runner = CliRunner()
 V1_STORE = Path(__file__).parent / "data" / "store_v1.sqlite"   # a slice of results/quick as schema 1 wrote it
@@ -101,6 +101,17 @@ def test_a_schema_1_store_is_read_without_writing_and_migrates_to_the_same_table
     invocations = migrated.invocations()
     assert invocations["status"].tolist() == ["interrupted", "finished"]
     assert invocations["rows"].sum() == 300
+
+
+def test_a_writer_without_the_data_directory_s_contents_leaves_an_older_store_untouched(tmp_path):
+    """From schema 3 a run's key holds its dataset's content: a writer that cannot key the rows refuses before
+    it migrates anything, and a reader still reads them."""
+    shutil.copy(V1_STORE, tmp_path / DB_NAME)
+    original = (tmp_path / DB_NAME).read_bytes()
+    with pytest.raises(StoreError, match="is of schema 1: open it with the data directory's contents"):
+        ResultStore(tmp_path)
+    assert (tmp_path / DB_NAME).read_bytes() == original
+    assert len(ResultStore(tmp_path, readonly=True).frame()) == 300
 
 
 def test_migrated_rows_are_found_by_a_plan_in_the_same_environment(toy_env):

@@ -144,36 +144,61 @@ def _count_rows(db):
             return 0
 
 
+#: A researcher's sampler that, where HELD_AT names a file, creates it and waits there to be killed: a run's kill
+#: point. With one worker the units run in the plan's order, and the driver stores a unit's rows before it sends
+#: the next, so when the file appears the units before this sampler's first are stored and no other is.
+HELD_SAMPLER = """
+import os, time
+from pathlib import Path
+
+from imblearn.over_sampling import RandomOverSampler
+
+
+class HeldOverSampler(RandomOverSampler):
+    def fit_resample(self, X, y):
+        if os.environ.get("HELD_AT"):
+            Path(os.environ["HELD_AT"]).touch()
+            time.sleep(600)
+        return super().fit_resample(X, y)
+"""
+
+
 def test_resume_after_sigkill_gives_the_rows_of_an_uninterrupted_run(toy_env):
-    env = {**os.environ}
-    args = ["run", "--samplers", "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks",
-            "--ratios", "0.3,0.6,1.0", "--workers", "1"]
-    killed_dir = toy_env / "killed"
-    proc = _bench(*args, "--results", str(killed_dir), env=env, start_new_session=True)
+    mine = toy_env / "mine"
+    mine.mkdir()
+    (mine / "held_sampler.py").write_text(HELD_SAMPLER)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(mine), os.environ.get("PYTHONPATH")]))}
+    # No-resampling (1 unit) and RandomOverSampler (3 ratios) before the held sampler: 4 units, 8 rows; 14 units
+    # and 28 rows in all
+    args = ["run", "--samplers", "No-resampling,RandomOverSampler,held_sampler:HeldOverSampler,SMOTE,"
+            "RandomUnderSampler,TomekLinks", "--ratios", "0.3,0.6,1.0", "--workers", "1"]
+    killed_dir, held = toy_env / "killed", toy_env / "held"
+    proc = _bench(*args, "--results", str(killed_dir), env={**env, "HELD_AT": str(held)}, start_new_session=True)
     deadline = time.monotonic() + 120
-    while _count_rows(killed_dir / "bench.sqlite") < 4 and time.monotonic() < deadline:
+    while not held.exists():
+        assert proc.poll() is None, f"the run ended before its kill point: {proc.stdout.read()}"
+        assert time.monotonic() < deadline, "the run did not reach its kill point"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)   # the driver and its workers, mid-run
     proc.wait()
-    partial = _count_rows(killed_dir / "bench.sqlite")
-    assert 4 <= partial < 22, "the kill should land mid-run"
+    assert _count_rows(killed_dir / "bench.sqlite") == 8
     store = ResultStore(killed_dir, readonly=True)
     deadline = time.monotonic() + 30
     while store.is_running() and time.monotonic() < deadline:   # the killed workers still hold the lock a moment
         time.sleep(0.05)
     killed = store.invocations()   # counted from the rows, not written at exit
-    assert killed[["status", "rows"]].values.tolist() == [["interrupted", partial]]
+    assert killed[["status", "rows"]].values.tolist() == [["interrupted", 8]]
     resumed = _bench(*args, "--results", str(killed_dir), env=env)
     assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
     log = ResultStore(killed_dir, readonly=True).invocations()
-    assert log[["status", "rows"]].values.tolist() == [["interrupted", partial], ["finished", 22 - partial]]
+    assert log[["status", "rows"]].values.tolist() == [["interrupted", 8], ["finished", 20]]
     assert log.loc[0, "message"] == "the driver was killed"   # recorded in the store by the next run
     clean = _bench(*args, "--results", str(toy_env / "clean"), env=env)
     assert clean.wait(timeout=300) == 0, clean.stdout.read()
     query = "SELECT key, status, value FROM runs JOIN scores USING (key) ORDER BY key, split, metric"
     with sqlite3.connect(killed_dir / "bench.sqlite") as a, sqlite3.connect(toy_env / "clean" / "bench.sqlite") as b:
         assert a.execute(query).fetchall() == b.execute(query).fetchall()
-        assert a.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 22
+        assert a.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 28
 
 
 def test_a_unit_process_does_not_wait_for_an_idle_joblib_pool():

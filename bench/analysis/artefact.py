@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..data.split_protocol import SplitKind
 from . import render as text
 from .context import Context, NotApplicable
 
@@ -52,7 +53,7 @@ class Artefact:
         return self.heading
 
     def rows(self, ctx: Context) -> pd.DataFrame:
-        return ctx.rows("ir")
+        return ctx.rows(SplitKind.IR)
 
     def applies(self, ctx: Context) -> str | None:
         """None, or one line saying why the rows cannot make this artefact."""

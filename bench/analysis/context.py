@@ -1,7 +1,7 @@
 """What every artefact reads: the store's rows, the reader's options, and the sampler metadata of each row.
 
-Rows are chosen by metadata, never by name patterns: the split kind in a row's spec ("ir", the paper's
-protocol, or "stratified"), and the registry entry behind a sampler label - its family and category, and
+Rows are chosen by metadata, never by name patterns: the split kind in a row's spec (SplitKind: the paper's
+IR protocol, or stratified), and the registry entry behind a sampler label - its family and category, and
 the parameters the label fixes: ``AutoSMOTE[g1=10]`` is a *variant* of the entry ``AutoSMOTE``.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import stats
 from ..config import TableSettings
+from ..data.split_protocol import SplitKind
 from ..errors import UserError
 from ..metrics import METRICS
 from ..names import UnknownNameError, resolve_name
@@ -123,10 +124,10 @@ def is_variant_of(labels: pd.Series, reference: str, parameters: set[str]) -> pd
     return labels.map(test).astype(bool)
 
 
-def split_kind(spec: str) -> str:
-    """"ir" (the paper's splits) or "stratified"; stores older than the split field hold IR rows only."""
+def split_kind(spec: str) -> SplitKind:
+    """A row's split kind; stores older than the split field hold IR rows only."""
     split = json.loads(spec).get("split") or {}
-    return split.get("kind", "ir")
+    return SplitKind(split.get("kind", SplitKind.IR))
 
 
 class Context:
@@ -144,9 +145,9 @@ class Context:
 
     @cached_property
     def split_kinds(self) -> pd.Series:
-        return self.frame["spec"].map(split_kind, na_action="ignore").fillna("ir")
+        return self.frame["spec"].map(split_kind, na_action="ignore").fillna(SplitKind.IR)
 
-    def rows(self, kind: str | None = "ir") -> pd.DataFrame:
+    def rows(self, kind: SplitKind | None = SplitKind.IR) -> pd.DataFrame:
         """The rows of one split kind (None: every row)."""
         return self.frame if kind is None else self.frame[self.split_kinds == kind]
 
@@ -158,7 +159,7 @@ class Context:
         """Table 2's rows (also Figure 4's, the CD diagram's, the paper comparison's and the Bayesian test's):
         IR splits, every family but smote_variants, no variants. A variant whose entry has no rows of its
         own stands for it (e.g. ``MESA[n_estimators=3]`` in a quick profile)."""
-        rows = self.rows("ir")
+        rows = self.rows(SplitKind.IR)
         variant, entry = self.meta(rows, "is_variant").astype(bool), self.meta(rows, "entry")
         represented = set(entry[~variant])
         keep = (self.meta(rows, "family") != SMOTE_VARIANTS) & (~variant | ~entry.isin(represented))
@@ -169,7 +170,7 @@ class Context:
         (dataset, IR, seed, classifier) where such a variant ran: the reference's other runs (e.g. Table 2
         runs on other datasets or IRs) are not comparisons, and would leave every variant unranked for lack
         of a score there."""
-        rows = self.rows("ir")
+        rows = self.rows(SplitKind.IR)
         variant = is_variant_of(rows["sampler"], self.options.reference, parameters)
         keys = ["dataset", "ir", "seed", "classifier"]
         covered = rows.loc[variant, keys].drop_duplicates()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import stats
+from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from ..run_status import RunStatus
 from ..samplers.registry import SamplerContext, all_entries, parse_sampler
@@ -66,7 +67,7 @@ class SearchCurves(FigureArtefact):
     where = ", ".join(f"{k} {v}" for k, v in CURVE_SETTING.items())
 
     def _at_setting(self, ctx) -> pd.DataFrame:
-        rows, ref = ctx.rows("ir"), ctx.options.reference
+        rows, ref = ctx.rows(SplitKind.IR), ctx.options.reference
         here = rows[(rows["dataset"] == CURVE_SETTING["dataset"]) & (rows["ir"] == CURVE_SETTING["ir"])
                     & (rows["classifier"] == CURVE_SETTING["classifier"]) & (rows["status"] == RunStatus.OK)]
         return here[((here["sampler"] == ref) | is_variant_of(here["sampler"], ref, {"ablation"})).astype(bool)]
@@ -153,7 +154,7 @@ class HyperparameterStudy(FigureArtefact):
     key, stem, heading = "fig6", "fig6_hyperparameters", "Figure 6: hyperparameter study"
 
     def rows(self, ctx):
-        rows, ref = ctx.rows("ir"), ctx.options.reference
+        rows, ref = ctx.rows(SplitKind.IR), ctx.options.reference
         return rows[(_studied(rows["sampler"], ref) | (rows["sampler"] == ref)).astype(bool)]
 
     def applies(self, ctx):

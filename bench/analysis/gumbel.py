@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 
+from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from ..stats import wilcoxon_pair
 from . import plots
@@ -21,7 +22,7 @@ OUTLIER_MARGIN = 0.10     # issue 18: no run this far below its dataset's median
 
 def method_rows(ctx) -> pd.DataFrame:
     """Stratified rows of the methods, as they are and with studied parameters fixed."""
-    rows = ctx.rows("stratified")
+    rows = ctx.rows(SplitKind.STRATIFIED)
     meta = rows["sampler"].map(sampler_meta)
     keep = meta.map(lambda m: m.entry in METHODS and set(m.fixed) <= set(STUDIED))
     return rows[keep.astype(bool)]
@@ -102,7 +103,7 @@ def _against_defaults(rows: pd.DataFrame, score: str) -> pd.DataFrame:
 
 
 def _plain_mlp(ctx) -> pd.DataFrame:
-    rows = ctx.rows("stratified")
+    rows = ctx.rows(SplitKind.STRATIFIED)
     return rows[(rows["sampler"] == PLAIN_MLP) & (rows["classifier"] == "gumbel-mlp")].assign(method=PLAIN_MLP,
                                                                                                setting="")
 
@@ -170,7 +171,7 @@ class Generalisation(Artefact):
     key, stem, heading = "generalisation", "generalisation", "Gumbel-AutoSMOTE: training against test error"
 
     def rows(self, ctx):
-        rows = ctx.rows("stratified")
+        rows = ctx.rows(SplitKind.STRATIFIED)
         trained = [c for c in rows.columns if c.startswith("train_")]   # frames of older stores have none
         if not trained:
             return rows.iloc[:0]

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import stats
 from ..data import DataError, table1
+from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from ..run_status import FAILED, SCORED, RunStatus
 from . import render as text
@@ -147,10 +148,6 @@ class RankTable(Artefact):
 class DatasetTable(Artefact):
     key, stem, heading, per_metric = "1", "table1", "Table 1: datasets", False
 
-    def rows(self, ctx):
-        rows = ctx.rows("ir")
-        return rows[rows["ir"] > 0]
-
     def applies(self, ctx):
         rows = self.rows(ctx)
         if rows.empty:
@@ -209,7 +206,7 @@ class SmoteVariantsRanks(RankTable):
         return f"Table 3: {ctx.options.reference} among the smote-variants oversamplers"
 
     def rows(self, ctx):
-        rows = ctx.rows("ir")
+        rows = ctx.rows(SplitKind.IR)
         chosen = (ctx.meta(rows, "family") == SMOTE_VARIANTS) | (rows["sampler"] == ctx.options.reference)
         return rows[chosen.astype(bool)]
 
@@ -297,11 +294,12 @@ class GumbelTable(Artefact):
 
     def rows(self, ctx):
         """The stratified rows of samplers as they are; variants (fixed parameters) are the checks' table."""
-        rows = ctx.rows("stratified")
+        rows = ctx.rows(SplitKind.STRATIFIED)
         return rows[~ctx.meta(rows, "is_variant").astype(bool)]
 
     def applies(self, ctx):
-        return None if not self.rows(ctx).empty else 'no rows with split kind "stratified" (run the gumbel profile)'
+        return None if not self.rows(ctx).empty else \
+            f'no rows with split kind "{SplitKind.STRATIFIED}" (run the gumbel profile)'
 
     def describe(self, ctx):
         return [f"Computed {describe_rows(self.rows(ctx))}."]

@@ -16,7 +16,8 @@ from .files import read_inputs
 from .openml_client import fetch
 from .registry import DatasetRecord, Prepared, Registry
 from .split_cache import SplitCache
-from .split_protocol import Split, check_impute, checked_ir, checked_test_size, ir_split, stratified_split
+from .split_protocol import (Split, SplitKind, check_impute, checked_ir, checked_test_size, ir_split,
+                             stratified_split)
 
 
 class DataCatalog:
@@ -76,7 +77,7 @@ class DataCatalog:
         check_impute(impute)
         ir = checked_ir(ir, rec.minority_label, len(rec.class_counts), rec.name)
         seed, leak = int(seed), bool(leak)
-        key = self._splits.key(rec.sha256, kind="ir", ir=ir, seed=seed, impute=impute, leak=leak)
+        key = self._splits.key(rec.sha256, kind=SplitKind.IR, ir=ir, seed=seed, impute=impute, leak=leak)
         return self._splits.get(key, lambda: ir_split(
             *self._registry.load_frame(rec), minority=rec.minority_label, ir=ir, seed=seed, impute=impute,
             leak=leak, name=rec.name))
@@ -87,7 +88,7 @@ class DataCatalog:
         rec = self.get(name)
         check_impute(impute)
         test_size, seed = checked_test_size(test_size), int(seed)
-        key = self._splits.key(rec.sha256, kind="stratified", test_size=test_size, seed=seed, impute=impute)
+        key = self._splits.key(rec.sha256, kind=SplitKind.STRATIFIED, test_size=test_size, seed=seed, impute=impute)
         return self._splits.get(key, lambda: stratified_split(
             *self._registry.load_frame(rec), minority=rec.minority_label, seed=seed, test_size=test_size,
             impute=impute, name=rec.name))

@@ -3,6 +3,7 @@ data: no disk, no global RNG state, every random draw seeded from ``seed``, so a
 its dataset's checksum and its arguments (the split cache relies on that)."""
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -19,6 +20,15 @@ IMPUTE_CHOICES = ("zero", "mean")
 _VAL_RATIO = 0.2
 _TEST_RATIO = 0.2
 _MISSING_CATEGORY = "__missing__"
+
+
+class SplitKind(str, enum.Enum):
+    """How a run splits its data; the value is what a run's spec stores (part of its key), so it never changes."""
+    IR = "ir"                   # the paper's: shuffled 20/20/60, each part under-sampled to the run's IR
+    STRATIFIED = "stratified"   # train/test at the data's own imbalance, no validation part; its runs store IR 0
+
+    def __str__(self) -> str:   # "ir", not "SplitKind.IR", wherever a kind is printed
+        return self.value
 
 
 @dataclass
