@@ -23,7 +23,6 @@ from rich.table import Table
 
 from .config import ConfigError, Settings, load_settings
 from .errors import UserError
-from .extensions import define_from_settings
 from .metrics import METRICS
 from .names import resolve_name
 
@@ -43,9 +42,7 @@ class State:
 
     @property
     def settings(self) -> Settings:
-        settings = load_settings(self.config)
-        define_from_settings(settings)   # [samplers.NAME], [classifiers.NAME]
-        return settings
+        return load_settings(self.config)
 
 
 state = State()
@@ -198,22 +195,23 @@ def print_table(headers: list[str], rows: list[list], title: str = "") -> None:
 @user_errors
 def list_(what: str = typer.Argument(..., help="samplers | classifiers | datasets | metrics")):
     """What can be run: samplers (with their groups), classifiers, datasets, metrics."""
-    from .classifiers import all_classifiers
-    from .samplers.registry import all_entries, groups
+    from . import methods
+    from .samplers.registry import groups
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
-    _ = state.settings   # the config's own [samplers.NAME] / [classifiers.NAME] are listed too
     if what == "samplers":
+        entries = methods.listed_samplers(state.settings)   # bench.toml's [samplers.NAME] are listed too
         rows = []
-        for e in all_entries():
+        for e in entries:
             tuning = ("ratio grid" if e.tunes_ratio else "once") + (", per classifier" if e.per_classifier else "") \
                 + (", per metric" if e.per_metric else "")
             rows.append([e.name, e.category, e.family, tuning, "yes" if e.binary_only else "",
                          ", ".join(f"{e.name}[{v}]" for v in e.variants)])
         print_table(["sampler", "category", "family", "tuning", "binary only", "variants"], rows)
-        err_console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
+        err_console.print("groups for --samplers: " + ", ".join(sorted(groups(entries))), highlight=False,
+                          soft_wrap=True)
     elif what == "classifiers":
-        for name, spec in all_classifiers().items():
+        for name, spec in methods.listed_classifiers(state.settings).items():
             console.print(f"{name:10s} {spec.description}")
     elif what == "metrics":
         for name in METRICS:
@@ -245,6 +243,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes. Exit code 1 when every
     computed row failed, 2 for bad input (nothing stored)."""
+    from . import methods
     from .execution import check_inputs, open_store, price
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
@@ -253,12 +252,13 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
     # bad input stops here, before a store exists (a dry run builds no splits and builds no sampler)
-    executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
-    if dry_run:
-        price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
-        return
-    _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
-             retry_failed=retry_failed, executor=executor, address=address)
+    with methods.registered(settings, run_settings):
+        executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
+        if dry_run:
+            price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
+            return
+        _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
+                 retry_failed=retry_failed, executor=executor, address=address)
     console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
@@ -289,12 +289,13 @@ def check(update: bool = typer.Option(False, help="rewrite the baseline from thi
     """Rank regression check: run a profile afresh and compare with a baseline (scores exactly where the
     baseline's environment is this one, else within a tolerance)."""
     from . import check as check_mod
+    from . import methods
     from .store import ResultStore
     settings = state.settings
     cfg = settings.check
     run_settings = settings.run_for(profile or cfg.profile, workers=workers)
     directory = Path(baseline or cfg.baseline)
-    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch, methods.registered(settings, run_settings):
         store = ResultStore(Path(scratch))
         _execute(run_settings, settings, store, flags={"profile": profile or cfg.profile, "workers": workers})
         frame = store.frame()
@@ -341,7 +342,7 @@ def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
                                                       "(default: ../shared/paper-tables when present)")):
     """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
     never runs anything. A table that does not apply says why in one line (exit code 2)."""
-    from . import analysis
+    from . import analysis, methods
     from .data import DataCatalog
     settings = state.settings
     metric = resolve_name(metric, METRICS, "metric", listing="bench list metrics")
@@ -354,7 +355,8 @@ def table(metric: str = typer.Option("macro_f1", help=" | ".join(METRICS)),
     options = analysis.Options.from_settings(
         settings.table, reference=_stored_sampler(reference, frame), pairing=pairing, alternative=alternative,
         noop=noop, correction=correction, paper_tables=paper_tables or _existing(Path("../shared/paper-tables")))
-    text = analysis.text(analysis.Context(frame, options, DataCatalog(settings.data_dir)), table_, metric, fmt)
+    ctx = analysis.Context(frame, options, DataCatalog(settings.data_dir), samplers=methods.sampler_labels(settings))
+    text = analysis.text(ctx, table_, metric, fmt)
     print(text, end="" if text.endswith("\n") else "\n")
 
 
@@ -381,7 +383,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
                                               "(default: ../shared/datasets/toy2/toy2_1.csv when present)")):
     """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram, the Bayesian comparison and the paper
     comparison, with an index: the artefacts `bench table` prints, rendered by the same code."""
-    from . import analysis
+    from . import analysis, methods
     from .data import DataCatalog
     settings = state.settings
     if paper_tables is not None and not paper_tables.is_dir():
@@ -399,7 +401,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ConfigError(f"--out {out} cannot be a folder ({err.strerror}): pass a folder for the report") from None
-    ctx = analysis.Context(frame, options, DataCatalog(settings.data_dir))
+    ctx = analysis.Context(frame, options, DataCatalog(settings.data_dir), samplers=methods.sampler_labels(settings))
     written = analysis.write(ctx, out, invocations=store.invocations(), environments=store.environments())
     console.print(f"wrote {len(written)} files to {out}; start at {written[-1]}", highlight=False)
 
@@ -426,7 +428,7 @@ def _existing(path: Path) -> Optional[Path]:
 def status(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)")):
     """Rows in the store by sampler and status, the most common errors, the environments that computed
     them and every invocation."""
-    from . import analysis, provenance
+    from . import analysis, methods, provenance
     settings = state.settings
     store = _open_store(results, settings)
     frame = store.frame()
@@ -435,8 +437,9 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
                       highlight=False, markup=False, soft_wrap=True)
         return
     superseded = store.superseded_count()
-    counts = analysis.text(analysis.Context(frame, analysis.Options.from_settings(settings.table)), "failures",
-                           "macro_f1", "markdown")
+    ctx = analysis.Context(frame, analysis.Options.from_settings(settings.table),
+                           samplers=methods.sampler_labels(settings))
+    counts = analysis.text(ctx, "failures", "macro_f1", "markdown")
     lines = [counts, "", *provenance.environment_lines(store.environments(), frame)]
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again (in another environment, or after "
