@@ -3,9 +3,10 @@ defined in bench.toml ([samplers.NAME], [classifiers.NAME]) or installed as entr
 `bench.samplers` and `bench.classifiers` of a package's metadata).
 
 What every such reference shares lives here: the `Name[key=value,...]` syntax, importing with one-line
-errors that name the fix, checking fixed parameters against the constructor, and reading which entry points
-are installed. A leaf: the registries (bench.samplers.registry, bench.classifiers) build on it, and
-bench.methods, above both, defines a run's methods from its settings.
+errors that name the fix, checking fixed parameters against the constructor, reading which entry points are
+installed, and registering such methods for the duration of a run. A leaf: the registries
+(bench.samplers.registry, bench.classifiers) build on it, and bench.methods, above both, defines a run's
+methods from its settings.
 """
 from __future__ import annotations
 
