@@ -24,35 +24,34 @@ import pandas as pd
 from rich.console import Console
 
 from .config import Settings, load_settings
-from .extensions import define_from_settings
 
 PathLike = str | Path
 
 
 def settings(config: Optional[PathLike] = None) -> Settings:
-    """bench.toml's settings, with its [samplers.NAME] and [classifiers.NAME] registered."""
-    loaded = load_settings(Path(config) if config is not None else None)
-    define_from_settings(loaded)
-    return loaded
+    """bench.toml's settings (found as the CLI finds them, or `config`)."""
+    return load_settings(Path(config) if config is not None else None)
 
 
 def run(profile: Optional[str] = None, *, config: Optional[PathLike] = None, retry_failed: bool = False,
         executor: str = "local", address: Optional[str] = None, quiet: bool = False, **flags: Any) -> pd.DataFrame:
     """Compute what the store lacks for the profile with `flags` applied (e.g. samplers=[...], seeds=[1, 2],
     results="runs/mine"), then return the store's rows. What is already stored is not computed again."""
+    from . import methods
     from .execution import check_inputs, execute, open_store
     loaded = settings(config)
     flags = {k: _listed(v) for k, v in flags.items()}
     run_settings = loaded.run_for(profile, **flags)
-    executor = check_inputs(run_settings, loaded, executor)
-    store = open_store(run_settings, loaded)
-    try:
-        execute(run_settings, loaded, store, console=Console(quiet=quiet), flags={"profile": profile, **flags},
-                command=f"bench.api.run({_call(profile, flags)})", retry_failed=retry_failed,
-                executor=executor, address=address)
-        return store.frame()
-    finally:
-        store.close()
+    with methods.registered(loaded, run_settings):
+        executor = check_inputs(run_settings, loaded, executor)
+        store = open_store(run_settings, loaded)
+        try:
+            execute(run_settings, loaded, store, console=Console(quiet=quiet), flags={"profile": profile, **flags},
+                    command=f"bench.api.run({_call(profile, flags)})", retry_failed=retry_failed,
+                    executor=executor, address=address)
+            return store.frame()
+        finally:
+            store.close()
 
 
 def rows(results: Optional[PathLike] = None, *, config: Optional[PathLike] = None) -> pd.DataFrame:

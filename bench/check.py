@@ -62,13 +62,14 @@ def run_check(settings: Settings, *, console: Console, update: bool = False, pro
     ([check] baseline), within ``tolerance`` and ``score_tolerance`` ([check]'s); ``update``: rewrite the
     baseline from the run instead. A run whose every computed row failed is a failed check, and never a
     baseline. Ctrl-C raises bench.execution.Interrupted."""
+    from . import methods
     from .execution import execute
     from .store import ResultStore
     cfg = settings.check
     name = profile or cfg.profile
     run_settings = settings.run_for(name, workers=workers)
     directory = Path(baseline or cfg.baseline)
-    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch, methods.registered(settings, run_settings):
         store = ResultStore(Path(scratch))
         try:
             outcome = execute(run_settings, settings, store, console=console,

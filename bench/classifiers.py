@@ -5,16 +5,23 @@ listing or validating built-in names imports no scikit-learn; the class is impor
 A classifier from outside the package (`--classifiers "sklearn.ensemble:RandomForestClassifier[n_estimators=200]"`,
 [classifiers.NAME] in bench.toml, or the `bench.classifiers` entry-point group) is seeded the way the built-in
 ones are and carries its code identity into its runs' keys.
+
+Naming a classifier never registers it: CLASSIFIERS holds the built-in ones, and what a run registers for its
+duration (`registered`: bench.methods) so that its plan and forked workers find the classifiers it defines or
+names from outside.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from . import code_identity, extensions
+from .extensions import load_factory
 from .names import UnknownNameError, resolve_name
-from .samplers.registry import load_factory
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class ClassifierSpec:
 
 # SVM and AdaBoost use random_state=0 as the authors' code does; the tree takes the run seed so that a run
 # repeats exactly.
-BUILT_IN: dict[str, ClassifierSpec] = {
+BUILT_IN: Mapping[str, ClassifierSpec] = MappingProxyType({
     "SVM": ClassifierSpec("sklearn.svm:LinearSVC", {"random_state": 0}, description="LinearSVC(random_state=0)"),
     "KNN": ClassifierSpec("sklearn.neighbors:KNeighborsClassifier", description="KNeighborsClassifier()"),
     "DT": ClassifierSpec("sklearn.tree:DecisionTreeClassifier", seeded=True,
@@ -56,17 +63,26 @@ BUILT_IN: dict[str, ClassifierSpec] = {
     "gumbel-mlp": ClassifierSpec("autosmote.gumbel:GumbelMLPClassifier", seeded=True,
                                  description="Gumbel-AutoSMOTE's own MLP trained alone (64 hidden, min-max then "
                                              "standardised inputs, Adam lr 0.05, 200 epochs, batch 2500)"),
-}
+})
+#: Every classifier known by name here: the built-in ones, and those registered for a run.
 CLASSIFIERS: dict[str, ClassifierSpec] = dict(BUILT_IN)
 ALIASES = {"LinearSVC": "SVM", "DecisionTree": "DT", "MLP": "mlp"}
+
+
+def registered(specs: Mapping[str, ClassifierSpec]) -> AbstractContextManager[None]:
+    """`specs` known by name inside the block and gone after it (bench.methods.registered: a run's own)."""
+    return extensions.registered_in(CLASSIFIERS, specs, reserved={*BUILT_IN, *ALIASES}, kind="classifier")
 
 
 def make_classifier(name: str, seed: int, identity: dict[str, Any] | None = None):
     """A fresh classifier for a run. One this process has no definition of (a Ray worker) is built from the
     unit's `identity`, else from its name (an import path or an installed entry point)."""
-    if name not in CLASSIFIERS and identity is None:
-        resolve_classifiers([name])
-    spec = CLASSIFIERS.get(name) or ClassifierSpec(**identity)
+    if name in CLASSIFIERS:
+        spec = CLASSIFIERS[name]
+    elif identity is not None:
+        spec = ClassifierSpec(**identity)
+    else:
+        spec = classifier_specs([name])[name]
     return spec.build(seed)
 
 
@@ -92,45 +108,57 @@ def _is_classifier(model) -> bool:
         return False
 
 
-def define_classifiers(definitions: dict) -> None:
-    """bench.toml's [classifiers.NAME] tables: a classifier of one's own under NAME, with fixed parameters."""
-    for name, definition in definitions.items():
-        if name in BUILT_IN or name in ALIASES:
-            raise UnknownNameError(f"[classifiers.{name}] takes the name of a built-in classifier: choose another "
-                                   "name")
-        CLASSIFIERS[name] = user_spec(definition.factory, definition.params, f"[classifiers.{name}]")
+def defined_spec(name: str, definition) -> ClassifierSpec:
+    """bench.toml's [classifiers.NAME] (a bench.config.ClassifierDefinition): a classifier of one's own under NAME,
+    with fixed parameters."""
+    if name in BUILT_IN or name in ALIASES:
+        raise UnknownNameError(f"[classifiers.{name}] takes the name of a built-in classifier: choose another name")
+    return user_spec(definition.factory, definition.params, f"[classifiers.{name}]")
 
 
-def _define_entry_points() -> None:
-    """Installed packages' classifiers (entry-point group `bench.classifiers`), under their entry-point names."""
-    extensions.define_entry_points(extensions.CLASSIFIER_GROUP, CLASSIFIERS, lambda name, reference: user_spec(
-        reference, {}, f"classifier {name!r} (entry point {reference})"))
+def _installed_spec(name: str, reference: str) -> ClassifierSpec:
+    """An installed package's classifier (entry point `name` of group `bench.classifiers`), imported now."""
+    return user_spec(reference, {}, f"classifier {name!r} (entry point {reference})")
+
+
+def installed() -> dict[str, ClassifierSpec]:
+    """Installed packages' classifiers whose names are not taken, each imported. One that cannot be loaded is
+    left out: its one-line error is raised where it is named."""
+    return extensions.loadable_entry_points(extensions.CLASSIFIER_GROUP, CLASSIFIERS, _installed_spec)
 
 
 def all_classifiers() -> dict[str, ClassifierSpec]:
-    """Every classifier known here: built-in, defined in bench.toml, installed as an entry point."""
-    _define_entry_points()
-    return CLASSIFIERS
+    """Every classifier known here: built-in, registered, installed as an entry point."""
+    return {**CLASSIFIERS, **installed()}
 
 
-def resolve_classifiers(names: list[str] | tuple[str, ...]) -> list[str]:
-    """Canonical names, in the order given; an import path registers its classifier under its label.
-    Unknown names raise UnknownNameError with suggestions."""
-    out = []
+def classifier_specs(names: list[str] | tuple[str, ...]) -> dict[str, ClassifierSpec]:
+    """Canonical name -> spec, in the order given; registers nothing. A classifier by import path is known by
+    its label; an installed one is imported when named. Unknown names raise UnknownNameError with
+    suggestions."""
+    out: dict[str, ClassifierSpec] = {}
     for text in names:
         reference, fixed = extensions.parse_reference(text, "classifier")
         if ":" in reference:
             name = extensions.label(reference, fixed)
-            CLASSIFIERS.setdefault(name, user_spec(reference, fixed))
+            if name not in out:
+                out[name] = user_spec(reference, fixed)
         elif fixed:
             raise UnknownNameError(f"classifier {text!r}: a built-in classifier takes no parameters; define "
                                    f"[classifiers.NAME] in bench.toml or name the class by import path")
         else:
-            known = all_classifiers()
-            extensions.loadable(reference)
-            name = resolve_name(reference, known, "classifier", aliases=ALIASES, listing="bench list classifiers")
-        out.append(name)
-    return list(dict.fromkeys(out))   # a classifier named twice (e.g. SVM and LinearSVC) is fitted once
+            installed_names = extensions.entry_points(extensions.CLASSIFIER_GROUP, CLASSIFIERS)
+            name = resolve_name(reference, [*CLASSIFIERS, *installed_names], "classifier", aliases=ALIASES,
+                                listing="bench list classifiers")
+            if name in out:   # a classifier named twice (e.g. SVM and LinearSVC) is fitted once
+                continue
+            out[name] = CLASSIFIERS[name] if name in CLASSIFIERS else _installed_spec(name, installed_names[name])
+    return out
+
+
+def resolve_classifiers(names: list[str] | tuple[str, ...]) -> list[str]:
+    """Canonical names, in the order given (bench.classifiers.classifier_specs)."""
+    return list(classifier_specs(names))
 
 
 def identities(names: tuple[str, ...]) -> str:

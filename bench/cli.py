@@ -24,7 +24,6 @@ from typer.core import TyperCommand
 
 from .config import ConfigError, Settings, TableSettings, load_settings
 from .errors import UserError
-from .extensions import define_from_settings
 from .metrics import METRICS
 from .names import resolve_name
 from .reading import PAPER_TABLES, TOY_CSV
@@ -45,9 +44,7 @@ class State:
 
     @property
     def settings(self) -> Settings:
-        settings = load_settings(self.config)
-        define_from_settings(settings)   # [samplers.NAME], [classifiers.NAME]
-        return settings
+        return load_settings(self.config)
 
 
 state = State()
@@ -238,22 +235,23 @@ def print_table(headers: list[str], rows: list[list], title: str = "") -> None:
 @user_errors
 def list_(what: str = typer.Argument(..., help="samplers | classifiers | datasets | metrics")):
     """What can be run: samplers (with their groups), classifiers, datasets, metrics."""
-    from .classifiers import all_classifiers
-    from .samplers.registry import all_entries, groups
+    from . import methods
+    from .samplers.registry import groups
     what = resolve_name(what, ["samplers", "classifiers", "datasets", "metrics"], "listing",
                         listing="bench list --help")
-    _ = state.settings   # the config's own [samplers.NAME] / [classifiers.NAME] are listed too
     if what == "samplers":
+        entries = methods.listed_samplers(state.settings)   # bench.toml's [samplers.NAME] are listed too
         rows = []
-        for e in all_entries():
+        for e in entries:
             tuning = ("ratio grid" if e.tunes_ratio else "once") + (", per classifier" if e.per_classifier else "") \
                 + (", per metric" if e.per_metric else "")
             rows.append([e.name, e.category, e.family, tuning, "yes" if e.binary_only else "",
                          ", ".join(f"{e.name}[{v}]" for v in e.variants)])
         print_table(["sampler", "category", "family", "tuning", "binary only", "variants"], rows)
-        err_console.print("groups for --samplers: " + ", ".join(sorted(groups())), highlight=False, soft_wrap=True)
+        err_console.print("groups for --samplers: " + ", ".join(sorted(groups(entries))), highlight=False,
+                          soft_wrap=True)
     elif what == "classifiers":
-        for name, spec in all_classifiers().items():
+        for name, spec in methods.listed_classifiers(state.settings).items():
             console.print(f"{name:10s} {spec.description}")
     elif what == "metrics":
         for name in METRICS:
@@ -285,6 +283,7 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes. Exit code 1 when every
     computed row failed, 2 for bad input (nothing stored)."""
+    from . import methods
     from .execution import check_inputs, open_store, price
     settings = state.settings
     flags = dict(datasets=_csv(datasets), irs=_csv(irs, int), seeds=_csv(seeds, int),
@@ -293,12 +292,13 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
                  results=str(results) if results else None)
     run_settings = settings.run_for(profile, **flags)
     # bad input stops here, before a store exists (a dry run builds no splits and builds no sampler)
-    executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
-    if dry_run:
-        price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
-        return
-    _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
-             retry_failed=retry_failed, executor=executor, address=address)
+    with methods.registered(settings, run_settings):
+        executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
+        if dry_run:
+            price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
+            return
+        _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
+                 retry_failed=retry_failed, executor=executor, address=address)
     console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 
@@ -430,7 +430,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
 def status(results: Optional[Path] = typer.Option(None, help="results directory (default: [run] results)")):
     """Rows in the store by sampler and status, the most common errors, the environments that computed
     them and every invocation."""
-    from . import analysis, provenance
+    from . import analysis, methods, provenance
     from .reading import open_store
     settings = state.settings
     store = open_store(settings, results)
@@ -440,8 +440,9 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
                       highlight=False, markup=False, soft_wrap=True)
         return
     superseded = store.superseded_count()
-    counts = analysis.text(analysis.Context(frame, analysis.Options.from_settings(settings.table)), "failures",
-                           settings.table.metric, "markdown")
+    ctx = analysis.Context(frame, analysis.Options.from_settings(settings.table),
+                           samplers=methods.sampler_labels(settings))
+    counts = analysis.text(ctx, "failures", settings.table.metric, "markdown")
     lines = [counts, "", *provenance.environment_lines(store.environments(), frame)]
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again (in another environment, or after "

@@ -91,7 +91,8 @@ def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = 
     the executor - and (``prepare``) every split of the grid built or found in the data cache, so that an
     IR the data cannot give is refused too, and every sampler's parameter values validated by the method
     (which imports its library: seconds for torch, so a dry run skips both): bad input is one line, before a
-    store exists. Returns the executor's canonical name."""
+    store exists. Called, as `execute`, inside bench.methods.registered: the run's own methods known by name.
+    Returns the executor's canonical name."""
     from .data import DataCatalog
     from .runner import make_plan, prepare_splits
     executor = resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
@@ -153,7 +154,7 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, *, conso
     """`bench run --dry-run`: the plan's size and estimated cost. Reads the store without its run lock (so it
     answers while a campaign runs on it), creates none and deletes nothing (`retry_failed`: failed rows
     count as left to compute)."""
-    from . import analysis
+    from . import analysis, methods
     from .data import DataCatalog
     from .runner import make_plan
     from .store import DB_NAME, ResultStore, results_dir
@@ -169,7 +170,8 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, *, conso
             stored = store.keys() - (store.keys(FAILED) if retry_failed else set())
             plan = make_plan(run_settings, catalog, stored, settings.data.impute, settings.data.leak)
             _announce(plan, run_settings, n_workers, console, results / DB_NAME)
-            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers))
+            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers),
+                                    samplers=methods.sampler_labels(settings))
         finally:
             store.close()
     console.print(analysis.text(cost, "cost", "macro_f1", "markdown"), highlight=False, markup=False)

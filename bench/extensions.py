@@ -3,8 +3,10 @@ defined in bench.toml ([samplers.NAME], [classifiers.NAME]) or installed as entr
 `bench.samplers` and `bench.classifiers` of a package's metadata).
 
 What every such reference shares lives here: the `Name[key=value,...]` syntax, importing with one-line
-errors that name the fix, checking fixed parameters against the constructor, and the method's code identity
-(bench.code_identity) - so that editing a method recomputes its runs and nothing else.
+errors that name the fix, checking fixed parameters against the constructor, reading which entry points are
+installed, and registering such methods for the duration of a run. A leaf: the registries
+(bench.samplers.registry, bench.classifiers) build on it, and bench.methods, above both, defines a run's
+methods from its settings.
 """
 from __future__ import annotations
 
@@ -13,16 +15,16 @@ import functools
 import importlib
 import inspect
 import json
+import sys
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
-from . import code_identity
 from .names import UnknownNameError
 
 SAMPLER_GROUP = "bench.samplers"
 CLASSIFIER_GROUP = "bench.classifiers"
-#: Installed entry points that cannot be loaded: name -> the one-line error, raised where the name is used.
-UNLOADABLE: dict[str, str] = {}
 
 
 def parse_reference(text: str, kind: str) -> tuple[str, dict[str, Any]]:
@@ -113,41 +115,49 @@ def first_line(factory: type) -> str:
     return (inspect.getdoc(factory) or "").split("\n")[0]
 
 
-@functools.cache
-def entry_points(group: str) -> dict[str, str]:
-    """Installed packages' methods: entry-point name -> "module:attr" (nothing is imported here)."""
+def load_factory(reference: str) -> Any:
+    """The object a "module:attr" reference names (a catalogue entry's or a built-in classifier's `factory`)."""
+    module, _, attr = reference.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def entry_points(group: str, taken: Collection[str] = ()) -> dict[str, str]:
+    """Installed packages' methods of `group` whose names are not `taken`: name -> "module:attr" (nothing is
+    imported here). Read again when sys.path changes, so that a package put on it in a running process (a
+    notebook, a test) is seen."""
+    return {name: ref for name, ref in _entry_points(group, tuple(sys.path)).items() if name not in taken}
+
+
+@functools.lru_cache(maxsize=8)
+def _entry_points(group: str, path: tuple[str, ...]) -> dict[str, str]:
     return {ep.name: ep.value for ep in metadata.entry_points(group=group)}
 
 
-def forget_installed() -> None:
-    """Read the installed packages afresh (after installing one into a running process, as tests do)."""
-    entry_points.cache_clear()
-    code_identity.forget_installed()
-    UNLOADABLE.clear()
+def loadable_entry_points(group: str, taken: Collection[str], build: Callable[[str, str], Any]) -> dict[str, Any]:
+    """Each installed method of `group` whose name is not `taken`, as build(name, reference) makes it (importing
+    it). One that cannot be loaded is left out: its one-line error is raised where it is named."""
+    out = {}
+    for name, reference in entry_points(group, taken).items():
+        try:
+            out[name] = build(name, reference)
+        except UnknownNameError:
+            pass
+    return out
 
 
-def define_entry_points(group: str, registry: dict, build) -> None:
-    """Put each installed entry point of `group` into `registry` as build(name, reference). One that cannot be
-    loaded is remembered in UNLOADABLE: an error only where it is named (`loadable`), not for every command."""
-    for name, reference in entry_points(group).items():
-        if name not in registry and name not in UNLOADABLE:
-            try:
-                registry[name] = build(name, reference)
-            except UnknownNameError as err:
-                UNLOADABLE[name] = str(err)
-
-
-def loadable(name: str) -> None:
-    """Raise the one-line error of an installed entry point `name` that could not be loaded."""
-    if name in UNLOADABLE:
-        raise UnknownNameError(UNLOADABLE[name])
-
-
-def define_from_settings(settings) -> None:
-    """Register bench.toml's [samplers.NAME] and [classifiers.NAME], for every command that reads the settings."""
-    if settings.samplers:
-        from .samplers.user import define_samplers
-        define_samplers(settings.samplers)
-    if settings.classifiers:
-        from .classifiers import define_classifiers
-        define_classifiers(settings.classifiers)
+@contextmanager
+def registered_in(table: dict[str, Any], methods: Mapping[str, Any], reserved: Collection[str],
+                  kind: str) -> Iterator[None]:
+    """`methods` known by name in a registry's `table` inside the block, and gone after it: what a run defines
+    or names from outside, which its plan and its forked workers look up by name. A `reserved` (built-in)
+    name cannot be taken."""
+    taken = sorted(set(methods) & set(reserved))
+    if taken:
+        raise ValueError(f"built-in {kind} names cannot be registered again: {taken}")
+    before = dict(table)
+    table.update(methods)
+    try:
+        yield
+    finally:
+        table.clear()
+        table.update(before)

@@ -118,8 +118,7 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
     them: no recomputation). Invocations get a status (finished when schema 1
     recorded an end, else interrupted), and rows the invocation that wrote them: the latest one started
     before the row was stored (rows merged in from other stores are attributed by time too)."""
-    from .samplers.registry import SAMPLERS, all_entries   # here: migrating is rare, importing is slow
-    all_entries()
+    from .samplers.registry import CATALOGUE   # here: migrating is rare, importing is slow
     packages = legacy_env["packages"]
     env_id = environment.environment_id(legacy_env)
     old_runs = conn.execute("SELECT * FROM runs ORDER BY rowid").fetchall()
@@ -144,7 +143,7 @@ def migrate_v1(conn: sqlite3.Connection, legacy_env: dict[str, Any]) -> None:
         for values in old_runs:
             row = dict(zip(names, values))
             spec = json.loads(row["spec"])
-            entry = SAMPLERS.get(spec["sampler"].split("[")[0])
+            entry = CATALOGUE.get(spec["sampler"].split("[")[0])
             wanted = environment.KEY_LIBRARIES + (entry.libraries if entry else ())
             spec["libraries"] = {name: packages.get(name, environment.NOT_INSTALLED) for name in wanted}
             new = {**row, "key": spec_key(spec), "config": config_key(spec), "spec": json.dumps(spec, sort_keys=True),

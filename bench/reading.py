@@ -121,11 +121,11 @@ def _input(given: Optional[PathLike], default: Path, exists, wrong: str) -> Opti
 
 def _context(settings: Settings, store, *, reference: Optional[str] = None, **given: Any):
     """[table] settings, then every choice given; the reference in any spelling of a sampler the store holds."""
-    from . import analysis
+    from . import analysis, methods
     from .data import DataCatalog
     frame = store.frame()
     options = analysis.Options.from_settings(settings.table, reference=_stored_sampler(reference, frame), **given)
-    return analysis.Context(frame, options, DataCatalog(settings.data_dir))
+    return analysis.Context(frame, options, DataCatalog(settings.data_dir), samplers=methods.sampler_labels(settings))
 
 
 def _stored_sampler(reference: Optional[str], frame) -> Optional[str]:

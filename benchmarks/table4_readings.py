@@ -18,8 +18,8 @@ from scipy.stats import spearmanr
 
 from bench import analysis
 from bench.analysis.artefact import built_for
-from bench.analysis.context import sampler_meta
 from bench.analysis.tables import PAPER_ABLATIONS
+from bench.samplers.labels import SamplerLabels
 from bench.store import ResultStore
 
 READINGS = ("random_search", "random_per_row", "random_flat")
@@ -28,7 +28,8 @@ LABELS = {"macro_f1": "Macro-F1", "mcc": "MCC"}
 
 def table4(frame: pd.DataFrame, reading: str, paper_tables: Path) -> pd.DataFrame:
     """Table 4 over the paper's variants, `reading` renamed to the paper's random search."""
-    ablation = frame["sampler"].map(lambda label: sampler_meta(label).fixed.get("ablation"))
+    samplers = SamplerLabels()
+    ablation = frame["sampler"].map(lambda label: samplers(label).fixed.get("ablation"))
     keep = ~ablation.isin([r for r in READINGS if r != reading])
     ctx = analysis.Context(frame[keep], analysis.Options(reference="AutoSMOTE", paper_tables=paper_tables))
     shown = built_for(ctx, analysis.artefact("4"), None).extra["csv"]

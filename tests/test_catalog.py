@@ -10,17 +10,18 @@ import sys
 import numpy as np
 
 import autosmote
-from bench.samplers.registry import SAMPLERS, all_entries, load_factory
+from bench.extensions import load_factory
+from bench.samplers.registry import CATALOGUE
 
 HEAVY = ("torch", "sdv", "smote_variants", "ctgan")
 
 
 def test_every_factory_resolves_and_the_imblearn_rows_match_the_library():
-    catalogue = [e for e in all_entries() if e.factory and e.family != "user"]   # not other tests' samplers
+    catalogue = [e for e in CATALOGUE.values() if e.factory]
     assert len(catalogue) == 123
     for entry in catalogue:
         assert callable(load_factory(entry.factory)), entry.name
-    for entry in (e for e in all_entries() if e.family == "imblearn"):
+    for entry in (e for e in CATALOGUE.values() if e.family == "imblearn"):
         cls = load_factory(entry.factory)
         assert entry.tunes_ratio == (cls._sampling_type != "clean-sampling"), entry.name
         assert entry.description == (inspect.getdoc(cls) or "").split("\n")[0]
@@ -28,15 +29,15 @@ def test_every_factory_resolves_and_the_imblearn_rows_match_the_library():
 
 def test_autosmote_lists_its_table_4_ablations():
     from autosmote.rl.acting import ABLATIONS
-    assert SAMPLERS["AutoSMOTE"].variants == tuple(f"ablation={a}" for a in ABLATIONS)
+    assert CATALOGUE["AutoSMOTE"].variants == tuple(f"ablation={a}" for a in ABLATIONS)
 
 
 def test_versions_and_key_libraries():
-    assert SAMPLERS["AutoSMOTE"].version.startswith(f"autosmote-{autosmote.__version__}+")
-    assert SAMPLERS["SMOTE"].version.startswith("imblearn-") and "{" not in SAMPLERS["SMOTE"].version
-    assert SAMPLERS["CTGAN"].libraries == ("torch", "ctgan") and SAMPLERS["SMOTE"].libraries == ()
-    assert {e.family for e in all_entries() if "torch" in e.libraries} == {"sdv", "ctgan-package", "mesa", "autosmote",
-                                                                              "gumbel"}
+    assert CATALOGUE["AutoSMOTE"].version.startswith(f"autosmote-{autosmote.__version__}+")
+    assert CATALOGUE["SMOTE"].version.startswith("imblearn-") and "{" not in CATALOGUE["SMOTE"].version
+    assert CATALOGUE["CTGAN"].libraries == ("torch", "ctgan") and CATALOGUE["SMOTE"].libraries == ()
+    assert {e.family for e in CATALOGUE.values() if "torch" in e.libraries} == {"sdv", "ctgan-package", "mesa",
+                                                                                 "autosmote", "gumbel"}
 
 
 def test_binary_only_methods_say_so():
@@ -44,10 +45,10 @@ def test_binary_only_methods_say_so():
     X, y = make_classification(n_samples=300, n_classes=3, n_informative=4, weights=[0.6, 0.3, 0.1],
                                random_state=0)
     from bench.samplers.registry import SamplerContext
-    binary_only = [e for e in all_entries() if e.binary_only]
+    binary_only = [e for e in CATALOGUE.values() if e.binary_only]
     assert {e.family for e in binary_only} == {"smote_variants", "mesa"}
     # AutoSMOTE handles multi-class data (issue 16): its adapter runs it on three classes
-    _, y_res = SAMPLERS["AutoSMOTE"].make({"budget": 2}, SamplerContext(0, X, y, "DT", "macro_f1")).fit_resample(X, y)
+    _, y_res = CATALOGUE["AutoSMOTE"].make({"budget": 2}, SamplerContext(0, X, y, "DT", "macro_f1")).fit_resample(X, y)
     assert set(np.unique(y_res)) == {0, 1, 2} and len(y_res) >= len(y)
 
 

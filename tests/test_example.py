@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bench import extensions
+from bench import code_identity
 from bench.cli import app
 from conftest import OFFLINE_DATASETS, needs_offline_datasets, write_record
 
@@ -38,9 +38,9 @@ def installed(tmp_path, monkeypatch):
         for group, points in project["entry-points"].items()))
     write_record(dist)
     monkeypatch.syspath_prepend(str(site))
-    extensions.forget_installed()
+    code_identity.forget_installed()
     yield project
-    extensions.forget_installed()
+    code_identity.forget_installed()
     sys.modules.pop("jitter_oversampler", None)
 
 

@@ -9,7 +9,7 @@ import types
 import pytest
 from typer.testing import CliRunner
 
-from bench import code_identity, extensions
+from bench import code_identity
 from bench.cli import app
 from bench.config import load_settings
 from bench.data import DataCatalog
@@ -129,9 +129,9 @@ def _installed(folder, monkeypatch, *, editable: bool):
 def editable(toy_env, monkeypatch):
     """`pip install -e` of a package: a dist-info whose direct_url.json says editable, the source in place."""
     path = _installed(toy_env, monkeypatch, editable=True)
-    extensions.forget_installed()
+    code_identity.forget_installed()
     yield path
-    extensions.forget_installed()
+    code_identity.forget_installed()
     sys.modules.pop("my_copies", None)
 
 

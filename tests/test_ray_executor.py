@@ -14,6 +14,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from bench import methods  # noqa: E402
 from bench.config import load_settings  # noqa: E402
 from bench.data import DataCatalog  # noqa: E402
 from bench.protocol import Unit  # noqa: E402
@@ -21,6 +22,7 @@ from bench.ray_executor import GPU_SHARE, _out_of_time, execute_ray, unit_resour
 from bench.runner import execute_local, make_plan  # noqa: E402
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register  # noqa: E402
 from bench.store import ResultStore  # noqa: E402
+from conftest import add_to_config  # noqa: E402
 
 SCORE_COLUMNS = ["key", "status", "n_train", "n_minority", "val_macro_f1", "test_macro_f1", "val_mcc", "test_mcc"]
 
@@ -219,15 +221,13 @@ def test_a_worker_killed_mid_unit_is_retried_and_stored_once(toy_env, ray_with_t
 
 def test_methods_defined_only_in_the_driver_run_on_ray_workers(toy_env, ray_with_test_samplers):
     """A Ray worker never read the driver's bench.toml: the unit carries what builds its methods."""
-    from bench.classifiers import define_classifiers
-    from bench.config import ClassifierDefinition, SamplerDefinition
-    from bench.samplers.user import define_samplers
-    define_samplers({"RayOver": SamplerDefinition(factory="imblearn.over_sampling:RandomOverSampler",
-                                                  params={"shrinkage": 0.3})})
-    define_classifiers({"RayForest": ClassifierDefinition(factory="sklearn.ensemble:RandomForestClassifier",
-                                                          params={"n_estimators": 3})})
+    add_to_config(toy_env, '\n[samplers.RayOver]\nfactory = "imblearn.over_sampling:RandomOverSampler"\n'
+                           'params = { shrinkage = 0.3 }\n[classifiers.RayForest]\n'
+                           'factory = "sklearn.ensemble:RandomForestClassifier"\nparams = { n_estimators = 3 }\n')
     chosen = dict(samplers=("RayOver",), classifiers=("RayForest", "sklearn.tree:DecisionTreeClassifier[max_depth=3]"))
-    local = _run_local(toy_env / "local", **chosen)
-    remote, _ = _run_ray(toy_env / "ray", **chosen)
+    settings = load_settings()
+    with methods.registered(settings, settings.run_for(**chosen)):
+        local = _run_local(toy_env / "local", **chosen)
+        remote, _ = _run_ray(toy_env / "ray", **chosen)
     assert len(local) == 4 and set(remote["status"]) == {"ok"}, remote["message"].tolist()
     assert remote[SCORE_COLUMNS].equals(local[SCORE_COLUMNS])

@@ -8,7 +8,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from bench import extensions
+from bench import code_identity
 from bench.cli import app
 from bench.classifiers import make_classifier, resolve_classifiers
 from bench.store import ResultStore
@@ -118,9 +118,9 @@ def installed(toy_env, module, monkeypatch):
                                           "Broken = my_oversampling:NoSuchClass\n\n"
                                           "[bench.classifiers]\nWideKNN = my_classifiers:WideKNN\n")
     write_record(dist)
-    extensions.forget_installed()
+    code_identity.forget_installed()
     yield
-    extensions.forget_installed()
+    code_identity.forget_installed()
     sys.modules.pop("my_oversampling", None)
 
 
@@ -143,3 +143,16 @@ def test_an_entry_point_that_cannot_be_loaded_is_an_error_only_where_it_is_named
     assert "sampler 'Broken' (entry point my_oversampling:NoSuchClass)" in result.output
     assert "has no 'NoSuchClass'" in result.output
     assert not (toy_env / "runs").exists()
+
+
+def test_installed_methods_are_imported_only_where_they_are_named_or_listed(toy_env, installed):
+    assert bench("run", "--samplers", "No-resampling,Copies", "--classifiers", "SVM,WideKNN").exit_code == 0
+    for name in ("my_oversampling", "my_classifiers"):
+        sys.modules.pop(name)
+    for command in (("table", "--table", "2"), ("status",), ("run", "--samplers", "SMOTE", "--classifiers", "DT")):
+        result = bench(*command)
+        assert result.exit_code == 0, result.output
+        assert not {"my_oversampling", "my_classifiers"} & set(sys.modules), command
+    assert "Copies" in bench("table", "--table", "2").stdout   # ranked, by its name alone
+    assert "WideKNN" in bench("list", "classifiers").stdout
+    assert "my_classifiers" in sys.modules and "my_oversampling" not in sys.modules

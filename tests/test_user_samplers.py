@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bench.analysis.context import sampler_meta
+from bench import api
+from bench.classifiers import CLASSIFIERS
 from bench.cli import app
-from bench.samplers.registry import SAMPLERS
+from bench.samplers.registry import SAMPLERS, SamplerContext, parse_sampler
 from bench.store import ResultStore
 from conftest import add_to_config, importable_module, refused_before_anything_is_stored
 
@@ -49,9 +51,6 @@ def test_a_sampler_by_import_path_runs_under_the_protocol_and_is_ranked(toy_env,
     # ratio 1.0 balanced the classes: as many minority rows as majority ones
     balanced = mine[mine["params"].str.contains('"ratio": 1.0')]
     assert (balanced["n_minority"] * 2 == balanced["n_train"]).all()
-    # read as a new process would, one that has not met the sampler yet
-    SAMPLERS.pop("my_oversampling:ShrunkOverSampler")
-    sampler_meta.cache_clear()
     table = bench("table", "--table", "2", "--format", "csv")
     assert table.exit_code == 0, table.output
     assert ref in table.stdout   # ranked in Table 2 beside the built-in samplers
@@ -113,3 +112,56 @@ def test_bad_sampler_definitions_are_one_line_errors(toy_env, module, text, word
     add_to_config(toy_env, text)
     result = bench("run")
     refused_before_anything_is_stored(result, toy_env, words)
+
+
+def test_a_run_registers_its_methods_for_its_duration_only(toy_env, module):
+    add_to_config(toy_env, '\n[samplers.Shrunk]\nfactory = "my_oversampling:ShrunkOverSampler"\ncategory = "over"\n'
+                           '\n[classifiers.Forest]\nfactory = "sklearn.ensemble:RandomForestClassifier"\n'
+                           'params = { n_estimators = 3 }\n')
+    samplers, classifiers = dict(SAMPLERS), dict(CLASSIFIERS)   # the built-in ones (and other tests' own)
+    result = bench("run", "--samplers", "Shrunk,my_oversampling:ShrunkOverSampler[shrinkage=0.5]",
+                   "--classifiers", "Forest,sklearn.tree:DecisionTreeClassifier[max_depth=2]")
+    assert result.exit_code == 0, result.output
+    assert set(ResultStore(toy_env / "runs", readonly=True).frame()["status"]) == {"ok"}
+    assert SAMPLERS == samplers and CLASSIFIERS == classifiers
+
+
+def test_parsing_a_sampler_by_import_path_registers_nothing_and_the_entry_builds_itself(module):
+    choice = parse_sampler("my_oversampling:ShrunkOverSampler[shrinkage=0.5]")
+    assert "my_oversampling:ShrunkOverSampler" not in SAMPLERS
+    X, y = np.arange(40.0).reshape(20, 2), np.array([0] * 16 + [1] * 4)
+    _, y_res = choice.entry.make(choice.grid((1.0,))[0], SamplerContext(3)).fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [16, 16]
+
+
+MARKS_ITS_IMPORT = f"""
+from pathlib import Path
+Path({{marker!r}}).write_text("imported")
+raise RuntimeError("reading a store imported the module of a sampler")
+"""
+
+
+def test_reading_a_store_imports_no_sampler_of_ones_own(toy_env, module):
+    add_to_config(toy_env, '\n[samplers.Shrunk]\nfactory = "my_oversampling:ShrunkOverSampler"\ncategory = "over"\n')
+    ref = "my_oversampling:ShrunkOverSampler[shrinkage=0.5]"
+    assert bench("run", "--samplers", f"No-resampling,Shrunk,{ref}").exit_code == 0
+    marker = toy_env / "imported"
+    sys.modules.pop("my_oversampling")
+    module.write_text(MARKS_ITS_IMPORT.format(marker=str(marker)))
+    table = bench("table", "--table", "2", "--format", "csv")
+    assert table.exit_code == 0, table.output
+    groups = {line.split(",")[1]: line.split(",")[0] for line in table.stdout.splitlines()[1:]}
+    assert groups["Shrunk"] == "over" and groups[ref] == "user"   # bench.toml's category, read as data
+    assert bench("status").exit_code == 0
+    assert ref in api.text("failures")
+    assert not marker.exists() and "my_oversampling" not in sys.modules
+
+
+def test_a_broken_definition_stops_a_run_but_not_reading_what_is_stored(toy_env, module):
+    assert bench("run", "--samplers", "No-resampling,RandomOverSampler").exit_code == 0
+    add_to_config(toy_env, '\n[samplers.Mine]\nfactory = "no_such_module_x:Thing"\n')
+    table = bench("table", "--table", "2")
+    assert table.exit_code == 0 and "RandomOverSampler" in table.stdout, table.output
+    assert bench("status").exit_code == 0
+    refused = bench("run", "--samplers", "No-resampling")
+    assert refused.exit_code == 2 and "cannot import 'no_such_module_x'" in refused.output

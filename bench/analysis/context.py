@@ -1,14 +1,15 @@
 """What every artefact reads: the store's rows, the reader's options, and the sampler metadata of each row.
 
 Rows are chosen by metadata, never by name patterns: the split kind in a row's spec (SplitKind: the paper's
-IR protocol, or stratified), and the registry entry behind a sampler label - its family and category, and
-the parameters the label fixes: ``AutoSMOTE[g1=10]`` is a *variant* of the entry ``AutoSMOTE``.
+IR protocol, or stratified), and the entry behind a sampler label - its family and category, and the
+parameters the label fixes: ``AutoSMOTE[g1=10]`` is a *variant* of the entry ``AutoSMOTE``. Labels are read as
+data (bench.samplers.labels): reading imports no method and registers nothing.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from ..config import TableSettings
 from ..data.split_protocol import SplitKind
 from ..errors import UserError
 from ..metrics import METRICS
-from ..names import UnknownNameError, resolve_name
-from ..samplers.registry import all_entries, parse_sampler
+from ..names import resolve_name
+from ..samplers.labels import SamplerLabels
 
 REPORT_METRICS = ("macro_f1", "mcc")     # the paper's two; multi-metric artefacts (Table 4) show both
 STORE_COLUMNS = ("key", "dataset", "ir", "seed", "sampler", "params", "classifier", "tune_metric", "status",
@@ -82,44 +83,12 @@ class Options:
         return stats.WilcoxonSetting(self.reference, self.pairing, self.alternative, self.alpha, self.correction)
 
 
-@dataclass(frozen=True)
-class SamplerMeta:
-    """A sampler label read through the registry: ``fixed`` non-empty makes it a variant of ``entry``."""
-    entry: str
-    family: str
-    category: str
-    position: int               # Table 2's order (the catalogue's); unknown labels last
-    fixed: dict
-
-    @property
-    def is_variant(self) -> bool:
-        return bool(self.fixed)
-
-
-@lru_cache(maxsize=None)
-def sampler_meta(label: str) -> SamplerMeta:
-    """The registry entry behind ``label``; a label the registry does not know is its own entry, family
-    and category "other"."""
-    try:
-        choice = parse_sampler(label)   # a sampler by import path joins the registry here, after the catalogue's
-    except UnknownNameError:
-        return SamplerMeta(label, "other", "other", len(all_entries()), {})
-    entries = [e.name for e in all_entries()]
-    entry = choice.entry
-    return SamplerMeta(entry.name, entry.family, entry.category, entries.index(entry.name), dict(choice.fixed))
-
-
-def sampler_order(labels) -> list[str]:
-    """Table 2's row order: the registry's order, a variant after its entry, unknown labels last."""
-    return sorted(labels, key=lambda s: (sampler_meta(s).position, s))
-
-
-def is_variant_of(labels: pd.Series, reference: str, parameters: set[str]) -> pd.Series:
+def is_variant_of(labels: pd.Series, reference: str, parameters: set[str], samplers: SamplerLabels) -> pd.Series:
     """Mask: the label is a variant of the reference's entry fixing one of ``parameters``."""
-    entry = sampler_meta(reference).entry
+    entry = samplers(reference).entry
 
     def test(label: str) -> bool:
-        meta = sampler_meta(label)
+        meta = samplers(label)
         return meta.entry == entry and bool(set(meta.fixed) & parameters)
     return labels.map(test).astype(bool)
 
@@ -135,12 +104,14 @@ class Context:
     artefact (and `bench report`'s index) renders the one build."""
 
     def __init__(self, frame: pd.DataFrame, options: Options = Options(), catalog: Any = None,
-                 plan: tuple[list, int] | None = None):
+                 plan: tuple[list, int] | None = None, samplers: SamplerLabels | None = None):
         absent = [c for c in STORE_COLUMNS if c not in frame.columns]
         if absent:
             raise ValueError(f"frame lacks the store column(s) {absent}: pass ResultStore.frame()")
         self.frame, self.options, self.catalog = frame, options, catalog
         self.plan = plan   # (units left to compute, workers): what `bench run --dry-run` prices
+        # the rows' sampler labels: bench.methods.sampler_labels(settings) knows bench.toml's definitions too
+        self.samplers = samplers or SamplerLabels()
         self.builds: dict[tuple[str, str | None], Any] = {}
 
     @cached_property
@@ -153,7 +124,7 @@ class Context:
 
     def meta(self, rows: pd.DataFrame, field: str) -> pd.Series:
         """One metadata field per row (``family``, ``entry``, ``is_variant`` ...)."""
-        return rows["sampler"].map(lambda label: getattr(sampler_meta(label), field))
+        return rows["sampler"].map(lambda label: getattr(self.samplers(label), field))
 
     def table2_rows(self) -> pd.DataFrame:
         """Table 2's rows (also Figure 4's, the CD diagram's, the paper comparison's and the Bayesian test's):
@@ -171,7 +142,7 @@ class Context:
         runs on other datasets or IRs) are not comparisons, and would leave every variant unranked for lack
         of a score there."""
         rows = self.rows(SplitKind.IR)
-        variant = is_variant_of(rows["sampler"], self.options.reference, parameters)
+        variant = is_variant_of(rows["sampler"], self.options.reference, parameters, self.samplers)
         keys = ["dataset", "ir", "seed", "classifier"]
         covered = rows.loc[variant, keys].drop_duplicates()
         return rows[variant | (rows["sampler"] == self.options.reference)].merge(covered, on=keys)

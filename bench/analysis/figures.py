@@ -10,10 +10,11 @@ from .. import stats
 from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from ..run_status import RunStatus
-from ..samplers.registry import SamplerContext, all_entries, parse_sampler
+from ..samplers.labels import SamplerLabels
+from ..samplers.registry import SamplerContext, parse_sampler
 from . import plots
 from .artefact import Built, FigureArtefact
-from .context import NotApplicable, describe_rows, is_variant_of, json_dict, listing, sampler_meta
+from .context import NotApplicable, describe_rows, is_variant_of, json_dict, listing
 from .tables import OnTable2Rows, ranked
 
 CURVE_SETTING = {"dataset": "mozilla4", "ir": 50, "classifier": "SVM"}   # Figure 5
@@ -70,15 +71,16 @@ class SearchCurves(FigureArtefact):
         rows, ref = ctx.rows(SplitKind.IR), ctx.options.reference
         here = rows[(rows["dataset"] == CURVE_SETTING["dataset"]) & (rows["ir"] == CURVE_SETTING["ir"])
                     & (rows["classifier"] == CURVE_SETTING["classifier"]) & (rows["status"] == RunStatus.OK)]
-        return here[((here["sampler"] == ref) | is_variant_of(here["sampler"], ref, {"ablation"})).astype(bool)]
+        ablations = is_variant_of(here["sampler"], ref, {"ablation"}, ctx.samplers)
+        return here[((here["sampler"] == ref) | ablations).astype(bool)]
 
     @staticmethod
-    def _excluded(labels: pd.Series) -> pd.Series:
-        return labels.map(lambda s: sampler_meta(s).fixed.get("ablation") in CURVE_EXCLUDED).astype(bool)
+    def _excluded(ctx, labels: pd.Series) -> pd.Series:
+        return labels.map(lambda s: ctx.samplers(s).fixed.get("ablation") in CURVE_EXCLUDED).astype(bool)
 
     def rows(self, ctx):
         here = self._at_setting(ctx)
-        return here[~self._excluded(here["sampler"])]
+        return here[~self._excluded(ctx, here["sampler"])]
 
     def applies(self, ctx):
         if "extra" not in ctx.frame.columns:
@@ -101,7 +103,7 @@ class SearchCurves(FigureArtefact):
         if not curves:
             raise NotApplicable(f"no stored search curve tuned on {metric} at {self.where}")
         here = self._at_setting(ctx)
-        excluded = pd.unique(here.loc[self._excluded(here["sampler"]), "sampler"])
+        excluded = pd.unique(here.loc[self._excluded(ctx, here["sampler"]), "sampler"])
         left_out = {s: "as in the paper: it tunes on its own training data" for s in excluded}
         left_out.update({s: f"no curve tuned on {metric}" for s in pd.unique(rows["sampler"]) if s not in curves})
         return Built(self.where, plots.curve_summary(curves),
@@ -112,12 +114,14 @@ class SearchCurves(FigureArtefact):
                                    left_out=built.extra["left_out"])
 
 
-def _studied(labels: pd.Series, reference: str) -> pd.Series:
+def _studied(labels: pd.Series, reference: str, samplers: SamplerLabels) -> pd.Series:
     """Variants of the reference fixing a studied parameter (not an ablation)."""
-    return is_variant_of(labels, reference, set(STUDIED)) & ~is_variant_of(labels, reference, {"ablation"})
+    return (is_variant_of(labels, reference, set(STUDIED), samplers)
+            & ~is_variant_of(labels, reference, {"ablation"}, samplers))
 
 
-def hyperparameter_scores(rows: pd.DataFrame, metric: str, reference: str = "AutoSMOTE") -> pd.DataFrame:
+def hyperparameter_scores(rows: pd.DataFrame, metric: str, reference: str = "AutoSMOTE",
+                          samplers: SamplerLabels | None = None) -> pd.DataFrame:
     """Figure 6's data: per run of the reference or a variant with fixed g1 / g2 / k_neighbors, its test score
     under each studied parameter whose companions are at their defaults (the paper's one-at-a-time design).
 
@@ -125,7 +129,7 @@ def hyperparameter_scores(rows: pd.DataFrame, metric: str, reference: str = "Aut
     runs (dataset, classifier, IR, seed) that some variant has are used, so the default point is measured on
     the same runs as the variants. G1 left unset is the library's default for the run's IR.
     """
-    variant = _studied(rows["sampler"], reference)
+    variant = _studied(rows["sampler"], reference, samplers or SamplerLabels())
     if not variant.any():
         raise NotApplicable(f"no {reference}[g1=...|g2=...|k_neighbors=...] rows")
     keys = ["dataset", "classifier", "ir", "seed"]
@@ -155,19 +159,19 @@ class HyperparameterStudy(FigureArtefact):
 
     def rows(self, ctx):
         rows, ref = ctx.rows(SplitKind.IR), ctx.options.reference
-        return rows[(_studied(rows["sampler"], ref) | (rows["sampler"] == ref)).astype(bool)]
+        return rows[(_studied(rows["sampler"], ref, ctx.samplers) | (rows["sampler"] == ref)).astype(bool)]
 
     def applies(self, ctx):
         ref = ctx.options.reference
-        if sampler_meta(ref).family != "autosmote":
+        if ctx.samplers(ref).family != "autosmote":
             return f"the study varies AutoSMOTE's parameters, and the reference {ref} is no AutoSMOTE"
-        if not _studied(self.rows(ctx)["sampler"], ref).any():
+        if not _studied(self.rows(ctx)["sampler"], ref, ctx.samplers).any():
             return f"no {ref}[g1=...|g2=...|k_neighbors=...] rows"
         return None
 
     def build(self, ctx, metric):
         ref, label = ctx.options.reference, LABELS[metric]
-        data = hyperparameter_scores(self.rows(ctx), metric, ref)
+        data = hyperparameter_scores(self.rows(ctx), metric, ref, ctx.samplers)
         if data.empty:
             raise NotApplicable("no studied parameter takes more than one value")
         drawn = data.dropna(subset=["score"])
@@ -189,7 +193,6 @@ class HyperparameterStudy(FigureArtefact):
 
 def _toy_factory(name: str, seed: int):
     """A registry sampler for the toy: baselines at TOY_RATIO, searchers against DT and Macro-F1."""
-    all_entries()
     choice = parse_sampler(name)
     params = {**choice.fixed, "ratio": TOY_RATIO} if choice.entry.tunes_ratio else dict(choice.fixed)
     return lambda X_val, y_val: choice.entry.make(params, SamplerContext(seed, X_val, y_val, "DT", "macro_f1"))

@@ -12,7 +12,7 @@ from ..metrics import LABELS
 from ..stats import wilcoxon_pair
 from . import plots
 from .artefact import Artefact, Built, FigureArtefact
-from .context import NotApplicable, describe_rows, listing, sampler_meta
+from .context import NotApplicable, describe_rows, listing
 
 METHODS = ("AutoSMOTE-self-mlp", "AutoSMOTE-cohort-mlp")   # the end-to-end models
 PLAIN_MLP = "No-resampling"      # scored with gumbel-mlp: the method's classifier trained alone
@@ -23,13 +23,13 @@ OUTLIER_MARGIN = 0.10     # issue 18: no run this far below its dataset's median
 def method_rows(ctx) -> pd.DataFrame:
     """Stratified rows of the methods, as they are and with studied parameters fixed."""
     rows = ctx.rows(SplitKind.STRATIFIED)
-    meta = rows["sampler"].map(sampler_meta)
+    meta = rows["sampler"].map(ctx.samplers)
     keep = meta.map(lambda m: m.entry in METHODS and set(m.fixed) <= set(STUDIED))
     return rows[keep.astype(bool)]
 
 
-def _setting(label: str) -> str:
-    fixed = sampler_meta(label).fixed
+def _setting(ctx, label: str) -> str:
+    fixed = ctx.samplers(label).fixed
     return ", ".join(f"{k}={v}" for k, v in sorted(fixed.items())) or "defaults"
 
 
@@ -56,8 +56,8 @@ class GumbelChecks(Artefact):
 
     def build(self, ctx, metric):
         rows = self.rows(ctx).copy()
-        rows["method"] = rows["sampler"].map(lambda s: sampler_meta(s).entry)
-        rows["setting"] = rows["sampler"].map(_setting)
+        rows["method"] = rows["sampler"].map(lambda s: ctx.samplers(s).entry)
+        rows["setting"] = rows["sampler"].map(lambda s: _setting(ctx, s))
         score = f"test_{metric}"
         grouped = rows.groupby(["method", "setting", "dataset"], sort=False)
         cells = (grouped[score].mean().map("{:.3f}".format) + " ± "
@@ -136,7 +136,7 @@ class GumbelParameters(FigureArtefact):
         return method_rows(ctx)
 
     def applies(self, ctx):
-        fixed = self.rows(ctx)["sampler"].map(lambda s: set(sampler_meta(s).fixed))
+        fixed = self.rows(ctx)["sampler"].map(lambda s: set(ctx.samplers(s).fixed))
         if not fixed.map(lambda f: bool(f & {"temperature", "n_cohorts"})).any():
             return "no rows fixing temperature or n_cohorts (run the gumbel-temperature / gumbel-cohorts profiles)"
         return None
@@ -144,7 +144,7 @@ class GumbelParameters(FigureArtefact):
     def build(self, ctx, metric):
         records = []
         for row in self.rows(ctx).itertuples(index=False):
-            meta = sampler_meta(row.sampler)
+            meta = ctx.samplers(row.sampler)
             method = meta.entry.removeprefix("AutoSMOTE-").removesuffix("-mlp")
             if "temperature" in meta.fixed:
                 panel = f"{method}, {'hard' if meta.fixed.get('hard', True) else 'soft'}: temperature"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pandas as pd
 
 from ..cost import UnitCosts
-from ..samplers.registry import all_entries
 from .artefact import Artefact, Built
 
 
@@ -19,8 +18,7 @@ class CostEstimate(Artefact):
     def build(self, ctx, metric):
         units, workers = ctx.plan
         costs = UnitCosts(ctx.frame, {r.name: r for r in ctx.catalog.records()} if ctx.catalog else {})
-        families = {e.name: e.family for e in all_entries()}
-        rows = [(families.get(u.sampler, "other"), len(u.classifiers), *costs(u)) for u in units]
+        rows = [(ctx.samplers(u.sampler).family, len(u.classifiers), *costs(u)) for u in units]
         plan = pd.DataFrame(rows, columns=["family", "rows", "seconds", "source"])
         if plan.empty:
             return Built("Cost of the plan", plan, ["nothing to compute"])

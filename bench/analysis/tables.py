@@ -16,7 +16,8 @@ from ..metrics import LABELS
 from ..run_status import FAILED, SCORED, RunStatus
 from . import render as text
 from .artefact import Artefact, Built, MarkNote, built_for, notes_for
-from .context import SMOTE_VARIANTS, Context, NotApplicable, describe_rows, listing, sampler_meta, sampler_order
+from ..samplers.labels import SamplerLabels
+from .context import SMOTE_VARIANTS, Context, NotApplicable, describe_rows, listing
 
 MISSING = "—"
 PAPER_ABLATIONS = {None: "full AutoSMOTE", "no_cross_instance": "w/o cross-instance sub-policy",
@@ -99,14 +100,14 @@ def timeout_notes(rows: pd.DataFrame) -> list[str]:
             + ", ".join(f"{s} {n}" for s, n in slowest.items()) + "."]
 
 
-def calibration_notes(rows: pd.DataFrame) -> list[str]:
+def calibration_notes(rows: pd.DataFrame, samplers: SamplerLabels) -> list[str]:
     """A sampler that needs class probabilities (MESA) ran a classifier without them (LinearSVC) calibrated,
     which the table must say: that is a different base model from the one the other samplers are scored
     with. Read from the rows' ``extra``, per registry entry."""
     flagged = {}
     for label, classifier, extra in zip(rows["sampler"], rows["classifier"], rows["extra"]):
         if json.loads(extra or "{}").get("calibrated"):
-            flagged.setdefault(sampler_meta(label).entry, set()).add(classifier)
+            flagged.setdefault(samplers(label).entry, set()).add(classifier)
     return [f"{entry} with {', '.join(sorted(classifiers))}: the base classifier has no predict_proba, so "
             f"{entry}'s ensemble uses it wrapped in scikit-learn's CalibratedClassifierCV (sigmoid, up to 3 "
             "folds); the other samplers use it as is." for entry, classifiers in flagged.items()]
@@ -185,7 +186,7 @@ class AverageRanks(OnTable2Rows, RankTable):
     def build(self, ctx, metric):
         noop, label = ctx.options.noop, LABELS[metric]
         best, cfg, ranks = ranked(self.rows(ctx), metric, noop)
-        order = sampler_order(ranks.index)
+        order = ctx.samplers.order(ranks.index)
         ranks = ranks.loc[order]
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {label}: per configuration (dataset, classifier, IR) each "
@@ -194,8 +195,8 @@ class AverageRanks(OnTable2Rows, RankTable):
                  mark_note]
         if noop == "missing":
             notes.append("Rows whose sampler returned its input unchanged (no-op) count as missing.")
-        notes += calibration_notes(self.rows(ctx))
-        groups = {s: sampler_meta(s).category for s in order}
+        notes += calibration_notes(self.rows(ctx), ctx.samplers)
+        groups = {s: ctx.samplers(s).category for s in order}
         return Built(f"Table 2: average ranks, {label}", ranks, notes, extra={"marks": marks, "groups": groups})
 
 
@@ -253,7 +254,7 @@ class AblationTable(Artefact):
     def build(self, ctx, metric):
         rows, ref, setting = self.rows(ctx), ctx.options.reference, ctx.options.wilcoxon
         labels = list(pd.unique(rows["sampler"]))
-        ablations = pd.Series([sampler_meta(s).fixed.get("ablation") for s in labels], index=labels, dtype=object)
+        ablations = pd.Series([ctx.samplers(s).fixed.get("ablation") for s in labels], index=labels, dtype=object)
         display = pd.DataFrame(index=pd.Index(ablations.index, name="sampler"))
         display["paper's name"] = ablations.map(PAPER_ABLATIONS).fillna(ablations.map(OTHER_READINGS)).fillna("")
         data = display.copy()
@@ -313,7 +314,7 @@ class GumbelTable(Artefact):
         incomplete = best.groupby(["sampler", "dataset"], sort=False)["score"].apply(lambda s: s.isna().any())
         cells = (spread["mean"].map("{:.3f}".format) + " ± " + spread["std"].fillna(0).map("{:.3f}".format))
         cells = cells.where(~incomplete, MISSING).unstack()
-        order = sampler_order(cells.index)
+        order = ctx.samplers.order(cells.index)
         table = cells.loc[order, list(dict.fromkeys(best["dataset"]))]
         table["avg. rank"] = ranks.loc[order, stats.OVERALL].map("{:.2f}".format).replace("nan", MISSING)
         ok = rows[rows["status"].isin(SCORED)]
@@ -348,7 +349,7 @@ class BayesianComparison(OnTable2Rows, Artefact):
         if not cfg[ref].notna().any():
             raise NotApplicable(f"{ref} has no configuration score")
         probs = bayesian_signed_rank(cfg, ref, rope=ROPE, nsamples=BAYES_SAMPLES).set_index("sampler")
-        probs = probs.loc[sampler_order(probs.index)]
+        probs = probs.loc[ctx.samplers.order(probs.index)]
         probs.columns = [f"P({ref} better)", "P(equivalent)", "P(sampler better)", "pairs"]
         notes = [f"Bayesian signed-rank test (Benavoli et al. 2014, baycomp) of {ref} against each sampler on the "
                  f"test {label} per configuration (dataset, classifier, IR; seed-averaged), over the configurations "
@@ -373,7 +374,7 @@ class FailureTable(Artefact):
     def build(self, ctx, metric):
         rows = self.rows(ctx)
         counts = rows.pivot_table(index="sampler", columns="status", values="key", aggfunc="count", fill_value=0)
-        counts = counts.loc[sampler_order(counts.index)]
+        counts = counts.loc[ctx.samplers.order(counts.index)]
         failed = rows[rows["status"].isin(FAILED)]
         top = failed.groupby(["sampler", "message"]).size().sort_values(ascending=False).head(self.MOST_COMMON)
         notes = ["Most common failures: " + "; ".join(f"{sampler} ({n}): {message}"

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..extensions import load_factory
 from .base import OverSamplingTargets
-from .registry import SamplerContext, SamplerEntry, load_factory
+from .registry import SamplerContext, SamplerEntry
 
 
 def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext):

@@ -1,5 +1,5 @@
 """No-resampling and the imbalanced-learn samplers of the paper's Table 2 (11 under, 7 over, 2 combined;
-listed in catalog.toml), and samplers of one's own named by import path (bench.samplers.user)."""
+listed in catalog.toml), and samplers from outside the package (bench.samplers.registry.user_entry)."""
 from __future__ import annotations
 
 import inspect
@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from sklearn.utils._param_validation import HasMethods
 
+from ..extensions import load_factory
 from .base import RATIO, SEED, ProtocolSampler, ratio_strategy
-from .registry import MINORITY_SHARE, SamplerContext, SamplerEntry, load_factory
+from .registry import MINORITY_SHARE, SamplerContext, SamplerEntry
 
 #: A parameter value the adapter works out from the training split before building the sampler: the smallest
 #: class's share of the rows (catalog.toml: KMeansSMOTE's cluster_balance_threshold, issue 25).

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import smote_variants  # noqa: F401  (first: it sets up its logger at import, which the lines below quiet)
 
+from ..extensions import load_factory
 from .base import RATIO, SEED, ProtocolSampler
 from .base import fit_info as fit_info  # the registry's hook: the library's reason for returning its input
-from .registry import SamplerContext, SamplerEntry, load_factory
+from .registry import SamplerContext, SamplerEntry
 
 # smote-variants logs every call at INFO through its own stream handler: keep only warnings.
 SV_LOGGER = logging.getLogger("smote_variants")
