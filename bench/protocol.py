@@ -27,6 +27,7 @@ from .data import DataCatalog, DataError
 from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .samplers.registry import SamplerContext, load_factory, sampler_entry
+from .samplers.rules import ratio_met, returned_input
 
 
 
@@ -184,8 +185,7 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
         except Exception as err:  # any failure of a third-party method is a result, not a crash
             return failed_rows(unit, RunStatus.ERROR, _one_line(err))
         resample_s = time.perf_counter() - start
-        unchanged = X.shape == split.X_train.shape and np.array_equal(X, split.X_train) \
-            and np.array_equal(y, split.y_train)
+        unchanged = returned_input(split.X_train, split.y_train, X, y)
         status = RunStatus.NO_OP if unchanged and not entry.identity else RunStatus.OK
         message = "the sampler returned its input unchanged" if status == RunStatus.NO_OP else ""
         return [_fit_and_score(Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
@@ -252,9 +252,8 @@ def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_inf
 def _resample(entry, params: dict[str, Any], context: SamplerContext, X: np.ndarray, y: np.ndarray):
     """The resampled training set and what the method reports about its fit (e.g. a search curve)."""
     ratio = params.get("ratio")
-    counts = np.bincount(y)
-    if ratio is not None and ratio <= counts.min() / counts.max():
-        return X, y, {}   # the protocol: a ratio at or below the current one asks for no change
+    if ratio is not None and ratio_met(ratio, np.bincount(y)):
+        return X, y, {}
     sampler = entry.make(params, context)
     X_res, y_res = sampler.fit_resample(X, y)
     info = entry.fit_info(sampler) if entry.fit_info is not None else {}
