@@ -11,7 +11,7 @@ from .. import stats
 from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from ..run_status import RunStatus
-from ..samplers.registry import SamplerContext, all_entries, parse_sampler
+from ..samplers.registry import all_entries, parse_sampler
 from . import plots
 from .artefact import Built, FigureArtefact
 from .context import NotApplicable, describe_rows, is_variant_of, json_dict, listing, sampler_meta
@@ -183,12 +183,12 @@ class HyperparameterStudy(FigureArtefact):
                                           left_out=built.extra["left_out"])
 
 
-def _toy_factory(name: str, seed: int):
-    """A registry sampler for the toy: baselines at TOY_RATIO, searchers against DT and Macro-F1."""
+def _toy_sampler(name: str):
+    """A registry sampler for the toy and its parameters: baselines at TOY_RATIO."""
     all_entries()
     choice = parse_sampler(name)
     params = {**choice.fixed, "ratio": TOY_RATIO} if choice.entry.tunes_ratio else dict(choice.fixed)
-    return lambda X_val, y_val: choice.entry.make(params, SamplerContext(seed, X_val, y_val, "DT", "macro_f1"))
+    return choice.entry, params
 
 
 class ToyCaseStudy(FigureArtefact):
@@ -209,7 +209,7 @@ class ToyCaseStudy(FigureArtefact):
         panels, scores, failed = [], {}, {}
         for name in ctx.options.toy_samplers:
             try:   # a failing method is reported, as in the benchmark, and the others still drawn
-                one_panel, one_score = plots.toy_case_study(X, y, {name: _toy_factory(name, seed)}, seed)
+                one_panel, one_score = plots.toy_case_study(X, y, {name: _toy_sampler(name)}, seed)
             except Exception as err:  # noqa: BLE001 - third-party samplers raise anything
                 failed[name] = f"failed: {type(err).__name__}: {err}"
                 continue
