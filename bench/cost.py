@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .data.split_protocol import SplitKind
+from .data.split_protocol import TRAINING_SHARE, SplitKind
 from .run_status import SCORED
 from .samplers.registry import SAMPLERS
 
@@ -50,7 +50,7 @@ def training_rows(record, unit) -> float:
     if unit.split_kind is SplitKind.STRATIFIED:
         return sum(counts) * (1 - unit.split["test_size"])
     majority = counts[0]
-    return 0.6 * (majority + sum(min(c, majority // unit.ir) for c in counts[1:]))
+    return TRAINING_SHARE * (majority + sum(min(c, majority // unit.ir) for c in counts[1:]))
 
 
 def group(unit) -> str:

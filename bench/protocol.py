@@ -27,6 +27,7 @@ from .data import DataCatalog, DataError
 from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .samplers.registry import SamplerContext, load_factory, sampler_entry
+from .samplers.rules import ratio_met, returned_input
 
 
 
@@ -174,23 +175,22 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
         if entry.predicts:   # the method is itself the classifier (it wraps the base one)
-            return [_fit_and_score(Row(unit.key(name), unit.spec(name), RunStatus.OK), split, split.X_train,
-                                   split.y_train, lambda: entry.make(params, replace(context, classifier=name)),
-                                   entry.fit_info)
+            return [fit_and_score(Row(unit.key(name), unit.spec(name), RunStatus.OK), split, split.X_train,
+                                  split.y_train, lambda: entry.make(params, replace(context, classifier=name)),
+                                  entry.fit_info)
                     for name in unit.classifiers]
         start = time.perf_counter()
         try:
-            X, y, info = _resample(entry, params, context, split.X_train, split.y_train)
+            X, y, info = resample(entry, params, context, split.X_train, split.y_train)
         except Exception as err:  # any failure of a third-party method is a result, not a crash
             return failed_rows(unit, RunStatus.ERROR, _one_line(err))
         resample_s = time.perf_counter() - start
-        unchanged = X.shape == split.X_train.shape and np.array_equal(X, split.X_train) \
-            and np.array_equal(y, split.y_train)
+        unchanged = returned_input(split.X_train, split.y_train, X, y)
         status = RunStatus.NO_OP if unchanged and not entry.identity else RunStatus.OK
         message = "the sampler returned its input unchanged" if status == RunStatus.NO_OP else ""
-        return [_fit_and_score(Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
-                                   extra=info),
-                               split, X, y, lambda: make_classifier(name, unit.seed, unit.classifier_identity(name)))
+        return [fit_and_score(Row(unit.key(name), unit.spec(name), status, message, resample_s=resample_s,
+                                  extra=info),
+                              split, X, y, lambda: make_classifier(name, unit.seed, unit.classifier_identity(name)))
                 for name in unit.classifiers]
 
 
@@ -228,7 +228,7 @@ def _gpu_used(rows: list[Row]) -> str | None:
     return torch.cuda.get_device_name()
 
 
-def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_info=None) -> Row:
+def fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_info=None) -> Row:
     """Fit one model on (X, y) and score it on the validation and test splits with every metric."""
     row.n_train, row.n_minority = len(y), int(np.sum(y == 1))
     try:
@@ -249,12 +249,12 @@ def _fit_and_score(row: Row, split, X: np.ndarray, y: np.ndarray, build, fit_inf
     return row
 
 
-def _resample(entry, params: dict[str, Any], context: SamplerContext, X: np.ndarray, y: np.ndarray):
-    """The resampled training set and what the method reports about its fit (e.g. a search curve)."""
+def resample(entry, params: dict[str, Any], context: SamplerContext, X: np.ndarray, y: np.ndarray):
+    """The resampled training set and what the method reports about its fit (e.g. a search curve). A ratio the
+    data meets already (bench.samplers.rules) gets the training set back: no sampler is built."""
     ratio = params.get("ratio")
-    counts = np.bincount(y)
-    if ratio is not None and ratio <= counts.min() / counts.max():
-        return X, y, {}   # the protocol: a ratio at or below the current one asks for no change
+    if ratio is not None and ratio_met(ratio, np.bincount(y)):
+        return X, y, {}
     sampler = entry.make(params, context)
     X_res, y_res = sampler.fit_resample(X, y)
     info = entry.fit_info(sampler) if entry.fit_info is not None else {}

@@ -1,5 +1,6 @@
 """The adapters' one base (bench.samplers.base): the ratio rule, seeding, no-op detection, get_params / clone,
-and imbalanced-learn's estimator checks over every adapter class."""
+and imbalanced-learn's estimator checks over every adapter class; the rules it shares with the unit
+(bench.samplers.rules)."""
 from __future__ import annotations
 
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import smote_variants as sv
+from scipy import sparse
 import torch
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler, TomekLinks
@@ -28,6 +30,7 @@ from bench.samplers import registry
 from bench.samplers.base import ProtocolSampler, fit_info, ratio_strategy, seeded_global_rngs, target_counts
 from bench.samplers.imblearn_adapter import NoResampling, RatioSampler
 from bench.samplers.registry import SAMPLERS, SamplerContext, all_entries
+from bench.samplers.rules import ratio_met, returned_input
 from bench.samplers.sdv_adapter import CTGANPackageOversampler, SDVOversampler
 from bench.samplers.smote_variants_adapter import SmoteVariantsSampler
 
@@ -61,10 +64,48 @@ def data(*counts: int, seed: int = 0):
     ((100, 10), 0.1, OVER, (100, 10)),
     ((100, 10), 0.105, OVER, (100, 10)),        # 10.5 -> 10: not one new row
     ((100, 10), 0.05, UNDER, (100, 10)),        # 10 / 0.05 = 200 rows: more than there are
+    ((100, 10), 0.1, UNDER, (100, 10)),         # 10 / 0.1 = 100 rows: the ratio is met already
     ((200, 60, 40), 0.1, OVER, (200, 60, 40)),
 ])
 def test_target_counts_hand_computed(counts, ratio, kind, expected):
     assert target_counts(ratio, labels(*counts), kind) == dict(enumerate(expected))
+
+
+@pytest.mark.parametrize("counts, ratio, met", [
+    ((100, 10), 0.1, True), ((100, 10), 0.09, True), ((100, 10), 0.105, False),
+    ((10, 100), 0.1, True),                      # whichever label is the minority
+    ((200, 60, 40), 0.2, True), ((200, 60, 40), 0.21, False),   # the smallest class decides
+])
+def test_ratio_met_compares_the_smallest_class_with_the_largest(counts, ratio, met):
+    assert ratio_met(ratio, np.array(counts)) is met
+
+
+def test_a_ratio_met_gets_no_resampling_from_either_kind():
+    """The rule the unit applies before it builds a sampler holds inside the adapters as well."""
+    for counts in ((100, 10), (37, 5), (200, 60, 40)):
+        y = labels(*counts)
+        for ratio in (0.01, 0.05, min(counts) / max(counts)):
+            assert ratio_met(ratio, np.array(counts))
+            for kind in (OVER, UNDER):
+                assert ratio_strategy(ratio, y, kind) == {}
+
+
+def test_returned_input_is_the_same_rows_in_the_same_order():
+    X, y = data(10, 4)
+    assert returned_input(X, y, X.copy(), y.copy())
+    assert not returned_input(X, y, X[::-1], y[::-1])               # reordered
+    assert not returned_input(X, y, X + 1e-12, y)                   # moved
+    assert not returned_input(X, y, X, 1 - y)                       # relabelled
+    assert not returned_input(X, y, np.vstack([X, X[:1]]), np.r_[y, y[:1]])   # a row added
+    S = sparse.csr_matrix(X)
+    assert returned_input(S, y, S.copy(), y) and not returned_input(S, y, sparse.csr_matrix(X * 2), y)
+
+
+def test_the_rules_import_no_learning_library():
+    """Every reader of a store imports bench.protocol, and with it these rules."""
+    code = ("import sys; import bench.samplers.rules\n"
+            "assert not {'scipy', 'sklearn', 'imblearn'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_two_classes_follow_imbalanced_learns_float_rule():

@@ -1,6 +1,10 @@
 """The SMOTE search space of AutoSMOTE: neighbours, synthetic rows, g = g1 * g2 samples per row."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -97,3 +101,18 @@ def test_the_state_of_row_i_in_bin_b_holds_the_features_of_row_i():
     X_min = np.random.default_rng(2).normal(size=(6, 2))
     player = _player(X_min)
     assert torch.equal(player.states[4, 2, N_USAGE_BINS:], torch.from_numpy(X_min[4].astype(np.float32)))
+
+
+def test_the_space_and_the_package_import_without_torch():
+    """The harness's tables read the G1 rule from autosmote.space; the sampler, and torch, load on first use."""
+    code = ("import json, sys; import autosmote.space; loaded = ['torch' in sys.modules]; import autosmote\n"
+            "loaded.append('torch' in sys.modules); sampler = autosmote.AutoSMOTE\n"
+            "print(json.dumps([loaded, 'torch' in sys.modules, sampler.__module__, 'AutoSMOTE' in dir(autosmote)]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [[False, False], True, "autosmote.rl.sampler", True]
+
+
+def test_the_package_names_what_it_lacks():
+    import autosmote
+    with pytest.raises(AttributeError, match="has no attribute 'Sampler'"):
+        autosmote.Sampler

@@ -4,11 +4,13 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bench import cost
 from bench.cost import Eta, UnitCosts, training_rows
+from bench.data import ir_split
 from bench.protocol import Unit
 from bench.samplers.registry import SAMPLERS
 
@@ -26,6 +28,16 @@ def test_training_rows_follow_the_split_protocol():
     assert training_rows(RECORD, _unit(ir=1)) == pytest.approx(0.6 * 1500)             # nothing to cut
     stratified = _unit(ir=0, split={"kind": "stratified", "impute": "zero", "test_size": 0.2})
     assert training_rows(RECORD, stratified) == pytest.approx(1200)
+
+
+@pytest.mark.parametrize("ir", [5, 20, 50])
+def test_training_rows_are_the_rows_the_split_protocol_trains_on(ir):
+    """The model's count (no split built) against the training split ir_split builds, within a row or two of
+    truncation."""
+    y = np.repeat(["a", "b"], [1000, 500])
+    X = pd.DataFrame({"x": np.arange(len(y), dtype=float)})
+    split = ir_split(X, y, minority="b", ir=ir, seed=1)
+    assert training_rows(RECORD, _unit(ir=ir)) == pytest.approx(len(split.y_train), abs=2)
 
 
 def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():

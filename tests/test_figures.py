@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from imblearn.over_sampling import SMOTE, RandomOverSampler
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from bench.analysis import plots as figures
-from bench.analysis.figures import AUTOSMOTE_DEFAULTS, default_g1
+from bench.analysis.figures import AUTOSMOTE_DEFAULTS
+from bench.classifiers import make_classifier
+from bench.metrics import METRICS
+from bench.protocol import resample
+from bench.samplers.registry import SamplerContext, parse_sampler
 from bench.stats_tests import friedman_test
 
 
@@ -144,43 +147,81 @@ def _two_clusters(seed=0):
     return X, np.r_[np.zeros(100, int), np.ones(20, int)]
 
 
-class _Identity:
-    def fit_resample(self, X, y):
-        return X, y
+def _toy(*names: str, ratio: float = 1.0):
+    """Registry samplers as Figure 7 takes them: (entry, parameters), ratio-tuning ones at ``ratio``."""
+    chosen = {}
+    for name in names:
+        choice = parse_sampler(name)
+        chosen[name] = choice.entry, {**choice.fixed, **({"ratio": ratio} if choice.entry.tunes_ratio else {})}
+    return chosen
+
+
+def test_toy_split_keeps_the_protocols_shares_stratified():
+    X, y = _two_clusters()
+    split = figures.toy_split(X, y, seed=1)
+    assert [len(split.y_train), len(split.y_val), len(split.y_test)] == [72, 24, 24]   # 60 / 20 / 20 of 120
+    assert [split.y_train.sum(), split.y_val.sum(), split.y_test.sum()] == [12, 4, 4]   # 20 minority rows
+    assert np.array_equal(figures.toy_split(X, y, seed=1).X_test, split.X_test)
+    assert not np.array_equal(figures.toy_split(X, y, seed=2).X_test, split.X_test)
 
 
 def test_toy_case_study_returns_a_panel_per_sampler_with_its_synthetic_rows():
     X, y = _two_clusters()
-    samplers = {"none": _Identity(), "ROS": RandomOverSampler(random_state=0),
-                "SMOTE": lambda X_val, y_val: SMOTE(k_neighbors=3, random_state=0)}   # a factory, as AutoSMOTE
-    panels, scores = figures.toy_case_study(X, y, samplers, seed=1)
-    assert [p[0].split(":")[0] for p in panels] == ["none", "ROS", "SMOTE"]
+    panels, scores = figures.toy_case_study(X, y, _toy("No-resampling", "RandomOverSampler", "SMOTE[k_neighbors=3]"),
+                                            seed=1)
+    assert [p[0].split(":")[0] for p in panels] == ["No-resampling", "RandomOverSampler", "SMOTE[k_neighbors=3]"]
     _, X_train, y_train, _, _ = panels[0]
     assert len(y_train) == 72 and y_train.sum() == 12      # 60 % of 100 / 20, stratified
     assert [len(p[3]) for p in panels] == [0, 48, 48]       # balanced: 60 - 12 new minority rows
-    assert set(scores) == {"none", "ROS", "SMOTE"} and all(0 <= s <= 1 for s in scores.values())
-    again, _ = figures.toy_case_study(X, y, {"SMOTE": SMOTE(k_neighbors=3, random_state=0)}, seed=1)
+    assert set(scores) == {"No-resampling", "RandomOverSampler", "SMOTE[k_neighbors=3]"}
+    assert all(0 <= s <= 1 for s in scores.values())
+    again, _ = figures.toy_case_study(X, y, _toy("SMOTE[k_neighbors=3]"), seed=1)
     np.testing.assert_array_equal(again[0][3], panels[2][3])
+
+
+def test_toy_case_study_scores_what_the_protocols_unit_scores():
+    """The panel's model and score are the unit's: the registry sampler resampled at the ratio, the seeded
+    classifier fitted on its output and scored on the test part."""
+    X, y = _two_clusters()
+    panels, scores = figures.toy_case_study(X, y, _toy("SMOTE[k_neighbors=3]"), seed=1, classifier="KNN",
+                                            metric="mcc")
+    split = figures.toy_split(X, y, seed=1)
+    entry, params = _toy("SMOTE[k_neighbors=3]")["SMOTE[k_neighbors=3]"]
+    X_res, y_res, _ = resample(entry, params, SamplerContext(1), split.X_train, split.y_train)
+    model = make_classifier("KNN", 1).fit(X_res, y_res)
+    assert scores == {"SMOTE[k_neighbors=3]": METRICS["mcc"](split.y_test, model.predict(split.X_test))}
+    assert np.array_equal(panels[0][4].predict(split.X_test), model.predict(split.X_test))
+
+
+def test_toy_case_study_leaves_a_met_ratio_alone_and_refuses_what_the_protocol_refuses():
+    X, y = _two_clusters()
+    panels, _ = figures.toy_case_study(X, y, _toy("SMOTE", ratio=0.1), seed=1)   # 12 / 60 = 0.2 is met already
+    assert len(panels[0][3]) == 0
+    X_few, y_few = X[:106], y[:106]   # 6 minority rows, about 4 in the training part: SMOTE wants 6
+    with pytest.raises(ValueError, match="needs more than 5 rows"):
+        figures.toy_case_study(X_few, y_few, _toy("SMOTE"), seed=1)
 
 
 def test_toy_case_study_validates_its_input():
     X, y = _two_clusters()
     with pytest.raises(ValueError, match="two columns"):
-        figures.toy_case_study(np.c_[X, X], y, {"none": _Identity()}, seed=1)
+        figures.toy_case_study(np.c_[X, X], y, _toy("No-resampling"), seed=1)
     with pytest.raises(ValueError, match="binary 0/1"):
-        figures.toy_case_study(X, y + 1, {"none": _Identity()}, seed=1)
+        figures.toy_case_study(X, y + 1, _toy("No-resampling"), seed=1)
+    with pytest.raises(ValueError, match="metric must be"):
+        figures.toy_case_study(X, y, _toy("No-resampling"), seed=1, metric="auc")
 
 
 def test_toy_boundaries_draws_regions_and_points_in_one_subplot_per_panel():
     X, y = _two_clusters()
-    panels, _ = figures.toy_case_study(X, y, {"a": _Identity(), "b": RandomOverSampler(random_state=0),
-                                              "c": _Identity(), "d": _Identity()}, seed=1)
+    panels, _ = figures.toy_case_study(X, y, _toy("No-resampling", "RandomOverSampler", "RandomUnderSampler",
+                                                  "TomekLinks"), seed=1)
     fig = figures.toy_boundaries(panels, resolution=30)
     assert len(fig.axes) == 4                               # a 2 x 3 grid, the two empty cells removed
     ax = fig.axes[1]
     offsets = [len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets") and c.get_offsets().size]
     assert sorted(offsets)[-3:] == sorted([60, 12, 48])   # majority, minority, synthetic points
-    assert ax.get_title().startswith("b: test Macro-F1")
+    assert ax.get_title().startswith("RandomOverSampler: test Macro-F1")
 
 
 def test_cliques_join_the_runs_of_ranks_within_the_cd():
@@ -225,9 +266,5 @@ def test_figure6_autosmote_defaults_are_the_librarys():
     import inspect
 
     from autosmote import AutoSMOTE
-    from autosmote.space import cross_instance_actions
     signature = inspect.signature(AutoSMOTE).parameters
     assert AUTOSMOTE_DEFAULTS == {name: signature[name].default for name in AUTOSMOTE_DEFAULTS}
-    for ir in (3, 20, 33, 50, 100):
-        for g2 in (2, 5, 10, 20):
-            assert default_g1(ir, g2) == cross_instance_actions(ir, g2)

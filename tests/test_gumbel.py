@@ -265,7 +265,7 @@ def test_imblearn_estimator_checks(estimator, check):
 
 def test_harness_entries_and_their_factories():
     import bench.samplers.gumbel_adapter  # noqa: F401  (registers the entries; other adapters are not needed)
-    from bench.protocol import _resample
+    from bench.protocol import resample
     from bench.samplers.registry import SAMPLERS, SamplerContext
     context = SamplerContext(random_state=7)
     for name, cls in (("AutoSMOTE-self", AutoSMOTESelf), ("AutoSMOTE-cohort", AutoSMOTECohort)):
@@ -278,7 +278,7 @@ def test_harness_entries_and_their_factories():
         assert isinstance(sampler, cls) and sampler.get_params()["sampling_strategy"].ratio == 0.4
         assert sampler.random_state == 7 and sampler.epochs == 3
         X, y = _binary(n_major=50, n_minor=5)
-        X_res, y_res, info = _resample(entry, {"ratio": 0.4, "epochs": 3, "hidden_size": 8}, context, X, y)
+        X_res, y_res, info = resample(entry, {"ratio": 0.4, "epochs": 3, "hidden_size": 8}, context, X, y)
         assert np.bincount(y_res).tolist() == [50, 20] and info["epochs"] == 3
         json.dumps(info)
         model = mlp_entry.make({"epochs": 3, "hidden_size": 8}, context).fit(X, y)

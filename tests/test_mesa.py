@@ -11,8 +11,10 @@ from sklearn.metrics import average_precision_score
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
-from bench.baselines.mesa import (MESA, MetaSamplingEnv, ReplayBuffer, SoftActorCritic, error_histogram,
-                                  gaussian_under_sample, meta_state, meta_train_episode)
+from bench.baselines.mesa import MESA
+from bench.baselines.mesa.environment import MetaSamplingEnv, error_histogram, gaussian_under_sample, meta_state
+from bench.baselines.mesa.estimator import meta_train_episode
+from bench.baselines.mesa.learner import ReplayBuffer, SoftActorCritic
 
 TINY = dict(n_estimators=3, n_meta_episodes=3, batch_size=4, hidden_size=8)
 

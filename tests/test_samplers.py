@@ -1,8 +1,11 @@
 """The sampler registry and the imbalanced-learn adapter."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 from bench.names import UnknownNameError
+from bench.protocol import resample
 from bench.samplers.registry import SamplerContext, groups, parse_sampler, resolve_samplers
 
 TABLE2_IMBLEARN = {
@@ -56,3 +59,18 @@ def test_ratio_means_class_over_majority_after_resampling():
     # three classes, ratio 0.5: each smaller class up to 0.5 * 200 = 100; under: classes above 40 / 0.5 = 80 cut to 80
     assert np.bincount(over.make({"ratio": 0.5}, SamplerContext(1)).fit_resample(X, multi)[1]).tolist() == [200, 100, 100]
     assert np.bincount(under.make({"ratio": 0.5}, SamplerContext(1)).fit_resample(X, multi)[1]).tolist() == [80, 60, 40]
+
+
+def test_the_unit_builds_no_sampler_for_a_ratio_the_data_meets():
+    """bench.samplers.rules' ratio rule, applied by the unit before any method (whatever its adapter) is built."""
+    def never(params, context):
+        raise AssertionError("a sampler was built for a ratio met already")
+
+    entry = dataclasses.replace(parse_sampler("SMOTE").entry, make=never)
+    X = np.random.RandomState(0).randn(60, 2)
+    y = np.r_[np.zeros(50), np.ones(10)].astype(int)
+    for ratio in (0.1, 0.2):   # 10 / 50 = 0.2 is met: at and below it, the input comes back
+        X_res, y_res, info = resample(entry, {"ratio": ratio}, SamplerContext(1), X, y)
+        assert X_res is X and y_res is y and info == {}
+    with pytest.raises(AssertionError, match="was built"):
+        resample(entry, {"ratio": 0.25}, SamplerContext(1), X, y)

@@ -5,13 +5,14 @@ Drawing is :mod:`bench.analysis.plots`; here each figure's rows, when it does no
 from __future__ import annotations
 
 import pandas as pd
+from autosmote.space import cross_instance_actions
 
 from .. import stats
 from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from ..run_status import RunStatus
 from ..samplers.labels import SamplerLabels
-from ..samplers.registry import SamplerContext, parse_sampler
+from ..samplers.registry import parse_sampler
 from . import plots
 from .artefact import Built, FigureArtefact
 from .context import NotApplicable, describe_rows, is_variant_of, json_dict, listing
@@ -20,15 +21,10 @@ from .tables import OnTable2Rows, ranked
 CURVE_SETTING = {"dataset": "mozilla4", "ir": 50, "classifier": "SVM"}   # Figure 5
 CURVE_EXCLUDED = ("merged",)        # the paper leaves it out of Figure 5: it tunes on its own training data
 STUDIED = {"g1": "G1*G2/IR", "g2": "G2", "k_neighbors": "K"}          # Figure 6's panels, by parameter
-# AutoSMOTE's defaults of the studied parameters and its G1 when unset (paper 4.1), as data: reading imports no
-# method library, and `autosmote` imports torch. tests/test_figures.py checks both against the library.
+# AutoSMOTE's defaults of the studied parameters, as data: reading imports no method library, and the sampler
+# loads torch. tests/test_figures.py checks them against the library. G1 unset is autosmote.space's rule.
 AUTOSMOTE_DEFAULTS = {"g1": None, "g2": 10, "k_neighbors": 30}
 TOY_RATIO = 1.0                     # baselines balance the toy training set (the paper names no ratio)
-
-
-def default_g1(ir: float, g2: int) -> int:
-    """G1 = 4 * IR / G2, rounded, at least 2: autosmote.space.cross_instance_actions."""
-    return max(2, int(round(4.0 * ir / g2)))
 
 
 class RanksByGroup(OnTable2Rows, FigureArtefact):
@@ -140,7 +136,7 @@ def hyperparameter_scores(rows: pd.DataFrame, metric: str, reference: str = "Aut
     records = []
     for row in best.itertuples(index=False):
         p = {**defaults, **json_dict(row.params)}
-        ratio = (p["g1"] or default_g1(row.ir, p["g2"])) * p["g2"] / row.ir
+        ratio = (p["g1"] or cross_instance_actions(row.ir, p["g2"])) * p["g2"] / row.ir
         values = {"G1*G2/IR": round(ratio, 2), "G2": p["g2"], "K": p["k_neighbors"]}
         at_default = {"G1*G2/IR": p["g1"] is None, "G2": p["g2"] == defaults["g2"],
                       "K": p["k_neighbors"] == defaults["k_neighbors"]}
@@ -191,11 +187,11 @@ class HyperparameterStudy(FigureArtefact):
                                           left_out=built.extra["left_out"])
 
 
-def _toy_factory(name: str, seed: int):
-    """A registry sampler for the toy: baselines at TOY_RATIO, searchers against DT and Macro-F1."""
+def _toy_sampler(name: str):
+    """A registry sampler for the toy and its parameters: baselines at TOY_RATIO."""
     choice = parse_sampler(name)
     params = {**choice.fixed, "ratio": TOY_RATIO} if choice.entry.tunes_ratio else dict(choice.fixed)
-    return lambda X_val, y_val: choice.entry.make(params, SamplerContext(seed, X_val, y_val, "DT", "macro_f1"))
+    return choice.entry, params
 
 
 class ToyCaseStudy(FigureArtefact):
@@ -216,7 +212,7 @@ class ToyCaseStudy(FigureArtefact):
         panels, scores, failed = [], {}, {}
         for name in ctx.options.toy_samplers:
             try:   # a failing method is reported, as in the benchmark, and the others still drawn
-                one_panel, one_score = plots.toy_case_study(X, y, {name: _toy_factory(name, seed)}, seed)
+                one_panel, one_score = plots.toy_case_study(X, y, {name: _toy_sampler(name)}, seed)
             except Exception as err:  # noqa: BLE001 - third-party samplers raise anything
                 failed[name] = f"failed: {type(err).__name__}: {err}"
                 continue

@@ -1,7 +1,8 @@
 """The paper's figures (AutoSMOTE, CIKM 2022, Figures 4-7) and a critical-difference diagram.
 
-Plotting only, plus the few pure computations a figure needs (group ranks, curve summaries, the toy case
-study); the tests behind the CD diagram are :mod:`bench.stats_tests`'s. Every plotting function returns a
+Plotting only, plus the few computations a figure needs (group ranks, curve summaries, and the toy case
+study, which runs samplers through the protocol's own steps); the tests behind the CD diagram are
+:mod:`bench.stats_tests`'s. Every plotting function returns a
 ``matplotlib.figure.Figure`` built without pyplot, so nothing is shown and no global figure state leaks
 between calls; save it with ``fig.savefig(path)``. What a figure leaves out (a sampler without a rank, a
 failed run) is written on the figure itself (``left_out``), and a missing value is drawn as missing,
@@ -18,15 +19,17 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..data.split_protocol import TEST_SHARE, TRAINING_SHARE, Split
 from ..metrics import LABELS, METRICS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ..samplers.registry import SamplerEntry
     from ..stats_tests import FriedmanResult
 
 __all__ = ["group_ranks", "rank_by_group", "curve_summary", "search_curves", "hyperparameter_study",
-           "toy_case_study", "toy_boundaries", "critical_difference", "footnote"]
+           "toy_case_study", "toy_split", "toy_boundaries", "critical_difference", "footnote"]
 
 GROUPINGS = ("classifier", "ir", "dataset")
 MAJORITY, MINORITY, SYNTHETIC = "#4c72b0", "#dd8452", "#55a868"
@@ -224,41 +227,59 @@ def hyperparameter_study(frame: pd.DataFrame, params: str | Sequence[str] | None
 # ------------------------------------------------------------------------------------ Figure 7
 
 
-def toy_case_study(X: np.ndarray, y: np.ndarray, samplers: Mapping[str, Any], seed: int,
-                   classifier: str = "DT", metric: str = "macro_f1"):
-    """The paper's case study: 60/20/20 stratified split, resample the training part, fit, score on test.
+def toy_case_study(X: np.ndarray, y: np.ndarray, samplers: Mapping[str, tuple[SamplerEntry, dict[str, Any]]],
+                   seed: int, classifier: str = "DT", metric: str = "macro_f1"):
+    """The paper's case study: a stratified 60/20/20 split (`toy_split`), then each sampler through the steps of
+    the protocol's unit (bench.protocol): resample the training part, fit the classifier, score it on test.
 
-    ``y``: 1 = minority. A ``samplers`` value is a resampler (``fit_resample``) or a callable
-    ``(X_val, y_val) -> resampler`` for methods that search on the validation split (AutoSMOTE).
+    ``y``: 1 = minority. ``samplers``: name -> (registry entry, its parameters); a method that searches does so
+    on the validation part, against ``classifier`` and ``metric``. A sampler that cannot run on the toy data,
+    fails, or leaves the classifier unfittable raises ValueError.
     Returns ``(panels, scores)``: panels ``(title, X_train, y_train, X_synthetic, model)`` for
     :func:`toy_boundaries`, scores ``{name: test score}``. Synthetic rows are the rows a sampler
     appended to the training set (or, if it reordered it, the rows not found in it).
     """
+    from ..classifiers import make_classifier
+    from ..protocol import Row, fit_and_score, resample, why_it_cannot_run
+    from ..run_status import RunStatus
+    from ..samplers.registry import SamplerContext
+
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {list(METRICS)}, got {metric!r}")
+    split = toy_split(X, y, seed)
+    context = SamplerContext(seed, split.X_val, split.y_val, classifier, metric)
+    panels, scores = [], {}
+    for name, (entry, params) in samplers.items():
+        reason = why_it_cannot_run(entry, params, split.y_train)
+        if reason:
+            raise ValueError(reason)
+        X_res, y_res, _ = resample(entry, params, context, split.X_train, split.y_train)
+        model = make_classifier(classifier, seed)
+        row = fit_and_score(Row(name, {}, RunStatus.OK), split, X_res, y_res, lambda: model)   # fits model
+        if row.status == RunStatus.ERROR:
+            raise ValueError(f"{classifier} on {name}'s training set: {row.message}")
+        scores[name] = row.scores[("test", metric)]
+        title = f"{name}: test {LABELS[metric]} {scores[name]:.3f}"
+        panels.append((title, split.X_train, split.y_train, _synthetic_rows(split.X_train, X_res), model))
+    return panels, scores
+
+
+def toy_split(X: np.ndarray, y: np.ndarray, seed: int) -> Split:
+    """The case study's split of 2-D points with 1 = minority: the protocol's shares (bench.data.split_protocol),
+    stratified, the points as they are (no preprocessing: the figure draws them)."""
     from sklearn.model_selection import train_test_split
 
-    from ..classifiers import make_classifier
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X must have two columns to be drawn, got shape {X.shape}")
     if set(np.unique(y)) != {0, 1}:
         raise ValueError(f"y must be binary 0/1 with 1 = minority, got labels {np.unique(y)}")
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {list(METRICS)}, got {metric!r}")
-    X_train, X_rest, y_train, y_rest = train_test_split(X, y, test_size=0.4, stratify=y, random_state=seed)
-    X_val, X_test, y_val, y_test = train_test_split(X_rest, y_rest, test_size=0.5, stratify=y_rest,
-                                                    random_state=seed)
-    panels, scores = [], {}
-    for name, sampler in samplers.items():
-        if not hasattr(sampler, "fit_resample"):
-            sampler = sampler(X_val, y_val)
-        X_res, y_res = sampler.fit_resample(X_train, y_train)
-        X_res, y_res = np.asarray(X_res, dtype=float), np.asarray(y_res)
-        model = make_classifier(classifier, seed).fit(X_res, y_res)
-        scores[name] = METRICS[metric](y_test, model.predict(X_test))
-        title = f"{name}: test {LABELS[metric]} {scores[name]:.3f}"
-        panels.append((title, X_train, y_train, _synthetic_rows(X_train, X_res), model))
-    return panels, scores
+    X_train, X_rest, y_train, y_rest = train_test_split(X, y, test_size=1 - TRAINING_SHARE, stratify=y,
+                                                        random_state=seed)
+    X_val, X_test, y_val, y_test = train_test_split(X_rest, y_rest, test_size=TEST_SHARE / (1 - TRAINING_SHARE),
+                                                    stratify=y_rest, random_state=seed)
+    return Split(X_train, y_train, X_val, y_val, X_test, y_test, feature_names=["x", "y"])
 
 
 def _synthetic_rows(X_train: np.ndarray, X_res: np.ndarray) -> np.ndarray:

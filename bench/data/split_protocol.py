@@ -17,8 +17,10 @@ from .normalize import is_numeric
 #: missing-indicator columns).
 IMPUTE_CHOICES = ("zero", "mean")
 
-_VAL_RATIO = 0.2
-_TEST_RATIO = 0.2
+#: The protocol's shares of the rows: validation, test, and the training split's, the rest.
+VALIDATION_SHARE = 0.2
+TEST_SHARE = 0.2
+TRAINING_SHARE = 1 - (VALIDATION_SHARE + TEST_SHARE)
 _MISSING_CATEGORY = "__missing__"
 
 
@@ -88,7 +90,7 @@ def ir_split(X: pd.DataFrame, y: Sequence[Any], *, minority: str | None, ir: int
     n = len(codes)
     perm = np.random.RandomState(seed).permutation(n)
     # Boundaries as in the reference code: int(n*0.2) and int(n*(0.2+0.2)).
-    b1, b2 = int(n * _VAL_RATIO), int(n * (_VAL_RATIO + _TEST_RATIO))
+    b1, b2 = int(n * VALIDATION_SHARE), int(n * (VALIDATION_SHARE + TEST_SHARE))
     parts = {"validation": perm[:b1], "test": perm[b1:b2], "train": perm[b2:]}
     min_code = labels.index(minority) if minority is not None else None
     if ir is not None:

@@ -8,6 +8,9 @@ inputs validated and outputs returned as the types given) that owns the protocol
 * no-op detection: `returned_input_` says whether the output is the input, `returned_input_because_` the
   library's reason when it gave one (`fit_info` stores it with the row).
 
+Two of these rules, "a ratio met already asks for no change" and "the output is the input", live in
+bench.samplers.rules: the unit (bench.protocol) applies them too.
+
 An adapter declares its parameters (an `__init__` that only stores them, `_parameter_constraints`), its
 `_sampling_type`, and `_fit_resample(X, y)`, the library call; optionally `_check_params()`, checks that
 need the library (run before the global state is seeded, so that importing it draws nothing).
@@ -26,11 +29,12 @@ import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.utils import check_sampling_strategy, check_target_type
 from imblearn.utils._validation import ArraysTransformer
-from scipy import sparse
 from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
+
+from .rules import ratio_met, returned_input
 
 #: Constraints of the two parameters most adapters take (numpy's global seed must fit in 32 bits).
 RATIO = [Interval(Real, 0, 1, closed="right")]
@@ -41,17 +45,18 @@ def ratio_strategy(ratio: float, y, sampling_type: str) -> float | dict:
     """imbalanced-learn's `sampling_strategy` that asks for the protocol's ratio r = N_class / N_largest after
     resampling: over-sampling raises each smaller class to int(r * N_largest) rows, under-sampling cuts each
     class above int(N_smallest / r) rows to that (truncation, as smote-variants counts too). No class moves
-    the other way: a ratio that asks for no change gets none, as in bench.protocol.
+    the other way, and a ratio met already (`rules.ratio_met`) gets an empty dict, which changes nothing.
 
-    For two classes this is the ratio itself: imbalanced-learn's own rule for a float.
+    Otherwise, for two classes, this is the ratio itself: imbalanced-learn's own rule for a float.
     """
     labels, counts = np.unique(y, return_counts=True)
     over = sampling_type == "over-sampling"
+    if ratio_met(ratio, counts):
+        return {}
     if len(labels) == 2:
-        # imbalanced-learn refuses a float that asks for no new row (over) or for more rows than there are
-        # (under) instead of leaving the data alone: there, an empty dict, which changes nothing.
-        accepted = int(ratio * counts.max()) > counts.min() if over else int(counts.min() / ratio) <= counts.max()
-        return float(ratio) if accepted else {}
+        # imbalanced-learn refuses a float whose truncated count adds not one row instead of leaving the data
+        # alone: there, too, the empty dict.
+        return {} if over and int(ratio * counts.max()) <= counts.min() else float(ratio)
     # imbalanced-learn takes a float for binary targets only ("for multi-class, use a dict"): the same rule
     # by hand, as per-class counts after resampling.
     if over:
@@ -120,15 +125,6 @@ def seeded_global_rngs(seed: int | None):
             np.random.set_state(saved)
 
 
-def _returns_input(X, y, X_res, y_res) -> bool:
-    """Whether the resampled set is the input, row for row."""
-    if X_res.shape != X.shape or not np.array_equal(y_res, y):
-        return False
-    if sparse.issparse(X) and sparse.issparse(X_res):
-        return (X != X_res).nnz == 0
-    return np.array_equal(X_res, X)
-
-
 def fit_info(sampler) -> dict:
     """What the harness stores with the row: the library's reason for returning its input, if it gave one."""
     because = getattr(sampler, "returned_input_because_", None)
@@ -177,7 +173,7 @@ class ProtocolSampler(BaseSampler):
         self.returned_input_because_ = None   # set by `_fit_resample` when the library says why
         with seeded_global_rngs(self.random_state):
             X_res, y_res = self._fit_resample(X, y)
-        self.returned_input_ = _returns_input(X, y, X_res, y_res)
+        self.returned_input_ = returned_input(X, y, X_res, y_res)
         if not self.returned_input_:   # a sub-step's reason counts only when the whole output is the input
             self.returned_input_because_ = None
         if binarize_y:
