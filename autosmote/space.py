@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+DEFAULT_G2 = 10            # the paper's max instance-specific factor G2
+DEFAULT_K_NEIGHBORS = 30   # the paper's max number of neighbours K
 N_USAGE_BINS = 10          # the one-hot "usage count" part of the state (paper: 10 bins)
 
 

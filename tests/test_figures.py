@@ -9,7 +9,6 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from bench.analysis import plots as figures
-from bench.analysis.figures import AUTOSMOTE_DEFAULTS
 from bench.classifiers import make_classifier
 from bench.metrics import METRICS
 from bench.protocol import resample
@@ -261,10 +260,3 @@ def test_critical_difference_draws_no_post_hoc_test_when_friedman_does_not_rejec
     red = [c for c in fig.axes[0].collections if "firebrick" in str(c.get_color())]
     assert not red                                                   # no Nemenyi cliques
 
-
-def test_figure6_autosmote_defaults_are_the_librarys():
-    import inspect
-
-    from autosmote import AutoSMOTE
-    signature = inspect.signature(AutoSMOTE).parameters
-    assert AUTOSMOTE_DEFAULTS == {name: signature[name].default for name in AUTOSMOTE_DEFAULTS}

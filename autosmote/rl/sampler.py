@@ -15,7 +15,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .. import determinism
-from ..space import DEFAULT_WEIGHTS, SearchSpace, cross_instance_actions, neighbour_table, rows_for_counts
+from ..space import DEFAULT_G2, DEFAULT_K_NEIGHBORS, DEFAULT_WEIGHTS, SearchSpace, cross_instance_actions, neighbour_table, rows_for_counts
 from .acting import ABLATIONS, PlayerConfig
 from .actors import Environment, SearchData
 from .learner import LearnerConfig
@@ -179,7 +179,7 @@ class AutoSMOTE(BaseSampler):
     }
 
     def __init__(self, classifier=None, metric="macro_f1", budget=1000, validation=0.25, ablation=None,
-                 n_jobs=None, random_state=None, g1=None, g2=10, k_neighbors=30,
+                 n_jobs=None, random_state=None, g1=None, g2=DEFAULT_G2, k_neighbors=DEFAULT_K_NEIGHBORS,
                  interpolation_weights=DEFAULT_WEIGHTS, bin_width=20, kept_subepisodes=10,
                  unroll_lengths=(2, 300, 300), batch_size=8, learning_rate=0.005, entropy_cost=0.0006,
                  baseline_cost=0.5, discount=1.0, grad_norm_clip=40.0, policy_lag=1, sync_interval=1,

@@ -5,7 +5,7 @@ Drawing is :mod:`bench.analysis.plots`; here each figure's rows, when it does no
 from __future__ import annotations
 
 import pandas as pd
-from autosmote.space import cross_instance_actions
+from autosmote.space import DEFAULT_G2, DEFAULT_K_NEIGHBORS, cross_instance_actions
 
 from .. import stats
 from ..data.split_protocol import SplitKind
@@ -21,9 +21,9 @@ from .tables import OnTable2Rows, ranked
 CURVE_SETTING = {"dataset": "mozilla4", "ir": 50, "classifier": "SVM"}   # Figure 5
 CURVE_EXCLUDED = ("merged",)        # the paper leaves it out of Figure 5: it tunes on its own training data
 STUDIED = {"g1": "G1*G2/IR", "g2": "G2", "k_neighbors": "K"}          # Figure 6's panels, by parameter
-# AutoSMOTE's defaults of the studied parameters, as data: reading imports no method library, and the sampler
-# loads torch. tests/test_figures.py checks them against the library. G1 unset is autosmote.space's rule.
-AUTOSMOTE_DEFAULTS = {"g1": None, "g2": 10, "k_neighbors": 30}
+# AutoSMOTE's defaults of the studied parameters, from autosmote.space (which the sampler's signature uses too,
+# and which loads no torch). G1 unset is autosmote.space's rule.
+AUTOSMOTE_DEFAULTS = {"g1": None, "g2": DEFAULT_G2, "k_neighbors": DEFAULT_K_NEIGHBORS}
 TOY_RATIO = 1.0                     # baselines balance the toy training set (the paper names no ratio)
 
 
