@@ -273,8 +273,10 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         samplers: Optional[str] = typer.Option(None, help="names or groups, e.g. imblearn,SMOTE"),
         metrics: Optional[str] = typer.Option(None, help="macro_f1,mcc"),
         ratios: Optional[str] = typer.Option(None, help="the ratio grid, e.g. 0.5,1.0"),
-        split: Optional[str] = typer.Option(None, help="ir (the paper's splits at IR 20/50/100) | stratified "
-                                            "(train/test at the data's own imbalance; also multi-class data)"),
+        split: Optional[str] = typer.Option(None, help="ir (the paper's splits at IR 20/50/100) | holdout (the "
+                                            "paper's 60/20/20 train/validation/test, stratified, at the data's own "
+                                            "imbalance: a collection's protocol) | stratified (train/test at the "
+                                            "data's own imbalance, no validation; also multi-class data)"),
         workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)"),
         time_limit: Optional[float] = typer.Option(None, help="seconds per unit before it is killed"),
         results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
