@@ -263,20 +263,26 @@ def wilcoxon_pair(x: np.ndarray, y: np.ndarray, alternative: str) -> tuple[float
 
 
 def holm(pvalues) -> np.ndarray:
-    """Holm step-down adjusted p-values (``statsmodels.stats.multitest.multipletests``, "holm").
+    """Holm step-down adjusted p-values: sorted ascending, the i-th (from 0) of m times m - i, then the running
+    maximum, at most 1 - what ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]`` returns
+    (tests/test_collection_protocol.py checks the two agree). Written out because statsmodels 0.15 runs a full
+    ``gc.collect()`` on every such call: 0.15 s per column with a report's frames alive, 18 s for one Table 2 of
+    120 datasets.
 
     The family is the finite entries; NaN (no test) stays NaN and does not count. E.g. 0.01, 0.04, 0.03
     -> 0.03, 0.06, 0.06.
     """
-    # statsmodels comes with scikit-posthocs (bench.stats_tests); imported here, not at module level,
-    # because it takes about a second to import
-    from statsmodels.stats.multitest import multipletests
-
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if ok.any():
-        out[ok] = multipletests(p[ok], method="holm")[1]
+        family = p[ok]
+        order = np.argsort(family, kind="mergesort")
+        m = len(family)
+        adjusted = np.minimum(np.maximum.accumulate(family[order] * np.arange(m, 0, -1)), 1.0)
+        values = np.empty(m)
+        values[order] = adjusted
+        out[ok] = values
     return out
 
 
