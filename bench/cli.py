@@ -394,7 +394,8 @@ def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", 
           noop: Optional[str] = typer.Option(None, help=_table_help("noop", "no-op rows count with their score, "
                                                                     "or as missing")),
           correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected Wilcoxon "
-                                                                          "marks, or none")),
+                                                                          "marks, none, or auto: Holm for a "
+                                                                          "store of the holdout split")),
           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
                                                       f"and 4 (default: {PAPER_TABLES} when present)")):
     """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
@@ -414,7 +415,8 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
            reference: Optional[str] = typer.Option(None, help=_table_help("reference", "the method Table 2's "
                                                                           "marks compare against")),
            correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected "
-                                                                           "Wilcoxon marks, or none")),
+                                                                           "Wilcoxon marks, none, or auto: Holm "
+                                                                           "for a store of the holdout split")),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
                                                        f"(default: {PAPER_TABLES} when present)"),
            toy: Optional[Path] = typer.Option(None, help=f"the 2-D toy data of Figure 7 (default: {TOY_CSV} "

@@ -135,7 +135,9 @@ class TableSettings(BaseModel):
     alternative: Literal["greater", "two-sided"] = "greater"
     alpha: Fraction = 0.05
     noop: Literal["score", "missing"] = "score"
-    correction: Literal["none", "holm"] = "none"   # multiple-testing correction of the Wilcoxon marks
+    # multiple-testing correction of the Wilcoxon marks: "auto" is Holm for a store holding the holdout split's rows
+    # (a collection: many datasets), else none (the paper's uncorrected marks)
+    correction: Literal["auto", "none", "holm"] = "auto"
 
     @classmethod
     def choices(cls, key: str) -> tuple[str, ...]:

@@ -52,7 +52,8 @@ OVERALL = "overall"
 _TABLE = TableSettings()
 _PAIRINGS = TableSettings.choices("pairing")
 _ALTERNATIVES = (*TableSettings.choices("alternative"), "less")
-_CORRECTIONS = TableSettings.choices("correction")
+# "auto" is the readers' (bench.analysis.context.Options): resolved per store before a test is set up
+_CORRECTIONS = tuple(c for c in TableSettings.choices("correction") if c != "auto")
 _OK_STATUSES = SCORED
 
 
@@ -201,7 +202,7 @@ class WilcoxonSetting:
     pairing: str = _TABLE.pairing
     alternative: str = _TABLE.alternative
     alpha: float = _TABLE.alpha
-    correction: str = _TABLE.correction
+    correction: str = "none"
 
     def __post_init__(self) -> None:
         if self.pairing not in _PAIRINGS:
