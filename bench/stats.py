@@ -12,7 +12,8 @@ Pipeline for the paper's Table 2::
     marks = better_marks(scores, setting)           # bool: reference significantly better
     # WilcoxonSetting(..., correction="holm"): Holm-adjusted p-values and marks per column
 
-Friedman, Nemenyi and the Bayesian signed-rank test over ``cfg`` live in :mod:`bench.stats_tests`.
+Friedman, Nemenyi and the Bayesian signed-rank test over ``cfg`` (or over datasets: ``dataset_scores(cfg)``) live
+in :mod:`bench.stats_tests`.
 
 Missing values are never turned into zeros: a failed or missing run is NaN, a configuration where a
 sampler lacks a seed is NaN ("incomplete"), and a sampler that is incomplete anywhere in a rank
@@ -35,6 +36,7 @@ __all__ = [
     "RUN_KEYS",
     "OVERALL",
     "config_scores",
+    "dataset_scores",
     "rank_table",
     "WilcoxonSetting",
     "wilcoxon_table",
@@ -146,6 +148,20 @@ def config_scores(results: pd.DataFrame) -> pd.DataFrame:
     mean = grouped.mean()
     complete = grouped.count().eq(grouped.size(), axis=0)
     out = mean.where(complete).reindex(index=configs, columns=samplers).astype(float)
+    out.columns.name = "sampler"
+    return out
+
+
+def dataset_scores(cfg: pd.DataFrame) -> pd.DataFrame:
+    """One score per dataset and sampler: the mean of its configurations' scores (the classifiers and IRs of
+    a dataset, each already averaged over seeds by :func:`config_scores`) - the block of a comparison over
+    datasets (Demsar 2006). NaN where the sampler lacks any of the dataset's configurations. Rows = datasets in
+    ``cfg``'s order, columns = ``cfg``'s samplers."""
+    if not isinstance(cfg.index, pd.MultiIndex) or "dataset" not in cfg.index.names:
+        raise ValueError("cfg must be indexed by a MultiIndex with a 'dataset' level (see config_scores)")
+    values = cfg.astype(float)
+    grouped = values.groupby(level="dataset", sort=False)
+    out = grouped.mean().where(grouped.count().eq(grouped.size(), axis=0))
     out.columns.name = "sampler"
     return out
 
