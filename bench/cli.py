@@ -271,8 +271,10 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         samplers: Optional[str] = typer.Option(None, help="names or groups, e.g. imblearn,SMOTE"),
         metrics: Optional[str] = typer.Option(None, help="macro_f1,mcc"),
         ratios: Optional[str] = typer.Option(None, help="the ratio grid, e.g. 0.5,1.0"),
-        split: Optional[str] = typer.Option(None, help="ir (the paper's splits at IR 20/50/100) | stratified "
-                                            "(train/test at the data's own imbalance; also multi-class data)"),
+        split: Optional[str] = typer.Option(None, help="ir (the paper's splits at IR 20/50/100) | holdout (the "
+                                            "paper's 60/20/20 train/validation/test, stratified, at the data's own "
+                                            "imbalance: a collection's protocol) | stratified (train/test at the "
+                                            "data's own imbalance, no validation; also multi-class data)"),
         workers: Optional[int] = typer.Option(None, help="worker processes (0 = one per core)"),
         time_limit: Optional[float] = typer.Option(None, help="seconds per unit before it is killed"),
         results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
@@ -392,7 +394,8 @@ def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", 
           noop: Optional[str] = typer.Option(None, help=_table_help("noop", "no-op rows count with their score, "
                                                                     "or as missing")),
           correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected Wilcoxon "
-                                                                          "marks, or none")),
+                                                                          "marks, none, or auto: Holm for a "
+                                                                          "store of the holdout split")),
           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
                                                       f"and 4 (default: {PAPER_TABLES} when present)")):
     """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
@@ -412,7 +415,8 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
            reference: Optional[str] = typer.Option(None, help=_table_help("reference", "the method Table 2's "
                                                                           "marks compare against")),
            correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected "
-                                                                           "Wilcoxon marks, or none")),
+                                                                           "Wilcoxon marks, none, or auto: Holm "
+                                                                           "for a store of the holdout split")),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
                                                        f"(default: {PAPER_TABLES} when present)"),
            toy: Optional[Path] = typer.Option(None, help=f"the 2-D toy data of Figure 7 (default: {TOY_CSV} "

@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .data.split_protocol import TRAINING_SHARE, SplitKind
+from .data.split_protocol import TRAINING_SHARE, SplitKind, holdout_sizes
 from .run_status import SCORED
 from .samplers.registry import SAMPLERS
 
@@ -49,6 +49,8 @@ def training_rows(record, unit) -> float:
     counts = sorted(record.class_counts.values(), reverse=True)
     if unit.split_kind is SplitKind.STRATIFIED:
         return sum(counts) * (1 - unit.split["test_size"])
+    if unit.split_kind is SplitKind.HOLDOUT:
+        return holdout_sizes(sum(counts))[0]
     majority = counts[0]
     return TRAINING_SHARE * (majority + sum(min(c, majority // unit.ir) for c in counts[1:]))
 

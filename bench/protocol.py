@@ -24,7 +24,8 @@ from . import environment
 from .run_status import RunStatus
 from .classifiers import make_classifier
 from .data import DataCatalog, DataError
-from .data.split_protocol import SplitKind
+from .data.errors import TooSmallToSplit
+from .data.split_protocol import Split, SplitKind
 from .metrics import METRICS
 from .samplers.registry import SamplerContext, load_factory, sampler_entry
 from .samplers.rules import ratio_met, returned_input
@@ -129,20 +130,33 @@ def split_spec(kind: SplitKind | str, impute: str, leak: bool, test_size: float)
     """The JSON that names a split's construction; part of every run's identity."""
     kind = SplitKind(kind)
     spec = {"kind": kind.value, "impute": impute}
-    spec.update({"leak": leak} if kind is SplitKind.IR else {"test_size": test_size})
+    spec.update({"test_size": test_size} if kind is SplitKind.STRATIFIED else {"leak": leak})
     return json.dumps(spec, sort_keys=True)
 
 
-def load_split(catalog: DataCatalog, unit: Unit):
-    """The paper's IR split (train/validation/test), or a stratified train/test split without validation, of
-    the data the unit's key names: a dataset registered again with other content since the plan was made is
-    an error, not rows stored under the old content's key."""
+@dataclass(frozen=True)
+class NoSplit:
+    """Why the data is too small for the unit's split (bench.data.errors.TooSmallToSplit): its rows are skipped."""
+    reason: str
+
+
+def load_split(catalog: DataCatalog, unit: Unit) -> Split | NoSplit:
+    """The paper's IR split (train/validation/test), a stratified train/test split without validation, or the
+    holdout split (stratified train/validation/test at the data's own imbalance), of the data the unit's key
+    names - or, where the data has too few rows of a class for that split, why (a NoSplit: the driver's
+    preparing of the splits goes on, and the unit's rows are `skipped`). A dataset registered again with other
+    content since the plan was made is an error, not rows stored under the old content's key."""
     if unit.data and catalog.content(unit.dataset) != unit.data:
         raise DataError(f"dataset {unit.dataset} was registered again with other content after this run was "
                         "planned: run `bench run` again")
     spec = unit.split
     if unit.split_kind is SplitKind.STRATIFIED:
         return catalog.stratified_split(unit.dataset, unit.seed, spec["test_size"], impute=spec["impute"])
+    if unit.split_kind is SplitKind.HOLDOUT:
+        try:
+            return catalog.holdout_split(unit.dataset, unit.seed, impute=spec["impute"], leak=spec["leak"])
+        except TooSmallToSplit as small:
+            return NoSplit(str(small))
     return catalog.split(unit.dataset, unit.ir, unit.seed, impute=spec["impute"], leak=spec["leak"])
 
 
@@ -165,6 +179,8 @@ def _compute(unit: Unit, data_dir: Path) -> list[Row]:
                                           "that planned the run on every worker")
     entry = sampler_entry(unit.sampler, unit.factory)
     split = load_split(DataCatalog(data_dir), unit)
+    if isinstance(split, NoSplit):   # a property of the data, like a method's declaration below: not an error
+        return failed_rows(unit, RunStatus.SKIPPED, split.reason)
     params = json.loads(unit.params)
     context = SamplerContext(unit.seed, split.X_val, split.y_val,
                              classifier=unit.classifiers[0] if entry.per_classifier else None,

@@ -29,6 +29,8 @@ import pandas as pd
 
 __all__ = [
     "complete_block",
+    "DatasetBlock",
+    "dataset_block",
     "FriedmanResult",
     "friedman_test",
     "nemenyi_cd",
@@ -46,6 +48,36 @@ def complete_block(cfg: pd.DataFrame) -> pd.DataFrame:
     values = cfg.apply(pd.to_numeric, errors="coerce").astype(float)
     ok = np.isfinite(values.to_numpy()).all(axis=0) if len(values) else np.zeros(values.shape[1], bool)
     return values.loc[:, ok]
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetBlock:
+    """The blocks of a comparison over datasets: ``scores`` (datasets x samplers, every cell finite), and what
+    was left out to make every block complete: samplers (name -> datasets where they lack a score) and datasets
+    (name -> samplers that lack a score there)."""
+    scores: pd.DataFrame
+    left_out_samplers: dict
+    left_out_datasets: dict
+
+
+def dataset_block(scores: pd.DataFrame, *, least_share: float = 0.5) -> DatasetBlock:
+    """The complete block of a comparison over datasets (``scores``: :func:`bench.stats.dataset_scores`).
+
+    Rank tests need every sampler in every block. Over a collection a sampler is missing on a dataset mostly
+    because the data is too small for it (skipped rows), and :func:`complete_block`'s rule - leave out every
+    sampler incomplete somewhere - would drop it from the whole comparison for one small dataset. Here a
+    sampler with a score on fewer than ``least_share`` of the datasets is left out, then the datasets where any
+    remaining sampler lacks a score: the rest are compared over the datasets where all of them have one.
+    """
+    values = scores.apply(pd.to_numeric, errors="coerce").astype(float)
+    have = np.isfinite(values)
+    share = have.mean(axis=0) if len(values) else pd.Series(0.0, index=values.columns)
+    kept = share.index[share >= least_share] if len(values) else share.index[:0]
+    left_samplers = {s: int((~have[s]).sum()) for s in values.columns if s not in kept}
+    sub, sub_have = values[kept], have[kept]
+    complete = sub_have.all(axis=1)
+    left_datasets = {d: [s for s in kept if not sub_have.at[d, s]] for d in sub.index[~complete]}
+    return DatasetBlock(sub[complete], left_samplers, left_datasets)
 
 
 # --------------------------------------------------------------------------------------------
@@ -78,7 +110,8 @@ class FriedmanResult:
 
     statistic: chi-square with k - 1 degrees of freedom (scipy's, with its correction for ties);
     pvalue; k, n; alpha and ``rejects`` (pvalue < alpha: the Nemenyi post-hoc test may follow);
-    mean_ranks: sampler -> mean rank (1 = best); cd: the Nemenyi critical difference at alpha.
+    mean_ranks: sampler -> mean rank (1 = best); cd: the Nemenyi critical difference at alpha; blocks: what a
+    block is, in words ("configurations", "datasets").
     """
 
     statistic: float
@@ -88,6 +121,7 @@ class FriedmanResult:
     alpha: float
     mean_ranks: pd.Series
     cd: float
+    blocks: str = "configurations"
 
     @property
     def rejects(self) -> bool:
@@ -95,16 +129,18 @@ class FriedmanResult:
 
     def describe(self) -> str:
         verdict = "rejects" if self.rejects else "does not reject"
-        return (f"Friedman test over {self.n} configurations and {self.k} samplers: chi2({self.k - 1}) = "
+        return (f"Friedman test over {self.n} {self.blocks} and {self.k} samplers: chi2({self.k - 1}) = "
                 f"{self.statistic:.3f}, p = {self.pvalue:.3g}; {verdict} equal mean ranks at alpha "
                 f"{self.alpha:g} (Nemenyi CD = {self.cd:.3f}).")
 
 
-def friedman_test(cfg: pd.DataFrame, *, alpha: float = 0.05, higher_is_better: bool = True) -> FriedmanResult:
+def friedman_test(cfg: pd.DataFrame, *, alpha: float = 0.05, higher_is_better: bool = True,
+                  blocks: str = "configurations") -> FriedmanResult:
     """Friedman's test that all samplers have the same mean rank, over the complete block of ``cfg``.
 
-    ``cfg``: rows = configurations, columns = samplers (:func:`bench.stats.config_scores`); only the
-    samplers complete in every row take part (:func:`complete_block`). Uses
+    ``cfg``: rows = configurations, columns = samplers (:func:`bench.stats.config_scores`), or rows = datasets
+    (:func:`dataset_block`, ``blocks="datasets"``); only the samplers complete in every row take part
+    (:func:`complete_block`). Uses
     ``scipy.stats.friedmanchisquare``; when every configuration ties all samplers (the tie-corrected
     statistic is 0/0) the result is statistic 0, p 1 -- no evidence of a difference, like the Wilcoxon
     table's all-zero differences. Raises ValueError with fewer than 3 complete samplers (Friedman needs
@@ -129,7 +165,7 @@ def friedman_test(cfg: pd.DataFrame, *, alpha: float = 0.05, higher_is_better: b
         stat, p = 0.0, 1.0
     ranks = block.rank(axis=1, method="average", ascending=not higher_is_better).mean(axis=0)
     ranks.index.name = "sampler"
-    return FriedmanResult(stat, p, k, n, float(alpha), ranks.astype(float), nemenyi_cd(k, n, alpha))
+    return FriedmanResult(stat, p, k, n, float(alpha), ranks.astype(float), nemenyi_cd(k, n, alpha), blocks)
 
 
 def nemenyi_table(cfg: pd.DataFrame) -> pd.DataFrame:

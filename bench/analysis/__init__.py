@@ -11,7 +11,7 @@ through :func:`text`.
     write(ctx, Path("report"), invocations=store.invocations(), environments=store.environments())
 
 Modules: ``context`` (rows, options, sampler metadata), ``artefact`` (the base), ``tables``, ``figures``,
-``comparison`` (the artefacts), ``render`` and ``plots`` (Markdown / LaTeX / CSV and matplotlib), ``report``
+``comparison``, ``properties`` (a collection's analysis over datasets) (the artefacts), ``render`` and ``plots`` (Markdown / LaTeX / CSV and matplotlib), ``report``
 (files and index.md), ``status`` (the cost of a plan, which `bench run --dry-run` prints; `bench status` prints the failures
 artefact). The statistics are
 :mod:`bench.stats` (ranks, Wilcoxon) and :mod:`bench.stats_tests` (Friedman, Nemenyi, Bayesian signed-rank).
@@ -25,8 +25,10 @@ import pandas as pd
 from .artefact import Artefact
 from .comparison import PaperComparison
 from .context import REPORT_METRICS, Context, NotApplicable, Options
-from .figures import CriticalDifference, HyperparameterStudy, RanksByGroup, SearchCurves, ToyCaseStudy
+from .figures import (CriticalDifference, DatasetCriticalDifference, HyperparameterStudy, RanksByGroup, SearchCurves,
+                      ToyCaseStudy)
 from .gumbel import Generalisation, GumbelChecks, GumbelParameters
+from .properties import PropertyTable
 from .report import write_report
 from .status import CostEstimate
 from .tables import (AblationTable, AverageRanks, BayesianComparison, DatasetTable, FailureTable, GumbelTable,
@@ -35,18 +37,20 @@ from .tables import (AblationTable, AverageRanks, BayesianComparison, DatasetTab
 __all__ = ["ARTEFACTS", "TABLE_KEYS", "Context", "NotApplicable", "Options", "REPORT_METRICS", "artefact", "text",
            "write"]
 
-# The report's order. Selection: Table 1 the IR rows' datasets; Table 2, Figure 4, the CD diagram, the Bayesian
-# test and the paper comparison the IR rows of every family but smote_variants, no variants; Table 3 the
-# smote_variants family and the reference; Table 4 the reference and its variants fixing `ablation`; Figure 5
+# The report's order. Selection: Table 1 the IR rows' datasets; Table 2, Figure 4, the CD diagram and the Bayesian
+# test the IR and holdout rows of every family but smote_variants, no variants, the paper comparison their IR rows;
+# Table 3 the smote_variants family and the reference (IR and holdout rows); Table 4 the reference and its
+# variants fixing `ablation`; Figure 5
 # those at mozilla4 / IR 50 / SVM; Figure 6 the reference and its variants fixing g1 / g2 / k_neighbors; the
 # Gumbel table the stratified rows only, no variants; the Gumbel checks, parameters and generalisation the
 # stratified rows of the Gumbel methods (and No-resampling on gumbel-mlp); the failures every row; Figure 7 the
-# toy data.
+# toy data. A collection (the holdout split's rows of Table 2's samplers) also gets the CD diagram over datasets and
+# the table of where the reference wins and loses by dataset property (bench.analysis.properties).
 ARTEFACTS: list[Artefact] = [DatasetTable(), AverageRanks(), SmoteVariantsRanks(), AblationTable(), GumbelTable(),
                              GumbelChecks(), GumbelParameters(), Generalisation(),
                              RanksByGroup(), SearchCurves(), HyperparameterStudy(), ToyCaseStudy(),
-                             CriticalDifference(), BayesianComparison(), PaperComparison(), FailureTable(),
-                             CostEstimate()]
+                             CriticalDifference(), DatasetCriticalDifference(), PropertyTable(), BayesianComparison(),
+                             PaperComparison(), FailureTable(), CostEstimate()]
 PAPER_TABLES = ("1", "2", "3", "4", "gumbel")                  # `bench table --table all`
 TABLE_KEYS = [a.key for a in ARTEFACTS if a.readable] + ["all"]  # what `bench table --table` prints
 

@@ -9,6 +9,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from .. import stats
+from ..data.split_protocol import SplitKind
 from ..metrics import LABELS
 from . import render as text
 from .artefact import Artefact, Built, built_for
@@ -147,6 +148,10 @@ class PaperComparison(OnTable2Rows, Artefact):
     """Our Table 2 overall ranks against the paper's: one Markdown account of every metric, a CSV per metric."""
     key, stem, heading = "paper", "paper_comparison", "Comparison with the paper's Table 2"
     formats = {"markdown": "md", "csv": "csv"}
+
+    def rows(self, ctx):
+        """Table 2's rows of the paper's protocol only: the paper ranked IR splits."""
+        return ctx.table2_rows((SplitKind.IR,))
 
     def applies(self, ctx):
         if ctx.options.paper_tables is None:

@@ -1,14 +1,15 @@
 """What every artefact reads: the store's rows, the reader's options, and the sampler metadata of each row.
 
 Rows are chosen by metadata, never by name patterns: the split kind in a row's spec (SplitKind: the paper's
-IR protocol, or stratified), and the entry behind a sampler label - its family and category, and the
-parameters the label fixes: ``AutoSMOTE[g1=10]`` is a *variant* of the entry ``AutoSMOTE``. Labels are read as
-data (bench.samplers.labels): reading imports no method and registers nothing.
+IR protocol, the holdout split at the data's own imbalance, or stratified train/test), and the entry behind a
+sampler label - its family and category, and the parameters the label fixes: ``AutoSMOTE[g1=10]`` is a
+*variant* of the entry ``AutoSMOTE``. Labels are read as data (bench.samplers.labels): reading imports no method
+and registers nothing.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ SMOTE_VARIANTS = "smote_variants"       # the family of Table 3
 # the flags' choices and the options' defaults are the settings' own (bench.config.TableSettings)
 FLAG_CHOICES = {name: TableSettings.choices(name) for name in ("pairing", "alternative", "noop", "correction")}
 _TABLE = TableSettings()
+#: The split kinds whose samplers are tuned on a validation part: Table 2 ranks their rows (the IR protocol's and
+#: the holdout split's; a configuration's IR is 0 at the data's own imbalance). The stratified split has none.
+TUNED_KINDS = (SplitKind.IR, SplitKind.HOLDOUT)
 
 
 class NotApplicable(UserError):
@@ -80,7 +84,16 @@ class Options:
 
     @property
     def wilcoxon(self) -> stats.WilcoxonSetting:
-        return stats.WilcoxonSetting(self.reference, self.pairing, self.alternative, self.alpha, self.correction)
+        """The Wilcoxon setting; correction "auto" not yet resolved for a store (:meth:`for_store`) is "none"."""
+        correction = "none" if self.correction == "auto" else self.correction
+        return stats.WilcoxonSetting(self.reference, self.pairing, self.alternative, self.alpha, correction)
+
+    def for_store(self, collection: bool) -> Options:
+        """Correction "auto" resolved for a store: Holm where it holds a collection's rows (the holdout split:
+        one control against many samplers over many datasets, Demsar 2006), else none (the paper's marks)."""
+        if self.correction != "auto":
+            return self
+        return replace(self, correction="holm" if collection else "none")
 
 
 def is_variant_of(labels: pd.Series, reference: str, parameters: set[str], samplers: SamplerLabels) -> pd.Series:
@@ -108,29 +121,44 @@ class Context:
         absent = [c for c in STORE_COLUMNS if c not in frame.columns]
         if absent:
             raise ValueError(f"frame lacks the store column(s) {absent}: pass ResultStore.frame()")
-        self.frame, self.options, self.catalog = frame, options, catalog
+        self.frame, self.catalog, self._options = frame, catalog, options
         self.plan = plan   # (units left to compute, workers): what `bench run --dry-run` prices
         # the rows' sampler labels: bench.methods.sampler_labels(settings) knows bench.toml's definitions too
         self.samplers = samplers or SamplerLabels()
         self.builds: dict[tuple[str, str | None], Any] = {}
 
     @cached_property
+    def options(self) -> Options:
+        """The reader's options, correction "auto" resolved for this store (:meth:`Options.for_store`)."""
+        if self._options.correction != "auto":
+            return self._options
+        return self._options.for_store(collection=self.is_collection)
+
+    @cached_property
+    def is_collection(self) -> bool:
+        """Whether the store holds a collection's rows (the holdout split's): many datasets, compared over them."""
+        return bool((self.split_kinds == SplitKind.HOLDOUT).any())
+
+    @cached_property
     def split_kinds(self) -> pd.Series:
         return self.frame["spec"].map(split_kind, na_action="ignore").fillna(SplitKind.IR)
 
-    def rows(self, kind: SplitKind | None = SplitKind.IR) -> pd.DataFrame:
-        """The rows of one split kind (None: every row)."""
-        return self.frame if kind is None else self.frame[self.split_kinds == kind]
+    def rows(self, kind: SplitKind | tuple[SplitKind, ...] | None = SplitKind.IR) -> pd.DataFrame:
+        """The rows of one split kind, or of several (None: every row)."""
+        if kind is None:
+            return self.frame
+        return self.frame[self.split_kinds.isin(kind) if isinstance(kind, tuple) else self.split_kinds == kind]
 
     def meta(self, rows: pd.DataFrame, field: str) -> pd.Series:
         """One metadata field per row (``family``, ``entry``, ``is_variant`` ...)."""
         return rows["sampler"].map(lambda label: getattr(self.samplers(label), field))
 
-    def table2_rows(self) -> pd.DataFrame:
+    def table2_rows(self, kinds: tuple[SplitKind, ...] = TUNED_KINDS) -> pd.DataFrame:
         """Table 2's rows (also Figure 4's, the CD diagram's, the paper comparison's and the Bayesian test's):
-        IR splits, every family but smote_variants, no variants. A variant whose entry has no rows of its
-        own stands for it (e.g. ``MESA[n_estimators=3]`` in a quick profile)."""
-        rows = self.rows(SplitKind.IR)
+        the split kinds tuned on validation (IR and holdout splits; ``kinds`` to narrow), every family but
+        smote_variants, no variants. A variant whose entry has no rows of its own stands for it (e.g.
+        ``MESA[n_estimators=3]`` in a quick profile)."""
+        rows = self.rows(kinds)
         variant, entry = self.meta(rows, "is_variant").astype(bool), self.meta(rows, "entry")
         represented = set(entry[~variant])
         keep = (self.meta(rows, "family") != SMOTE_VARIANTS) & (~variant | ~entry.isin(represented))

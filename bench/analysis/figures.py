@@ -16,6 +16,7 @@ from ..samplers.registry import parse_sampler
 from . import plots
 from .artefact import Built, FigureArtefact
 from .context import NotApplicable, describe_rows, is_variant_of, json_dict, listing
+from .properties import OnDatasets, left_out_notes
 from .tables import OnTable2Rows, ranked
 
 CURVE_SETTING = {"dataset": "mozilla4", "ir": 50, "classifier": "SVM"}   # Figure 5
@@ -263,3 +264,33 @@ class CriticalDifference(OnTable2Rows, FigureArtefact):
     def draw(self, built):
         return plots.critical_difference(built.extra["friedman"], title=built.title,
                                          left_out=built.extra["left_out"])
+
+
+class DatasetCriticalDifference(OnDatasets, CriticalDifference):
+    """Demsar's diagram over datasets, for a collection (the holdout split): each dataset one block, a sampler's
+    score there the mean of its configurations (classifiers; each averaged over seeds). Friedman first, Nemenyi's
+    cliques only when it rejects; the CSV adds each sampler's Nemenyi p-value against the reference."""
+    key, stem, heading = "cd-datasets", "cd_datasets", "Critical-difference diagrams over datasets"
+
+    def build(self, ctx, metric):
+        from ..stats_tests import friedman_test, nemenyi_table
+
+        ref, label = ctx.options.reference, LABELS[metric]
+        over = self.over_datasets(ctx, metric)
+        try:
+            friedman = friedman_test(over.block, alpha=ctx.options.alpha, blocks="datasets")
+        except ValueError as err:
+            raise NotApplicable(str(err)) from None
+        post_hoc = ("Nemenyi's cliques drawn" if friedman.rejects
+                    else "no Nemenyi post-hoc test, as Friedman does not reject (Demsar 2006)")
+        summary = [f"{label}: {friedman.describe()} {post_hoc}.", *left_out_notes(over)]
+        data = friedman.mean_ranks.rename("rank_over_datasets").reset_index().assign(
+            cd=friedman.cd, n_datasets=friedman.n, friedman_chi2=friedman.statistic, friedman_p=friedman.pvalue)
+        if ref in over.block.columns:   # Nemenyi's p-values against the reference (1 for itself)
+            data[f"nemenyi_p_vs_{ref}"] = data["sampler"].map(nemenyi_table(over.block)[ref])
+        title = (f"{label}: Nemenyi CD = {friedman.cd:.2f} ({friedman.k} samplers, {friedman.n} datasets)"
+                 if friedman.rejects else f"{label}: {friedman.k} samplers, {friedman.n} datasets")
+        left_out = {s: f"missing on {n} datasets" for s, n in over.left_out_samplers.items()}
+        if over.left_out_datasets:
+            left_out[f"{len(over.left_out_datasets)} datasets"] = "a compared sampler lacks a score there"
+        return Built(title, data, summary=summary, extra={"friedman": friedman, "left_out": left_out})

@@ -381,7 +381,7 @@ def critical_difference(friedman: FriedmanResult, *, title: str = "",
                  fontsize="small")
     verdict = ("rejects equal mean ranks: Nemenyi's test follows (a red bar joins samplers within the CD)"
                if friedman.rejects else "does not reject equal mean ranks: no post-hoc test (Demsar 2006)")
-    footnote(fig, [f"Friedman test over {friedman.n} configurations and {k} samplers: chi2({k - 1}) = "
+    footnote(fig, [f"Friedman test over {friedman.n} {friedman.blocks} and {k} samplers: chi2({k - 1}) = "
                    f"{friedman.statistic:.3f}, p = {friedman.pvalue:.3g}; at alpha {friedman.alpha:g} it {verdict}.",
                    _left_out_line(left_out)])
     return fig

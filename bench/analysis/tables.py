@@ -11,13 +11,13 @@ import pandas as pd
 
 from .. import stats
 from ..data import DataError, table1
-from ..data.split_protocol import SplitKind
+from ..data.split_protocol import HOLDOUT_MIN_CLASS_ROWS, TOO_SMALL_FOR_HOLDOUT, SplitKind
 from ..metrics import LABELS
 from ..run_status import FAILED, SCORED, RunStatus
 from . import render as text
 from .artefact import Artefact, Built, MarkNote, built_for, notes_for
 from ..samplers.labels import SamplerLabels
-from .context import SMOTE_VARIANTS, Context, NotApplicable, describe_rows, listing
+from .context import SMOTE_VARIANTS, TUNED_KINDS, Context, NotApplicable, describe_rows, listing
 
 MISSING = "—"
 PAPER_ABLATIONS = {None: "full AutoSMOTE", "no_cross_instance": "w/o cross-instance sub-policy",
@@ -78,13 +78,53 @@ def missing_notes(cfg: pd.DataFrame) -> list[str]:
 
 
 def skipped_notes(rows: pd.DataFrame) -> list[str]:
-    """Cells a method declared it cannot handle (bench.protocol.why_it_cannot_run): missing by design, not failed."""
+    """Cells a method declared it cannot handle (bench.protocol.why_it_cannot_run), or whose data is too small for
+    the split (bench.data.split_protocol.holdout_split): missing by design, not failed."""
     skipped = rows[rows["status"] == RunStatus.SKIPPED]
+    too_small = skipped["message"].fillna("").astype(str).str.startswith(TOO_SMALL_FOR_HOLDOUT)
+    notes = []
+    if too_small.any():
+        per_dataset = skipped[too_small].groupby("dataset", sort=False)["message"].first()
+        notes.append(f"Skipped, not failed: {len(per_dataset)} dataset(s) {TOO_SMALL_FOR_HOLDOUT}, every sampler's "
+                     "runs there: " + "; ".join(m.removeprefix(TOO_SMALL_FOR_HOLDOUT + ": ").split(", and")[0]
+                                                for m in per_dataset) + f" (at least {HOLDOUT_MIN_CLASS_ROWS} rows "
+                     "of each class are needed).")
+        skipped = skipped[~too_small]
     if skipped.empty:
-        return []
+        return notes
     reasons = skipped.groupby("sampler")["message"].agg(lambda m: m.value_counts().index[0])
     listed = "; ".join(f"{s} ({(skipped['sampler'] == s).sum()} runs): {why}" for s, why in reasons.items())
-    return [f"Skipped, not failed (the method cannot handle the data there, by its own declaration): {listed}."]
+    return notes + [f"Skipped, not failed (the method cannot handle the data there, by its own declaration): {listed}."]
+
+
+def holdout_notes(rows: pd.DataFrame, ctx: Context) -> list[str]:
+    """What IR 0 means where the rows hold the holdout split's configurations."""
+    if not (ctx.split_kinds.reindex(rows.index) == SplitKind.HOLDOUT).any():
+        return []
+    return [f"IR 0: the {SplitKind.HOLDOUT} split, at the data's own imbalance (per seed a stratified 60/20/20 "
+            "train/validation/test split, no under-sampling; every sampler tuned on the validation part)."]
+
+
+def untuned_notes(rows: pd.DataFrame, metric: str) -> list[str]:
+    """Samplers left without a score because several parameter sets (a ratio grid) ran on a split without a
+    validation part, which leaves nothing to choose among them by (bench.stats.select_best): why, and what to
+    run instead."""
+    val = rows.get(f"val_{metric}")
+    if val is None:
+        return []
+    usable = rows["status"].isin(SCORED) & (rows["tune_metric"].isna() | (rows["tune_metric"] == metric))
+    keys = ["dataset", "ir", "seed", "classifier", "sampler"]
+    groups = rows[usable].assign(_val=pd.to_numeric(val[usable], errors="coerce")).groupby(keys)
+    counts = groups.agg(n=("_val", "size"), tuned=("_val", "count"))
+    ambiguous = counts[(counts["n"] > 1) & (counts["tuned"] == 0)]
+    if ambiguous.empty:
+        return []
+    sets = ambiguous.groupby(level="sampler")["n"].max()
+    listed = ", ".join(f"{s} ({n} parameter sets)" for s, n in sets.items())
+    return [f"— for {listed}: no validation part to tune on (the {SplitKind.STRATIFIED} split is train/test), so "
+            "nothing chooses among their parameter sets. Run them with one parameter set each (e.g. `--ratios "
+            f"1.0`), or with `--split {SplitKind.HOLDOUT}` (train/validation/test at the data's own imbalance), "
+            "which tunes them on validation as Table 2 does."]
 
 
 def timeout_notes(rows: pd.DataFrame) -> list[str]:
@@ -179,6 +219,16 @@ class DatasetTable(Artefact):
 class AverageRanks(OnTable2Rows, RankTable):
     key, stem, heading = "2", "table2", "Table 2: average ranks"
 
+    def applies(self, ctx):
+        if not self.rows(ctx).empty:
+            return None
+        stratified = ctx.rows(SplitKind.STRATIFIED)
+        if stratified.empty:
+            return f"no rows of a split with a validation part ({SplitKind.IR} or {SplitKind.HOLDOUT})"
+        return (f"no rows of a split with a validation part to tune on ({SplitKind.IR} or {SplitKind.HOLDOUT}): "
+                f"the {len(stratified)} rows of the {SplitKind.STRATIFIED} split (train/test) are the gumbel table's "
+                f"(`--table gumbel`, one parameter set per sampler); for Table 2 run `--split {SplitKind.HOLDOUT}`")
+
     def describe(self, ctx):
         return [f"Computed {describe_rows(self.rows(ctx))}. Left out: the smote-variants family (Table 3) and "
                 "the variants, samplers with fixed parameters such as AutoSMOTE[g1=10] (Table 4, Figures 5 and 6)."]
@@ -191,8 +241,8 @@ class AverageRanks(OnTable2Rows, RankTable):
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {label}: per configuration (dataset, classifier, IR) each "
                  f"sampler's score is averaged over {seeds_of(best)}, after tuning on the validation {label}; "
-                 f"{len(cfg)} configurations in 'overall'.", *missing_notes(cfg), *skipped_notes(self.rows(ctx)),
-                 mark_note]
+                 f"{len(cfg)} configurations in 'overall'.", *holdout_notes(self.rows(ctx), ctx), *missing_notes(cfg),
+                 *skipped_notes(self.rows(ctx)), mark_note]
         if noop == "missing":
             notes.append("Rows whose sampler returned its input unchanged (no-op) count as missing.")
         notes += calibration_notes(self.rows(ctx), ctx.samplers)
@@ -207,7 +257,7 @@ class SmoteVariantsRanks(RankTable):
         return f"Table 3: {ctx.options.reference} among the smote-variants oversamplers"
 
     def rows(self, ctx):
-        rows = ctx.rows(SplitKind.IR)
+        rows = ctx.rows(TUNED_KINDS)
         chosen = (ctx.meta(rows, "family") == SMOTE_VARIANTS) | (rows["sampler"] == ctx.options.reference)
         return rows[chosen.astype(bool)]
 
@@ -225,7 +275,8 @@ class SmoteVariantsRanks(RankTable):
         ranks = ranks.sort_values(stats.OVERALL, kind="mergesort")
         marks, mark_note = reference_marks(best, ranks, ctx.options.wilcoxon)
         notes = [f"Average rank (1 = best) of the test {LABELS[metric]} among {len(ranks)} samplers over "
-                 f"{len(cfg)} configurations (the paper prints the top 5 of 86).", *missing_notes(cfg),
+                 f"{len(cfg)} configurations (the paper prints the top 5 of 86).", *holdout_notes(self.rows(ctx), ctx),
+                 *missing_notes(cfg),
                  *skipped_notes(self.rows(ctx)), *timeout_notes(self.rows(ctx)), mark_note]
         return Built(f"Table 3: {ctx.options.reference} versus the smote-variants oversamplers, {LABELS[metric]}",
                      ranks, notes, extra={"marks": marks})
@@ -324,7 +375,7 @@ class GumbelTable(Artefact):
         label = LABELS[metric]
         notes = [f"Mean ± std over {seeds_of(best)} of the test {label}; average rank (1 = best) of the "
                  "seed-averaged scores over the datasets; training time = resampling + classifier fit, mean "
-                 "seconds per run.", *skipped_notes(rows)]
+                 "seconds per run.", *skipped_notes(rows), *untuned_notes(rows, metric)]
         return Built(f"Gumbel-AutoSMOTE protocol: test {label}", table, notes)
 
 
@@ -339,7 +390,8 @@ class BayesianComparison(OnTable2Rows, Artefact):
         return self.compares_the_reference(ctx)
 
     def describe(self, ctx):
-        return [f"Computed {describe_rows(self.rows(ctx))}, on Table 2's configuration scores."]
+        scores = "scores averaged per dataset" if ctx.is_collection else "configuration scores"
+        return [f"Computed {describe_rows(self.rows(ctx))}, on Table 2's {scores}."]
 
     def build(self, ctx, metric):
         from ..stats_tests import bayesian_signed_rank   # baycomp takes seconds to import: only when asked
@@ -348,11 +400,17 @@ class BayesianComparison(OnTable2Rows, Artefact):
         _, cfg, _ = ranked(self.rows(ctx), metric, ctx.options.noop)
         if not cfg[ref].notna().any():
             raise NotApplicable(f"{ref} has no configuration score")
-        probs = bayesian_signed_rank(cfg, ref, rope=ROPE, nsamples=BAYES_SAMPLES).set_index("sampler")
+        # A collection pairs datasets (Benavoli et al. 2017): a pair per configuration would make hundreds, and
+        # the test's cost grows with their square (340 pairs: 15 s per sampler at 50000 samples)
+        pairs = stats.dataset_scores(cfg) if ctx.is_collection else cfg
+        per = ("dataset (the mean of its configurations' seed-averaged scores), over the datasets"
+               if ctx.is_collection else "configuration (dataset, classifier, IR; seed-averaged), over the "
+               "configurations")
+        probs = bayesian_signed_rank(pairs, ref, rope=ROPE, nsamples=BAYES_SAMPLES).set_index("sampler")
         probs = probs.loc[ctx.samplers.order(probs.index)]
         probs.columns = [f"P({ref} better)", "P(equivalent)", "P(sampler better)", "pairs"]
         notes = [f"Bayesian signed-rank test (Benavoli et al. 2014, baycomp) of {ref} against each sampler on the "
-                 f"test {label} per configuration (dataset, classifier, IR; seed-averaged), over the configurations "
+                 f"test {label} per {per} "
                  f"where both have a score: posterior probability that {ref} is better by more than {ROPE:g}, that "
                  f"the two are within +-{ROPE:g} (practically equivalent), or that the sampler is better; "
                  f"{BAYES_SAMPLES} posterior samples, seed 0."]

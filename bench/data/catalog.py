@@ -16,8 +16,8 @@ from .files import read_inputs
 from .openml_client import fetch
 from .registry import DatasetRecord, Prepared, Registry
 from .split_cache import SplitCache
-from .split_protocol import (Split, SplitKind, check_impute, checked_ir, checked_test_size, ir_split,
-                             stratified_split)
+from .split_protocol import (Split, SplitKind, check_impute, checked_ir, checked_test_size, holdout_split,
+                             ir_split, stratified_split)
 
 
 class DataCatalog:
@@ -92,3 +92,14 @@ class DataCatalog:
         return self._splits.get(key, lambda: stratified_split(
             *self._registry.load_frame(rec), minority=rec.minority_label, seed=seed, test_size=test_size,
             impute=impute, name=rec.name))
+
+    def holdout_split(self, name: str, seed: int, *, impute: str = "zero", leak: bool = False) -> Split:
+        """Stratified 60/20/20 train/validation/test split at the data's own imbalance (cached). Raises
+        TooSmallToSplit (not cached: it is quick to find again) when a class has too few rows for it."""
+        rec = self.get(name)
+        check_impute(impute)
+        seed, leak = int(seed), bool(leak)
+        key = self._splits.key(rec.sha256, kind=SplitKind.HOLDOUT, seed=seed, impute=impute, leak=leak)
+        return self._splits.get(key, lambda: holdout_split(
+            *self._registry.load_frame(rec), minority=rec.minority_label, seed=seed, impute=impute, leak=leak,
+            name=rec.name))

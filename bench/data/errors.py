@@ -1,4 +1,5 @@
-"""The data layer's one error type: a problem the user can fix, told in one line (the CLI prints it and exits 2)."""
+"""The data layer's error type: a problem the user can fix, told in one line (the CLI prints it and exits 2); and
+the one kind of it that is a property of the data, not a mistake (a dataset too small for a split)."""
 from __future__ import annotations
 
 from ..errors import UserError
@@ -10,6 +11,11 @@ class DataError(UserError):
     def __init__(self, message: str):
         # Keep the one-line promise even when a message embeds a multi-line library error.
         super().__init__(" ".join(str(message).split()))
+
+
+class TooSmallToSplit(DataError):
+    """The data has too few rows of some class for the split asked for: its runs are `skipped` rows with this
+    reason (bench.protocol.load_split), as for a method that cannot handle the data, not an error."""
 
 
 def first_line(e: BaseException) -> str:

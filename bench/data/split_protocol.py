@@ -4,13 +4,14 @@ its dataset's checksum and its arguments (the split cache relies on that)."""
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, first_line
+from .errors import DataError, TooSmallToSplit, first_line
 from .normalize import is_numeric
 
 #: ``zero``: the paper (impute 0, then scale); ``mean``: the reference code (scale, then mean +
@@ -21,6 +22,13 @@ IMPUTE_CHOICES = ("zero", "mean")
 VALIDATION_SHARE = 0.2
 TEST_SHARE = 0.2
 TRAINING_SHARE = 1 - (VALIDATION_SHARE + TEST_SHARE)
+#: The holdout split's test share of what is left after the validation part: 0.25 of 80 % is the paper's 20 %.
+_HOLDOUT_TEST_OF_REST = TEST_SHARE / (1 - VALIDATION_SHARE)
+#: Rows of each class a holdout split needs: with 20 % shares a class of 5 rows has one row in the validation
+#: part and one in the test part (scikit-learn's stratified counts floor each class's share of a part).
+HOLDOUT_MIN_CLASS_ROWS = 5
+#: How the reason a dataset is too small for the holdout split starts (its runs' `skipped` message).
+TOO_SMALL_FOR_HOLDOUT = "too small for the holdout split"
 _MISSING_CATEGORY = "__missing__"
 
 
@@ -28,6 +36,7 @@ class SplitKind(str, enum.Enum):
     """How a run splits its data; the value is what a run's spec stores (part of its key), so it never changes."""
     IR = "ir"                   # the paper's: shuffled 20/20/60, each part under-sampled to the run's IR
     STRATIFIED = "stratified"   # train/test at the data's own imbalance, no validation part; its runs store IR 0
+    HOLDOUT = "holdout"         # stratified 60/20/20 train/validation/test at the data's own imbalance; IR 0
 
     def __str__(self) -> str:   # "ir", not "SplitKind.IR", wherever a kind is printed
         return self.value
@@ -118,6 +127,40 @@ def stratified_split(X: pd.DataFrame, y: Sequence[Any], *, minority: str | None,
         raise DataError(f"cannot stratify {name} with test_size {test_size}: {first_line(e)}: "
                         "use another test_size or dataset") from e
     return _preprocessed(X, codes, min_code, impute, train, train, np.empty(0, dtype=np.int64), test)
+
+
+def holdout_split(X: pd.DataFrame, y: Sequence[Any], *, minority: str | None, seed: int, impute: str = "zero",
+                  leak: bool = False, name: str = "the data") -> Split:
+    """The paper's 60/20/20 train/validation/test shares at the data's own imbalance: no under-sampling, each
+    part stratified (every class in the same share in every part). With ``seed``, first the validation part
+    (20 % of the rows), then the test part (25 % of the rest: 20 % of the rows), the rest is the training part -
+    the reference code's order; the preprocessing is fitted on the training part (``leak``: on all rows).
+    Raises :class:`TooSmallToSplit` when some class has fewer than ``HOLDOUT_MIN_CLASS_ROWS`` rows, which
+    could leave a part without it. Arguments as for ``ir_split``."""
+    check_impute(impute)
+    from sklearn.model_selection import train_test_split
+
+    codes, labels = _encode(y)
+    counts = np.bincount(codes, minlength=len(labels))
+    if len(labels) < 2 or counts.min() < HOLDOUT_MIN_CLASS_ROWS:
+        smallest = int(counts.argmin())
+        raise TooSmallToSplit(
+            f"{TOO_SMALL_FOR_HOLDOUT}: {name} has {int(counts[smallest])} rows of class {labels[smallest]!r}, and the "
+            f"stratified 60/20/20 split needs at least {HOLDOUT_MIN_CLASS_ROWS} of each of at least two classes (one "
+            "in each of the validation and test parts)")
+    min_code = labels.index(minority) if minority is not None else None
+    rows = np.arange(len(codes))
+    rest, val = train_test_split(rows, test_size=VALIDATION_SHARE, stratify=codes, random_state=seed)
+    train, test = train_test_split(rest, test_size=_HOLDOUT_TEST_OF_REST, stratify=codes[rest], random_state=seed)
+    fit_rows = rows if leak else train
+    return _preprocessed(X, codes, min_code, impute, fit_rows, train, val, test)
+
+
+def holdout_sizes(n: int) -> tuple[int, int, int]:
+    """(train, validation, test) rows of a holdout split of ``n`` rows: scikit-learn rounds a test share up."""
+    val = math.ceil(n * VALIDATION_SHARE)
+    test = math.ceil((n - val) * _HOLDOUT_TEST_OF_REST)
+    return n - val - test, val, test
 
 
 def _encode(y: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
