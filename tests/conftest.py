@@ -124,3 +124,16 @@ class OnTerminal:
         self._reader.join(timeout=10)
         os.close(self._master)
         return code, b"".join(self._chunks).decode(errors="replace")
+
+
+def one_line_error(result, *words, after_the_plan=False) -> str:
+    """Exit code 2 and one line "error: ..." naming every word, no traceback; returns the message. (A CLI's
+    bad input ends this way: tests of every command share the one check.) `after_the_plan`: a run's plan line
+    printed before it."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()[1 if after_the_plan else 0:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0].removeprefix("error: ")

@@ -18,6 +18,7 @@ from bench import analysis
 from bench.analysis import tables
 from bench.cli import app
 from bench.metrics import LABELS
+from conftest import one_line_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STORES = sorted(ROOT.glob("results/*/bench.sqlite"))
@@ -31,15 +32,6 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def _cli(*args: str):
     return CliRunner().invoke(app, list(args))
-
-
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for word in words:
-        assert word in lines[0]
-    return lines[0].removeprefix("error: ")
 
 
 @pytest.mark.parametrize("store", STORES, ids=[s.parent.name for s in STORES])
@@ -69,7 +61,7 @@ def test_bench_table_prints_what_bench_report_writes(store, tmp_path, monkeypatc
                     assert printed.stdout.rstrip("\n") == written.read_text().rstrip("\n"), written.name
                     checked += 1
                 else:
-                    why = _one_line_error(printed)
+                    why = one_line_error(printed)
                     assert f"- not produced: {why}" in index or f"- not produced: {LABELS[metric]}: {why}" in index
     assert checked > 0
     assert _digest(folder) == before
@@ -77,11 +69,11 @@ def test_bench_table_prints_what_bench_report_writes(store, tmp_path, monkeypatc
 
 def test_the_reasons_for_not_applying_are_one_line_on_the_command_line():
     quick = str(ROOT / "results" / "quick")
-    _one_line_error(_cli("table", "--table", "3", "--results", quick), "no smote-variants rows")
-    _one_line_error(_cli("table", "--table", "gumbel", "--results", quick), 'no rows with split kind "stratified"')
-    _one_line_error(_cli("table", "--table", "cd", "--format", "latex", "--results", quick), "csv")
-    _one_line_error(_cli("table", "--table", "fig7", "--results", quick), "unknown table")
-    _one_line_error(_cli("table", "--table", "2", "--correction", "bonferroni", "--results", quick),
+    one_line_error(_cli("table", "--table", "3", "--results", quick), "no smote-variants rows")
+    one_line_error(_cli("table", "--table", "gumbel", "--results", quick), 'no rows with split kind "stratified"')
+    one_line_error(_cli("table", "--table", "cd", "--format", "latex", "--results", quick), "csv")
+    one_line_error(_cli("table", "--table", "fig7", "--results", quick), "unknown table")
+    one_line_error(_cli("table", "--table", "2", "--correction", "bonferroni", "--results", quick),
                     "correction", "holm")
 
 

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bench.cli import app
+from conftest import one_line_error  # noqa: E402
 
 runner = CliRunner()
 
@@ -30,15 +31,6 @@ def stored(toy_env):
     return toy_env / "runs" / "bench.sqlite"
 
 
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for w in words:
-        assert w in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("args, words", [
     (["run", "--datasets", "phonem"], ["unknown dataset 'phonem'", "phoneme"]),
     (["run", "--samplers", "SMOTEE"], ["unknown sampler 'SMOTEE'", "SMOTE"]),
@@ -52,7 +44,7 @@ def _one_line_error(result, *words):
 ])
 def test_unknown_names_suggest_the_closest(stored, args, words):
     before = _digest(stored)
-    _one_line_error(bench(*args), *words)
+    one_line_error(bench(*args), *words)
     assert _digest(stored) == before
     assert not (stored.parent / "report").exists()
 
@@ -63,15 +55,15 @@ def test_registered_paper_dataset_missing_and_no_network(toy_env, monkeypatch):
     def offline(*a, **k):
         raise ConnectionError("no route to host")
     monkeypatch.setattr(openml.datasets, "get_dataset", offline)
-    _one_line_error(bench("run", "--datasets", "phoneme"), "bench data import")
-    _one_line_error(bench("data", "pull", "phoneme"), "bench data import")
+    one_line_error(bench("run", "--datasets", "phoneme"), "bench data import")
+    one_line_error(bench("data", "pull", "phoneme"), "bench data import")
 
 
 def test_malformed_bench_toml(toy_env, stored):
     config = toy_env / "bench.toml"
     config.write_text(config.read_text().replace("irs = [5]", "irs = 5.5"))
     before = _digest(stored)
-    _one_line_error(bench("run"), "run.irs", "integer")
+    one_line_error(bench("run"), "run.irs", "integer")
     assert _digest(stored) == before
 
 
@@ -79,7 +71,7 @@ def test_malformed_bench_toml(toy_env, stored):
                                          ("--paper-tables", ["--paper-tables", "not a directory"])])
 def test_report_inputs_that_do_not_exist(stored, tmp_path, flag, words):
     before = _digest(stored)
-    _one_line_error(bench("report", "--results", str(stored.parent), "--out", str(tmp_path / "r"), flag,
+    one_line_error(bench("report", "--results", str(stored.parent), "--out", str(tmp_path / "r"), flag,
                           str(tmp_path / "missing")), *words)
     assert _digest(stored) == before and not (tmp_path / "r").exists()
 
@@ -87,14 +79,14 @@ def test_report_inputs_that_do_not_exist(stored, tmp_path, flag, words):
 def test_results_dir_not_writable(toy_env):
     blocker = toy_env / "a-file"
     blocker.write_text("")
-    _one_line_error(bench("run", "--results", str(blocker / "runs")), "not writable", "--results")
+    one_line_error(bench("run", "--results", str(blocker / "runs")), "not writable", "--results")
 
 
 def test_a_file_where_a_folder_belongs_is_one_line(stored, toy_env):
     blocker = toy_env / "a-file"
     blocker.write_text("")
-    _one_line_error(bench("run", "--results", str(blocker)), "is a file", "pass a folder")
-    _one_line_error(bench("report", "--results", str(stored.parent), "--out", str(blocker)), "--out", "a folder")
+    one_line_error(bench("run", "--results", str(blocker)), "is a file", "pass a folder")
+    one_line_error(bench("report", "--results", str(stored.parent), "--out", str(blocker)), "--out", "a folder")
     assert blocker.read_text() == ""
 
 
@@ -107,14 +99,14 @@ def test_the_store_s_own_file_names_its_folder(stored):
 
 
 def test_table_without_results(toy_env):
-    _one_line_error(bench("table", "--results", str(toy_env / "nothing")), "no results", "bench run")
+    one_line_error(bench("table", "--results", str(toy_env / "nothing")), "no results", "bench run")
 
 
 def test_second_run_on_the_same_directory_is_refused(stored):
     from bench.store import ResultStore
     store = ResultStore(stored.parent)
     with store.exclusive():
-        _one_line_error(bench("run"), "another `bench run`")
+        one_line_error(bench("run"), "another `bench run`")
 
 
 def test_table_prints_both_tables_with_marks(stored):
@@ -154,7 +146,7 @@ params = { max_depth = 1 }
 """)
     assert "Shrunk," in bench("list", "samplers").stdout
     assert "Stump" in bench("list", "classifiers").stdout
-    _one_line_error(bench("--config", str(toy_env / "missing.toml"), "list", "samplers"), "does not exist")
+    one_line_error(bench("--config", str(toy_env / "missing.toml"), "list", "samplers"), "does not exist")
 
 
 def test_dry_run_prints_the_plan_and_a_cost_estimate_without_computing(toy_env):
@@ -190,11 +182,11 @@ def test_dry_run_answers_while_a_run_holds_the_store_and_deletes_nothing(stored)
 
 
 def test_the_cost_artefact_needs_a_plan(stored):
-    _one_line_error(bench("table", "--table", "cost"), "a cost needs a plan", "--dry-run")
+    one_line_error(bench("table", "--table", "cost"), "a cost needs a plan", "--dry-run")
 
 
 def test_unknown_executor(toy_env):
-    _one_line_error(bench("run", "--executor", "slurm"), "unknown executor 'slurm'")
+    one_line_error(bench("run", "--executor", "slurm"), "unknown executor 'slurm'")
 
 
 def test_output_survives_a_pipe(stored):
@@ -269,12 +261,12 @@ def test_a_bad_table_setting_is_one_line_before_anything_is_read(stored, toy_env
     config.write_text(config.read_text().replace("[table]\n", f"[table]\n{line}\n"))
     before = _digest(stored)
     for command in (["table"], ["report"], ["status"]):
-        _one_line_error(bench(*command), *words)
+        one_line_error(bench(*command), *words)
     assert _digest(stored) == before and not (stored.parent / "report").exists()
 
 
 def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
-    _one_line_error(bench("run", "--split", "strat"), "--split must be one of", "stratified")
+    one_line_error(bench("run", "--split", "strat"), "--split must be one of", "stratified")
     assert not (toy_env / "runs").exists()   # nothing planned or stored
     result = bench("run", "--split", "stratified", "--samplers", "RandomOverSampler", "--ratios", "1.0")
     assert result.exit_code == 0, result.output
@@ -300,7 +292,7 @@ def test_split_flag_runs_stratified_splits_and_rejects_unknown_kinds(toy_env):
 ])
 def test_bad_run_flags_stop_before_anything_is_planned_or_stored(toy_env, args, words):
     result = bench("run", *args)
-    _one_line_error(result, *words)
+    one_line_error(result, *words)
     assert "rows in the grid" not in result.output   # no plan line first
     assert not (toy_env / "runs").exists()
 

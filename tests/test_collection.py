@@ -19,6 +19,7 @@ from bench.data import collection, groups
 from bench.data.normalize import prepare
 from bench.data.registry import Registry
 from bench.names import UnknownNameError
+from conftest import one_line_error  # noqa: E402
 
 cli = CliRunner()
 needs_package = pytest.mark.skipif(collection.installed_version() is None,
@@ -28,14 +29,6 @@ TWO = ("keel:abalone9_18", "keel:haberman")   # 731 rows (42 minority, a nominal
 
 def bench(*args):
     return cli.invoke(app, list(args))
-
-
-def one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def data_dir(toy_env) -> Path:

@@ -16,6 +16,7 @@ from bench.config import Settings, load_settings
 from bench.data import DataCatalog
 from bench.runner import make_plan
 from bench.store import DB_NAME, ResultStore, StoreError
+from conftest import one_line_error  # noqa: E402
 
 runner = CliRunner()
 V1_STORE = Path(__file__).parent / "data" / "store_v1.sqlite"   # a slice of results/quick as schema 1 wrote it
@@ -23,14 +24,6 @@ V1_STORE = Path(__file__).parent / "data" / "store_v1.sqlite"   # a slice of res
 
 def bench(*args):
     return runner.invoke(app, list(args))
-
-
-def _one_line_error(result, *words):
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 # ------------------------------------------------------------------------------------------- environments
@@ -171,7 +164,7 @@ def test_a_damaged_store_gives_one_line_and_is_never_written(toy_env, damage):
     path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not a database at all " * 500)
     broken = path.read_bytes()
     for args in (["status"], ["table"], ["report", "--out", str(toy_env / "rep")], ["run"]):
-        _one_line_error(bench(*args), str(path), "damaged", "bench recover")
+        one_line_error(bench(*args), str(path), "damaged", "bench recover")
         assert path.read_bytes() == broken
 
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from bench import store as store_module
 from bench.cli import app
 from bench.store import DB_NAME, ResultStore, StoreError
-from conftest import OnTerminal
+from conftest import OnTerminal, one_line_error
 
 runner = CliRunner()
 SAMPLERS = "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks"
@@ -29,15 +29,6 @@ LONG_RUN = ("run", "--samplers", SAMPLERS, "--ratios", RATIOS)
 
 def bench(*args):
     return runner.invoke(app, list(args))
-
-
-def one_line_error(result, *words, after_the_plan=False):
-    """Exit code 2 and one line naming every word (`after_the_plan`: a run's plan line printed before it)."""
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()[1 if after_the_plan else 0:]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for w in words:
-        assert w in lines[0], lines[0]
 
 
 def bench_process(*args, **kwargs) -> subprocess.Popen:
