@@ -293,12 +293,13 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
     run_settings = settings.run_for(profile, **flags)
     # bad input stops here, before a store exists (a dry run builds no splits and builds no sampler)
     with methods.registered(settings, run_settings):
-        executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
+        checked = check_inputs(run_settings, settings, executor, prepare=not dry_run)
         if dry_run:
-            price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
+            price(run_settings, settings, Path(run_settings.results), checked.grid, console=console,
+                  retry_failed=retry_failed)
             return
         _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
-                 retry_failed=retry_failed, executor=executor, address=address)
+                 retry_failed=retry_failed, checked=checked, address=address)
     console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 

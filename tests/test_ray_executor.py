@@ -18,8 +18,10 @@ from bench import methods  # noqa: E402
 from bench.config import load_settings  # noqa: E402
 from bench.data import DataCatalog  # noqa: E402
 from bench.protocol import Unit  # noqa: E402
-from bench.ray_executor import GPU_SHARE, _out_of_time, execute_ray, unit_resources  # noqa: E402
-from bench.runner import execute_local, make_plan  # noqa: E402
+from bench.executors.local import LocalExecutor  # noqa: E402
+from bench.executors.ray import RayExecutor, _out_of_time, unit_resources  # noqa: E402
+from bench.executors.resources import GPU_SHARE  # noqa: E402
+from bench.runner import make_plan  # noqa: E402
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register  # noqa: E402
 from bench.store import ResultStore  # noqa: E402
 from conftest import add_to_config  # noqa: E402
@@ -91,7 +93,7 @@ def _plan(results_dir, **overrides):
 
 def _run_local(results_dir, **overrides):
     plan, data_dir, store = _plan(results_dir, **overrides)
-    execute_local(plan.units, data_dir, workers=2, on_rows=store.write)
+    LocalExecutor(data_dir, workers=2).run(plan.units, store.write)
     return store.frame()
 
 
@@ -105,7 +107,7 @@ def _run_ray(results_dir, **kwargs):
         batches.append(rows)
         store.write(rows)
 
-    execute_ray(plan.units, data_dir, on_rows=on_rows, **kwargs)
+    RayExecutor(data_dir, **kwargs).run(plan.units, on_rows)
     return store.frame(), batches
 
 
@@ -129,6 +131,11 @@ def test_resources_ask_for_a_cpu_per_actor_and_a_gpu_share_for_torch_learners():
     assert resources("CTGAN", {"ratio": 0.5}, gpu=True)["num_gpus"] == GPU_SHARE
     assert resources("TVAE", {"ratio": 0.5, "enable_gpu": False}, gpu=True)["num_gpus"] == 0.0
     assert resources("CTGAN", {"ratio": 0.5}, gpu=False)["num_gpus"] == 0.0
+    # every sampler the catalogue marks uses_gpu, not a list of names: MESA and the Gumbel entries too
+    assert resources("MESA", gpu=True)["num_gpus"] == GPU_SHARE
+    assert resources("MESA", {"device": "cpu"}, gpu=True)["num_gpus"] == 0.0
+    assert resources("AutoSMOTE-self", {"ratio": 0.5}, gpu=True)["num_gpus"] == GPU_SHARE
+    assert resources("CTGAN-ctgan", {"ratio": 0.5, "enable_gpu": False}, gpu=True)["num_gpus"] == 0.0
     with pytest.raises(ValueError, match="n_jobs"):
         resources("AutoSMOTE", {"n_jobs": "4"})
     with pytest.raises(ValueError, match="max_node_cpus"):
@@ -144,11 +151,11 @@ def test_an_overdue_attempt_is_cancelled_once_it_shows_it_is_still_computing():
 
 def test_arguments_are_checked_before_ray_starts(tmp_path):
     with pytest.raises(ValueError, match="max_retries"):
-        execute_ray([], tmp_path, on_rows=print, max_retries=-1)
+        RayExecutor(tmp_path, max_retries=-1)
     with pytest.raises(ValueError, match="num_cpus"):
-        execute_ray([], tmp_path, on_rows=print, num_cpus=0)
+        RayExecutor(tmp_path, num_cpus=0)
     with pytest.raises(ValueError, match="num_cpus"):
-        execute_ray([], tmp_path, on_rows=print, address="auto", num_cpus=2)
+        RayExecutor(tmp_path, address="auto", num_cpus=2)
 
 
 def test_ray_stores_the_rows_and_scores_of_the_local_executor(toy_env):

@@ -1,7 +1,9 @@
 """The Ray executor: the local executor's units as plain Ray tasks, on a local Ray or an existing cluster.
 
 Each unit is one task running `run_unit`; its rows come back to the driver, which alone calls `on_rows`
-(the store), so a cluster needs no shared results directory. Faults end as in `execute_local`:
+(the store), so a cluster needs no shared results directory. A unit asks for a CPU per process it starts and,
+where the cluster has a GPU, a share of one for a GPU sampler (bench.executors.resources). Faults end as in the
+local executor:
 
 * a worker process that dies mid-unit (killed, out of memory, its node lost) is retried by Ray, up to
   `max_retries` times, on any node; when every attempt dies the unit gets "error" rows ("worker process
@@ -24,26 +26,23 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import ray   # an optional extra: importing this module without Ray raises ImportError, which the CLI explains
+import ray   # an optional extra: importing this module without Ray raises ImportError (bench.executors says so)
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from .protocol import Row, Unit, failed_rows
-from .runner import compute_unit
-from .run_status import RunStatus
-from .samplers.registry import preload, sampler_entry
+from ..protocol import Row, Unit, failed_rows
+from ..run_status import RunStatus
+from ..samplers.registry import preload, sampler_entry
+from . import OnRows, Setup
+from .resources import gpu_share, uses_gpu
+from .unit import compute_unit, single_threaded
 
 #: The name a unit's task runs under (a worker's process title while it computes one: ``ray::bench-unit``).
 TASK_NAME = "bench-unit"
-#: Samplers that train a torch model which uses a GPU when one is visible, with the parameter that turns it off.
-GPU_SAMPLERS = {"CTGAN": ("enable_gpu", False), "TVAE": ("enable_gpu", False), "AutoSMOTE": ("device", "cpu")}
-#: The share of a GPU one such unit asks for: their models are small, so four share a device.
-GPU_SHARE = 0.25
 #: How often the driver looks for started attempts and expired time limits (seconds).
 POLL_S = 0.5
 #: How often a running attempt tells the driver it is alive (seconds).
@@ -53,11 +52,11 @@ WORKER_DEATHS = ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError", "Loc
 
 
 def unit_resources(unit: Unit, *, cluster_has_gpu: bool, max_node_cpus: float) -> dict[str, float]:
-    """The Ray resources one unit asks for: a CPU per process it runs, and a GPU share for a torch learner.
+    """The Ray resources one unit asks for: a CPU per process it runs, and a GPU share for a GPU sampler.
 
     `n_jobs` (e.g. AutoSMOTE's actors) counts processes the joblib way (-1: one per CPU of the node), capped
     at the largest node so the unit can be placed; a GPU share only when the cluster has a GPU and the
-    sampler's parameters do not keep it on the CPU.
+    unit's parameters do not keep its sampler on the CPU.
     """
     if max_node_cpus < 1:
         raise ValueError(f"max_node_cpus must be at least 1, got {max_node_cpus!r}")
@@ -66,36 +65,44 @@ def unit_resources(unit: Unit, *, cluster_has_gpu: bool, max_node_cpus: float) -
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
         raise ValueError(f"n_jobs of {unit.label} must be an integer, got {n_jobs!r}")
     processes = n_jobs if n_jobs > 0 else max_node_cpus + 1 + n_jobs
-    resources = {"num_cpus": float(min(max(processes, 1), max_node_cpus)), "num_gpus": 0.0}
-    if cluster_has_gpu and unit.sampler in GPU_SAMPLERS:
-        param, off = GPU_SAMPLERS[unit.sampler]
-        if params.get(param) != off:
-            resources["num_gpus"] = GPU_SHARE
-    return resources
+    return {"num_cpus": float(min(max(processes, 1), max_node_cpus)),
+            "num_gpus": gpu_share(unit, 1.0 if cluster_has_gpu else 0.0)}
 
 
-def execute_ray(units: list[Unit], data_dir: Path, *, on_rows: Callable[[list[Row]], None],
-                address: str | None = None, num_cpus: int | None = None, max_retries: int = 1) -> None:
-    """Run units as Ray tasks, each cancelled past its time limit; the driver alone receives the rows.
+class RayExecutor:
+    """Runs units as Ray tasks, each cancelled past its time limit; the driver alone receives the rows.
 
     Without `address` a local Ray with `num_cpus` CPUs (default: every core) is started, and stopped at the
     end; with `address` ("auto", "ray://host:port") the cluster there is used. A Ray already initialised
-    in this process is used as it is.
+    in this process is used as it is. Arguments are checked here, before Ray starts.
     """
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
-    if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1):
-        raise ValueError(f"num_cpus must be a positive integer, got {num_cpus!r}")
-    if num_cpus is not None and address is not None:
-        raise ValueError("num_cpus sizes a local Ray; a cluster at an address has its own CPUs")
-    if not units:
-        return
-    started = _connect(address, num_cpus)
-    try:
-        _run(units, Path(data_dir), on_rows, max_retries)
-    finally:
-        if started:
-            ray.shutdown()
+
+    def __init__(self, data_dir: Path, *, address: str | None = None, num_cpus: int | None = None,
+                 max_retries: int = 1, say: Callable[[str], None] = lambda line: None):
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+        if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1):
+            raise ValueError(f"num_cpus must be a positive integer, got {num_cpus!r}")
+        if num_cpus is not None and address is not None:
+            raise ValueError("num_cpus sizes a local Ray; a cluster at an address has its own CPUs")
+        self.data_dir, self.address, self.num_cpus = Path(data_dir), address, num_cpus
+        self.max_retries, self.say = max_retries, say
+
+    @classmethod
+    def for_run(cls, setup: Setup) -> "RayExecutor":
+        # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
+        return cls(setup.data_dir, address=setup.address, say=setup.say,
+                   num_cpus=(setup.workers or None) if setup.address is None else None)
+
+    def run(self, units: list[Unit], on_rows: OnRows) -> None:
+        if not units:
+            return
+        started = _connect(self.address, self.num_cpus)
+        try:
+            _run(units, self.data_dir, on_rows, self.max_retries, self.say)
+        finally:
+            if started:
+                ray.shutdown()
 
 
 def _connect(address: str | None, num_cpus: int | None) -> bool:
@@ -109,11 +116,15 @@ def _connect(address: str | None, num_cpus: int | None) -> bool:
     return True
 
 
-def _run(units: list[Unit], data_dir: Path, on_rows: Callable[[list[Row]], None], max_retries: int) -> None:
-    cluster_has_gpu = ray.cluster_resources().get("GPU", 0) > 0
-    max_node_cpus = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
-    requests = [unit_resources(u, cluster_has_gpu=cluster_has_gpu, max_node_cpus=max(max_node_cpus, 1))
+def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, say: Callable[[str], None]) -> None:
+    cluster = ray.cluster_resources()
+    nodes = [n for n in ray.nodes() if n["Alive"]]
+    max_node_cpus = max((n["Resources"].get("CPU", 0) for n in nodes), default=1)
+    requests = [unit_resources(u, cluster_has_gpu=cluster.get("GPU", 0) > 0, max_node_cpus=max(max_node_cpus, 1))
                 for u in units]   # every unit checked before any is submitted
+    say(f"Ray: {cluster.get('CPU', 0):g} CPUs and {cluster.get('GPU', 0):g} GPUs on {len(nodes)} node(s); "
+        f"{sum(r['num_gpus'] > 0 for r in requests)} of {len(units)} units ask for a GPU share "
+        f"({sum(map(uses_gpu, units))} are of GPU samplers)")
     # The log lives on the driver's node: it goes when the driver's node goes, and with it the run.
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
     log = ray.remote(num_cpus=0)(AttemptLog).options(scheduling_strategy=here).remote()
@@ -206,16 +217,12 @@ def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
     """One unit in a Ray worker, set up as the local executor's forked worker; never raises."""
     sampler_entry(unit.sampler, unit.factory)   # a method from outside: this worker never read bench.toml
     preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it already
-    os.environ["OMP_NUM_THREADS"] = "1"
-    if "torch" in sys.modules:   # one thread, as the local executor: one worker per core
-        sys.modules["torch"].set_num_threads(1)
+    single_threaded()
     log.started.remote(index)
     stop = threading.Event()
     threading.Thread(target=_beat, args=(log, index, stop), daemon=True).start()
     try:
         return compute_unit(unit, data_dir)   # a pinned sampler in the worker's pinned interpreter
-    except Exception as err:   # e.g. a split that cannot be read: still one answer per unit
-        return failed_rows(unit, RunStatus.ERROR, f"{type(err).__name__}: {err}")
     finally:
         stop.set()
 
