@@ -278,8 +278,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
         retry_failed: bool = typer.Option(False, help="recompute rows stored as error or timeout"),
         executor: str = typer.Option("local", help="local (worker processes here) | ray (a Ray cluster)"),
-        address: Optional[str] = typer.Option(None, help="Ray cluster: auto | ray://host:port "
-                                              "(default: start a local Ray)"),
+        address: Optional[str] = typer.Option(None, help="Ray cluster to attach to: auto | HOST:PORT | ray://host:port "
+                                              "(default: [run] ray_address, else $RAY_ADDRESS, else a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes. Exit code 1 when every
     computed row failed, 2 for bad input (nothing stored)."""

@@ -224,7 +224,8 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                     progress.update(rows)
                     pruning.observe(rows)
                     outcome.count_failures(rows)
-                setup = Setup(settings.data_dir, workers=run_settings.workers, address=address,
+                setup = Setup(settings.data_dir, workers=run_settings.workers,
+                              address=address or run_settings.ray_address,
                               rows_instead=pruning.rows_instead,
                               say=lambda line: console.print(line, highlight=False, markup=False))
                 make_executor(checked.executor, setup).run(plan.units, on_rows)
@@ -248,6 +249,7 @@ def effective_settings(settings: Settings, run_settings: RunSettings, flags: dic
     directory after BENCH_DATA_DIR, and where each came from."""
     return {"run": run_settings.model_dump(), "config_file": settings.source,
             "flags": {k: v for k, v in flags.items() if v is not None},
-            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV) if os.environ.get(k)},
+            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV, "RAY_ADDRESS")
+                                      if os.environ.get(k)},
             "data": {"dir": str(settings.data_dir), "impute": settings.data.impute, "leak": settings.data.leak},
             **invocation}
