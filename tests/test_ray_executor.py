@@ -74,7 +74,7 @@ def _register_test_samplers() -> None:
 _register_test_samplers()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ray_with_test_samplers():
     """A local Ray of 2 CPUs whose workers import this module, so that they know its samplers."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={
@@ -99,7 +99,7 @@ def _run_local(results_dir, **overrides):
 
 def _run_ray(results_dir, **kwargs):
     """The Ray executor on a plan; also every batch of rows it handed to the driver."""
-    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits") if k in kwargs}
+    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits", "ratios") if k in kwargs}
     plan, data_dir, store = _plan(results_dir, **overrides)
     batches = []
 
@@ -238,3 +238,77 @@ def test_methods_defined_only_in_the_driver_run_on_ray_workers(toy_env, ray_with
         remote, _ = _run_ray(toy_env / "ray", **chosen)
     assert len(local) == 4 and set(remote["status"]) == {"ok"}, remote["message"].tolist()
     assert remote[SCORE_COLUMNS].equals(local[SCORE_COLUMNS])
+
+
+def test_a_failed_task_is_stored_as_the_exception_it_raised_without_terminal_codes():
+    from bench.executors.ray import cause
+    from bench.names import UnknownNameError
+    raised = UnknownNameError("\x1b[31munknown sampler 'mine:Over'\x1b[0m\nsee `bench list samplers`")
+    wrapped = ray.exceptions.RayTaskError("_unit_task", "\x1b[36mray::bench-unit()\x1b[39m Traceback ...", raised)
+    assert cause(wrapped.as_instanceof_cause()) == "UnknownNameError: unknown sampler 'mine:Over'"
+    assert cause(ray.exceptions.GetTimeoutError("\x1b[1mtimed out\x1b[0m")) == "GetTimeoutError: timed out"
+
+
+def test_the_cluster_is_the_flag_then_run_settings_then_ray_address(tmp_path, monkeypatch):
+    """--address, else [run] ray_address (both arrive as Setup.address), else $RAY_ADDRESS, else a local Ray."""
+    from bench.executors import Setup
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    local = RayExecutor.for_run(Setup(tmp_path, workers=3))
+    assert (local.address, local.num_cpus) == (None, 3)
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")
+    from_env = RayExecutor.for_run(Setup(tmp_path, workers=3))
+    assert (from_env.address, from_env.num_cpus) == ("head:6379", None)
+    assert RayExecutor.for_run(Setup(tmp_path, workers=3, address="auto")).address == "auto"
+
+
+def test_run_settings_take_a_ray_address(toy_env):
+    assert load_settings().run_for().ray_address is None
+    add_to_config(toy_env, 'ray_address = "head:6379"\n')   # in the toy bench.toml's last table: [profiles.t]
+    assert load_settings().run_for().ray_address == "head:6379"
+
+
+#: A researcher's sampler, importable in the driver only (a folder on its sys.path, not on PYTHONPATH): a Ray
+#: worker has it only if the executor sends it. Importing it anywhere but in the driver (pid written below)
+#: hangs where HANG is set, before its unit can report that it started.
+OWN_SAMPLER = """
+import os, time
+
+from imblearn.over_sampling import RandomOverSampler
+
+if os.environ.get("HANG") == "{hang}" and os.getpid() != {driver}:
+    time.sleep(600)
+
+
+class OwnOverSampler(RandomOverSampler):
+    pass
+"""
+
+
+def _own_sampler(folder, monkeypatch, name, hang=""):
+    from conftest import importable_module
+    importable_module(folder, monkeypatch, name, OWN_SAMPLER.format(driver=os.getpid(), hang=hang))
+    return f"{name}:OwnOverSampler"
+
+
+def test_a_module_on_the_drivers_path_only_is_sent_to_the_nodes(toy_env, monkeypatch):
+    sampler = _own_sampler(toy_env, monkeypatch, "own_sampler_sent")
+    local = _run_local(toy_env / "local", samplers=(sampler,), ratios=(1.0,))
+    said = []
+    plan, data_dir, store = _plan(toy_env / "ray", samplers=(sampler,), ratios=(1.0,))
+    RayExecutor(data_dir, num_cpus=2, say=said.append).run(plan.units, store.write)
+    remote = store.frame()
+    assert len(local) == 2 and set(remote["status"]) == {"ok"}, remote["message"].tolist()
+    assert remote[SCORE_COLUMNS].equals(local[SCORE_COLUMNS])
+    assert "sent to the nodes: own_sampler_sent" in said
+
+
+def test_a_unit_that_never_starts_is_timed_out_from_its_submission(toy_env, monkeypatch):
+    """Its worker hangs importing the method, before it reports its start: the clock ran from submission."""
+    sampler = _own_sampler(toy_env, monkeypatch, "own_sampler_hangs", hang="yes")
+    plan, data_dir, store = _plan(toy_env / "ray", samplers=(sampler,), ratios=(1.0,))
+    monkeypatch.setenv("HANG", "yes")   # the Ray started below passes it to its workers; this process does not hang
+    RayExecutor(data_dir, num_cpus=2).run([dataclasses.replace(u, time_limit=3.0) for u in plan.units], store.write)
+    frame = store.frame()
+    assert set(frame["sampler"]) == {sampler} and len(frame) == 2
+    assert frame["message"].unique().tolist() == [
+        "exceeded the time limit of 3 s before it started (its node hung or was lost)"]

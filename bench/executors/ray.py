@@ -8,11 +8,20 @@ local executor:
 * a worker process that dies mid-unit (killed, out of memory, its node lost) is retried by Ray, up to
   `max_retries` times, on any node; when every attempt dies the unit gets "error" rows ("worker process
   died ...");
-* a unit past its time limit is cancelled, its worker killed, and gets "timeout" rows. The limit counts
-  from the moment an attempt starts running, reported by the task itself to a small actor (with a beat
-  every second while it computes), not from submission: Ray queues units until their resources are
-  free. A retry gets the whole limit again;
-* a sampler that raises is already an "error" row of `run_unit`.
+* a unit past its time limit is cancelled, its worker killed, and gets "timeout" rows. Units are submitted
+  as the cluster's CPUs and GPUs free up, so a submitted unit starts at once: its limit counts from its
+  submission until the attempt reports its start (a node that hangs or is lost before that times it out),
+  then from that start, reported by the task itself to a small actor (with a beat every second while it
+  computes). A retry gets the whole limit again;
+* a sampler that raises is already an "error" row of `run_unit`; a task that fails otherwise (e.g. a method
+  that cannot be imported on its node) stores the exception it raised, type and first line, without the
+  terminal codes of Ray's error text.
+
+Code: a method from outside (a sampler or classifier by import path or from bench.toml) whose module the
+driver imports from its own files, not from an installed distribution, is sent to the nodes with its units
+(Ray's `py_modules`); an installed one must be installed on every node. Every node needs the same
+environment (`pip install -e .[ray]`): library versions are part of each row's key, and a node with others
+stores error rows naming them.
 
 Data: workers read the registered data and the split cache from `data_dir`, at the same path as the driver.
 On one machine that holds. On a cluster, make BENCH_DATA_DIR a shared filesystem (e.g. NFS) mounted at the
@@ -20,12 +29,15 @@ same path on every node: the driver builds each split once (`prepare_splits`) an
 node without the shared directory but with a copy of the registered data (`registry.json` and
 `datasets/*.parquet`) at that path rebuilds each missing split from the parquet on first use (checksummed,
 the same split: it depends only on the parquet's sha256 and the split's spec); nothing is sent from the driver.
-Every node needs the same environment (`pip install -e .[ray]`): library versions are part of each row's key.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import json
 import os
+import re
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +46,8 @@ from pathlib import Path
 import ray   # an optional extra: importing this module without Ray raises ImportError (bench.executors says so)
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from ..config import ConfigError
+from ..extensions import one_line
 from ..protocol import Row, Unit, failed_rows
 from ..run_status import RunStatus
 from ..samplers.registry import preload, sampler_entry
@@ -49,6 +63,10 @@ POLL_S = 0.5
 BEAT_S = 1.0
 #: Task failures that mean the worker process itself died (after Ray's retries).
 WORKER_DEATHS = ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError", "LocalRayletDiedError")
+#: Terminal colour and cursor codes, which Ray's error texts carry and a stored message must not.
+TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: Where the driver looks for a cluster when no address is given: Ray's own variable.
+ADDRESS_ENV = "RAY_ADDRESS"
 
 
 def unit_resources(unit: Unit, *, cluster_has_gpu: bool, max_node_cpus: float) -> dict[str, float]:
@@ -90,14 +108,21 @@ class RayExecutor:
 
     @classmethod
     def for_run(cls, setup: Setup) -> "RayExecutor":
-        # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
-        return cls(setup.data_dir, address=setup.address, say=setup.say,
-                   num_cpus=(setup.workers or None) if setup.address is None else None)
+        """The cluster at `setup.address` (--address, else [run] ray_address), else at $RAY_ADDRESS, else a local
+        Ray sized by --workers (a cluster brings its own CPUs)."""
+        address = setup.address or os.environ.get(ADDRESS_ENV) or None
+        return cls(setup.data_dir, address=address, say=setup.say,
+                   num_cpus=(setup.workers or None) if address is None else None)
 
     def run(self, units: list[Unit], on_rows: OnRows) -> None:
         if not units:
             return
-        started = _connect(self.address, self.num_cpus)
+        modules = modules_to_send(units)
+        started = _connect(self.address, self.num_cpus, modules)
+        if modules:
+            names = ", ".join(sorted(Path(m).stem for m in modules))
+            self.say(f"sent to the nodes: {names}" if started else
+                     f"Ray was started before this run: its nodes must import {names} themselves")
         try:
             _run(units, self.data_dir, on_rows, self.max_retries, self.say)
         finally:
@@ -105,18 +130,23 @@ class RayExecutor:
                 ray.shutdown()
 
 
-def _connect(address: str | None, num_cpus: int | None) -> bool:
-    """Start or join Ray; True when this call did (and so must shut it down)."""
+def _connect(address: str | None, num_cpus: int | None, modules: list[str]) -> bool:
+    """Start or join Ray, the `modules` sent to its nodes; True when this call did (and so must shut it down)."""
     if ray.is_initialized():
         return False
-    if address is None:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    runtime_env = {"py_modules": modules} if modules else None
+    if address is None:   # "local": a new Ray here, even where $RAY_ADDRESS names a cluster
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                 log_to_driver=False, runtime_env=runtime_env)
     else:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
     return True
 
 
 def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, say: Callable[[str], None]) -> None:
+    """Submit units as the cluster's CPUs and GPUs free up, so that a submitted unit starts at once: its time
+    limit then counts from its submission until its start is reported (a node that hangs or is lost before
+    it starts the unit times it out), and from its start after that."""
     cluster = ray.cluster_resources()
     nodes = [n for n in ray.nodes() if n["Alive"]]
     max_node_cpus = max((n["Resources"].get("CPU", 0) for n in nodes), default=1)
@@ -125,41 +155,65 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
     say(f"Ray: {cluster.get('CPU', 0):g} CPUs and {cluster.get('GPU', 0):g} GPUs on {len(nodes)} node(s); "
         f"{sum(r['num_gpus'] > 0 for r in requests)} of {len(units)} units ask for a GPU share "
         f"({sum(map(uses_gpu, units))} are of GPU samplers)")
+    capacity = {"num_cpus": cluster.get("CPU", 0), "num_gpus": cluster.get("GPU", 0)}
     # The log lives on the driver's node: it goes when the driver's node goes, and with it the run.
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
     log = ray.remote(num_cpus=0)(AttemptLog).options(scheduling_strategy=here).remote()
     task = ray.remote(_unit_task)
-    running = {task.options(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **request)
-               .remote(unit, data_dir, index, log): index
-               for index, (unit, request) in enumerate(zip(units, requests))}
-    deadlines: dict[int, float] = {}   # unit index -> when its latest attempt's time is up (monotonic)
+    waiting = list(range(len(units)))[::-1]
+    running: dict[object, int] = {}    # task reference -> unit index
+    in_use = {"num_cpus": 0.0, "num_gpus": 0.0}
+    deadlines: dict[int, float] = {}   # unit index -> when its time is up (monotonic): from submission, then start
+    unstarted: set[int] = set()
     seen_starts, next_poll = 0, 0.0
+
+    def submit_what_fits() -> None:
+        while waiting and (not running or all(in_use[k] + requests[waiting[-1]][k] <= capacity[k] for k in in_use)):
+            index = waiting.pop()
+            options = dict(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **requests[index])
+            running[task.options(**options).remote(units[index], data_dir, index, log)] = index
+            for k in in_use:
+                in_use[k] += requests[index][k]
+            deadlines[index] = time.monotonic() + units[index].time_limit
+            unstarted.add(index)
+
+    def done(ref) -> int:
+        index = running.pop(ref)
+        deadlines.pop(index, None)
+        unstarted.discard(index)
+        for k in in_use:
+            in_use[k] -= requests[index][k]
+        return index
+
     try:
+        submit_what_fits()
         while running:
             ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
             if ready:
                 ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
             for ref in ready:
-                index = running.pop(ref)
-                deadlines.pop(index, None)
+                index = done(ref)
                 on_rows(_collect(ref, units[index], max_retries))
             now = time.monotonic()
-            if now < next_poll:
-                continue
-            next_poll = now + POLL_S
-            live = set(running.values())
-            expired = [i for i, d in deadlines.items() if d <= now]
-            started, silence = ray.get(log.report.remote(seen_starts, expired))
-            seen_starts += len(started)
-            deadlines.update((i, now + units[i].time_limit) for i in started if i in live)
-            over = {i for i in set(expired) - set(started)
-                    if _out_of_time(units[i], overdue=now - deadlines[i], silence=silence[i])}
-            for ref in [r for r, i in running.items() if i in over]:
-                index = running.pop(ref)
-                deadlines.pop(index)
-                ray.cancel(ref, force=True)   # kills the worker process; a cancelled task is not retried
-                unit = units[index]
-                on_rows(failed_rows(unit, RunStatus.TIMEOUT, f"exceeded the time limit of {unit.time_limit:g} s"))
+            if now >= next_poll:
+                next_poll = now + POLL_S
+                live = set(running.values())
+                expired = [i for i, d in deadlines.items() if d <= now and i not in unstarted]
+                started, silence = ray.get(log.report.remote(seen_starts, expired))
+                seen_starts += len(started)
+                unstarted.difference_update(started)
+                deadlines.update((i, now + units[i].time_limit) for i in started if i in live)
+                over = {i for i in set(expired) - set(started)
+                        if _out_of_time(units[i], overdue=now - deadlines[i], silence=silence[i])}
+                never_started = {i for i in unstarted if deadlines[i] <= now}
+                for ref in [r for r, i in running.items() if i in over | never_started]:
+                    index = done(ref)
+                    ray.cancel(ref, force=True)   # kills the worker process; a cancelled task is not retried
+                    unit = units[index]
+                    why = " before it started (its node hung or was lost)" if index in never_started else ""
+                    on_rows(failed_rows(unit, RunStatus.TIMEOUT,
+                                        f"exceeded the time limit of {unit.time_limit:g} s{why}"))
+            submit_what_fits()
     finally:
         for ref in running:   # interrupted: stop what is still queued or computing
             ray.cancel(ref, force=True)
@@ -184,15 +238,23 @@ def _collect(ref, unit: Unit, max_retries: int) -> list[Row]:
         kind = type(err).__name__
         if kind in WORKER_DEATHS:
             return failed_rows(unit, RunStatus.ERROR, f"worker process died ({kind}, {max_retries + 1} attempts)")
-        first_line = next((line for line in str(err).splitlines() if line.strip()), "")
-        return failed_rows(unit, RunStatus.ERROR, f"{kind}: {first_line[:400]}")
+        return failed_rows(unit, RunStatus.ERROR, cause(err))
+
+
+def cause(err: BaseException) -> str:
+    """A failed task's error as a stored message: the exception the task raised (a RayTaskError's cause), else
+    Ray's own, as its type and first line, without terminal codes."""
+    raised = getattr(err, "cause", None) or err
+    text = TERMINAL_CODES.sub("", str(raised))
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "(no message)")
+    return f"{type(raised).__name__}: {first_line[:400]}"
 
 
 class AttemptLog:
     """Attempts as their tasks report them: when each started and when it last showed it is alive.
 
-    A time limit runs from an attempt's start, seen here rather than at submission, and a worker that
-    died mid-unit stops beating, so its unit is not timed out while Ray retries it. Times are the
+    Once an attempt starts its time limit runs from that start, seen here (before, from its submission),
+    and a worker that died mid-unit stops beating, so its unit is not timed out while Ray retries it. Times are the
     actor's own, so clocks of different nodes never meet.
     """
 
@@ -215,8 +277,11 @@ class AttemptLog:
 
 def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
     """One unit in a Ray worker, set up as the local executor's forked worker; never raises."""
-    sampler_entry(unit.sampler, unit.factory)   # a method from outside: this worker never read bench.toml
-    preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it already
+    try:
+        sampler_entry(unit.sampler, unit.factory)   # a method from outside: this worker never read bench.toml
+        preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it
+    except Exception as err:   # e.g. a module from outside that this node lacks
+        return failed_rows(unit, RunStatus.ERROR, f"this worker cannot load {unit.label}: {one_line(err)}")
     single_threaded()
     log.started.remote(index)
     stop = threading.Event()
@@ -230,3 +295,25 @@ def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
 def _beat(log, index: int, stop: threading.Event) -> None:
     while not stop.wait(BEAT_S):
         log.beat.remote(index)
+
+
+def modules_to_send(units: list[Unit]) -> list[str]:
+    """The files of what the units' methods from outside need on a node that has only the installed environment:
+    each one's top-level module as the driver imported it, sent along (Ray's `py_modules`) unless an installed
+    distribution provides it (then every node must install it, as the key libraries). A module that cannot be
+    sent is a one-line error before anything is submitted."""
+    factories = {u.factory for u in units} | {c["factory"] for u in units for c in json.loads(u.classifier_code).values()}
+    installed = importlib.metadata.packages_distributions()
+    stdlib = sysconfig.get_paths()["stdlib"]
+    out = []
+    for name in sorted({f.partition(":")[0].split(".")[0] for f in factories if f}):
+        module = importlib.import_module(name)
+        where = getattr(module, "__file__", None) or ""
+        if name in installed or name in ("bench", "autosmote") or where.startswith(stdlib):
+            continue
+        paths = list(getattr(module, "__path__", [where]))
+        if not where or len(paths) != 1:
+            raise ConfigError(f"{name}, a method's module from outside, cannot be sent to Ray's nodes (a namespace "
+                              "package): install it on every node and in the driver's environment")
+        out.append(paths[0])
+    return out
