@@ -23,12 +23,9 @@ driver imports from its own files, not from an installed distribution, is sent t
 environment (`pip install -e .[ray]`): library versions are part of each row's key, and a node with others
 stores error rows naming them.
 
-Data: workers read the registered data and the split cache from `data_dir`, at the same path as the driver.
-On one machine that holds. On a cluster, make BENCH_DATA_DIR a shared filesystem (e.g. NFS) mounted at the
-same path on every node: the driver builds each split once (`prepare_splits`) and every node reads it. A
-node without the shared directory but with a copy of the registered data (`registry.json` and
-`datasets/*.parquet`) at that path rebuilds each missing split from the parquet on first use (checksummed,
-the same split: it depends only on the parquet's sha256 and the split's spec); nothing is sent from the driver.
+Data: each dataset travels through Ray's object store, put once by the driver and shared by its units; a node
+registers it once in a data directory of its own and builds its splits there (bench.executors.shipping). A node
+needs neither the driver's data directory nor a shared filesystem.
 """
 from __future__ import annotations
 
@@ -53,6 +50,7 @@ from ..run_status import RunStatus
 from ..samplers.registry import preload, sampler_entry
 from . import OnRows, Setup
 from .resources import gpu_share, uses_gpu
+from .shipping import Shipment, pack, unpack
 from .unit import compute_unit, single_threaded
 
 #: The name a unit's task runs under (a worker's process title while it computes one: ``ray::bench-unit``).
@@ -156,6 +154,7 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
         f"{sum(r['num_gpus'] > 0 for r in requests)} of {len(units)} units ask for a GPU share "
         f"({sum(map(uses_gpu, units))} are of GPU samplers)")
     capacity = {"num_cpus": cluster.get("CPU", 0), "num_gpus": cluster.get("GPU", 0)}
+    datasets = {name: ray.put(pack(data_dir, name)) for name in dict.fromkeys(u.dataset for u in units)}
     # The log lives on the driver's node: it goes when the driver's node goes, and with it the run.
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
     log = ray.remote(num_cpus=0)(AttemptLog).options(scheduling_strategy=here).remote()
@@ -171,7 +170,8 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
         while waiting and (not running or all(in_use[k] + requests[waiting[-1]][k] <= capacity[k] for k in in_use)):
             index = waiting.pop()
             options = dict(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **requests[index])
-            running[task.options(**options).remote(units[index], data_dir, index, log)] = index
+            unit = units[index]
+            running[task.options(**options).remote(unit, datasets[unit.dataset], index, log)] = index
             for k in in_use:
                 in_use[k] += requests[index][k]
             deadlines[index] = time.monotonic() + units[index].time_limit
@@ -275,13 +275,18 @@ class AttemptLog:
         return self._started[seen:], {i: now - self._last_beat.get(i, float("-inf")) for i in indices}
 
 
-def _unit_task(unit: Unit, data_dir: Path, index: int, log) -> list[Row]:
-    """One unit in a Ray worker, set up as the local executor's forked worker; never raises."""
+def _unit_task(unit: Unit, dataset: Shipment, index: int, log) -> list[Row]:
+    """One unit in a Ray worker, set up as the local executor's forked worker, on the data it carries; never
+    raises."""
     try:
         sampler_entry(unit.sampler, unit.factory)   # a method from outside: this worker never read bench.toml
         preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it
     except Exception as err:   # e.g. a module from outside that this node lacks
         return failed_rows(unit, RunStatus.ERROR, f"this worker cannot load {unit.label}: {one_line(err)}")
+    try:
+        data_dir = unpack(dataset)
+    except Exception as err:
+        return failed_rows(unit, RunStatus.ERROR, f"this worker cannot register {dataset.name}: {one_line(err)}")
     single_threaded()
     log.started.remote(index)
     stop = threading.Event()
