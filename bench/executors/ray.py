@@ -282,19 +282,32 @@ def _unit_task(unit: Unit, dataset: Shipment, index: int, log) -> list[Row]:
         sampler_entry(unit.sampler, unit.factory)   # a method from outside: this worker never read bench.toml
         preload([unit.sampler])   # import the method before the clock starts, as a forked local worker has it
     except Exception as err:   # e.g. a module from outside that this node lacks
-        return failed_rows(unit, RunStatus.ERROR, f"this worker cannot load {unit.label}: {one_line(err)}")
+        return _on_this_node(failed_rows(unit, RunStatus.ERROR, f"this worker cannot load {unit.label}: "
+                                                                f"{one_line(err)}"))
     try:
         data_dir = unpack(dataset)
     except Exception as err:
-        return failed_rows(unit, RunStatus.ERROR, f"this worker cannot register {dataset.name}: {one_line(err)}")
+        return _on_this_node(failed_rows(unit, RunStatus.ERROR, f"this worker cannot register {dataset.name}: "
+                                                                f"{one_line(err)}"))
     single_threaded()
     log.started.remote(index)
     stop = threading.Event()
     threading.Thread(target=_beat, args=(log, index, stop), daemon=True).start()
     try:
-        return compute_unit(unit, data_dir)   # a pinned sampler in the worker's pinned interpreter
+        rows = compute_unit(unit, data_dir)   # a pinned sampler in the worker's pinned interpreter
     finally:
         stop.set()
+    return _on_this_node(rows)
+
+
+def _on_this_node(rows: list[Row]) -> list[Row]:
+    """Error rows name the node that stored them: on a cluster the cause may be the node's own (e.g. other
+    library versions than the driver's)."""
+    node = ray.util.get_node_ip_address()
+    for row in rows:
+        if row.status == RunStatus.ERROR:
+            row.message = f"{row.message} (on node {node})"
+    return rows
 
 
 def _beat(log, index: int, stop: threading.Event) -> None:
