@@ -43,12 +43,12 @@ def run(profile: Optional[str] = None, *, config: Optional[PathLike] = None, ret
     flags = {k: _listed(v) for k, v in flags.items()}
     run_settings = loaded.run_for(profile, **flags)
     with methods.registered(loaded, run_settings):
-        executor = check_inputs(run_settings, loaded, executor)
+        checked = check_inputs(run_settings, loaded, executor)
         store = open_store(run_settings, loaded)
         try:
             execute(run_settings, loaded, store, console=Console(quiet=quiet), flags={"profile": profile, **flags},
                     command=f"bench.api.run({_call(profile, flags)})", retry_failed=retry_failed,
-                    executor=executor, address=address)
+                    checked=checked, address=address)
             return store.frame()
         finally:
             store.close()

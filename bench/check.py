@@ -184,11 +184,11 @@ def _only_the_cpu_differs(baseline_envs: list[dict], current_envs: list[dict]) -
 
 
 def _pinned_problems(merged: pd.DataFrame) -> list[str]:
-    """Samplers whose units run pinned to one CPU code path (bench.runner.PINNED_SAMPLERS) must match to the
-    last digit across CPUs: the pin is what makes that so, and this is its check."""
-    from .runner import PINNED_SAMPLERS
+    """Samplers whose units run pinned to one CPU code path (the catalogue's `pinned`) must match to the last
+    digit across CPUs: the pin is what makes that so, and this is its check."""
+    from .samplers.registry import CATALOGUE
     sampler = merged["sampler_now"].fillna(merged["sampler_base"]).astype(str)
-    pinned = sampler.str.split("[").str[0].isin(PINNED_SAMPLERS)
+    pinned = sampler.str.split("[").str[0].isin([name for name, entry in CATALOGUE.items() if entry.pinned])
     problems = []
     for name, rows in merged[pinned & _differs(merged, 10.0 ** -SCORE_DIGITS)].groupby("sampler_now"):
         first = rows.iloc[0]

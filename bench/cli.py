@@ -280,8 +280,8 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
         results: Optional[Path] = typer.Option(None, help="results directory (holds bench.sqlite)"),
         retry_failed: bool = typer.Option(False, help="recompute rows stored as error or timeout"),
         executor: str = typer.Option("local", help="local (worker processes here) | ray (a Ray cluster)"),
-        address: Optional[str] = typer.Option(None, help="Ray cluster: auto | ray://host:port "
-                                              "(default: start a local Ray)"),
+        address: Optional[str] = typer.Option(None, help="Ray cluster to attach to: auto | HOST:PORT | ray://host:port "
+                                              "(default: [run] ray_address, else $RAY_ADDRESS, else a local Ray)"),
         dry_run: bool = typer.Option(False, help="print the plan's size and estimated CPU-hours, and stop")):
     """Run the protocol; what is already stored is skipped, so rerunning resumes. Exit code 1 when every
     computed row failed, 2 for bad input (nothing stored)."""
@@ -295,12 +295,13 @@ def run(profile: Optional[str] = typer.Option(None, help="a profile of bench.tom
     run_settings = settings.run_for(profile, **flags)
     # bad input stops here, before a store exists (a dry run builds no splits and builds no sampler)
     with methods.registered(settings, run_settings):
-        executor = check_inputs(run_settings, settings, executor, prepare=not dry_run)
+        checked = check_inputs(run_settings, settings, executor, prepare=not dry_run)
         if dry_run:
-            price(run_settings, settings, Path(run_settings.results), console=console, retry_failed=retry_failed)
+            price(run_settings, settings, Path(run_settings.results), checked.grid, console=console,
+                  retry_failed=retry_failed)
             return
         _execute(run_settings, settings, open_store(run_settings, settings), flags={"profile": profile, **flags},
-                 retry_failed=retry_failed, executor=executor, address=address)
+                 retry_failed=retry_failed, checked=checked, address=address)
     console.print(f"Next: bench table --results {run_settings.results}", highlight=False)
 
 

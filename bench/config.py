@@ -115,6 +115,7 @@ class RunSettings(BaseModel):
     split: Literal["ir", "stratified", "holdout"] = "ir"
     test_size: Fraction = 0.2                   # for split = "stratified"
     workers: Count = 0                          # 0 = one worker process per CPU core
+    ray_address: Optional[Text] = None          # --executor ray: the cluster to attach to (--address overrides it)
     time_limit: Positive = 900.0
     # sampler -> parameters (part of every run's key, not of the name in tables)
     params: Annotated[dict[str, SamplerParams], _Says("a table keyed by sampler name, e.g. "

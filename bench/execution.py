@@ -16,16 +16,18 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from rich.console import Console
 
 from .config import CONFIG_ENV, DATA_DIR_ENV, ConfigError, RunSettings, Settings
+from .executors import EXECUTORS, Setup, executor_class, make_executor
 from .extensions import one_line
 from .names import resolve_name
 from .run_status import FAILED
 
-EXECUTORS = ("local", "ray")
+if TYPE_CHECKING:
+    from .runner import Grid
 
 
 class Interrupted(KeyboardInterrupt):
@@ -85,23 +87,31 @@ class Outcome:
                 "fix the cause, then run the same command with --retry-failed"]
 
 
+@dataclass(frozen=True)
+class CheckedRun:
+    """A run's inputs once checked: its executor's canonical name and its grid, built once for the run."""
+    executor: str
+    grid: Grid
+
+
 def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = "local", *,
-                 prepare: bool = True) -> str:
+                 prepare: bool = True) -> CheckedRun:
     """Everything a run names resolved now - samplers, classifiers, datasets, metrics, per-sampler settings,
-    the executor - and (``prepare``) every split of the grid built or found in the data cache, so that an
-    IR the data cannot give is refused too, and every sampler's parameter values validated by the method
-    (which imports its library: seconds for torch, so a dry run skips both): bad input is one line, before a
-    store exists. Called, as `execute`, inside bench.methods.registered: the run's own methods known by name.
-    Returns the executor's canonical name."""
+    the executor and its library - and (``prepare``) every split of the grid built or found in the data cache,
+    so that an IR the data cannot give is refused too, and every sampler's parameter values validated by the
+    method (which imports its library: seconds for torch, so a dry run skips both): bad input is one line,
+    before a store exists. Called, as `execute`, inside bench.methods.registered: the run's own methods known
+    by name. The grid it builds is the one `execute` and `price` plan."""
     from .data import DataCatalog
-    from .runner import make_plan, prepare_splits
-    executor = resolve_name(executor, EXECUTORS, "executor", listing="bench run --help")
+    from .runner import make_grid, prepare_splits
+    executor = resolve_name(executor, list(EXECUTORS), "executor", listing="bench run --help")
+    executor_class(executor)   # its library installed
     catalog = DataCatalog(settings.data_dir)
-    plan = make_plan(run_settings, catalog, set(), settings.data.impute, settings.data.leak)
+    grid = make_grid(run_settings, catalog, settings.data.impute, settings.data.leak)
     if prepare:
-        _check_parameters(plan.units, run_settings, settings.source)
-        prepare_splits(plan.units, catalog)
-    return executor
+        _check_parameters(grid.units, run_settings, settings.source)
+        prepare_splits(grid.units, catalog)
+    return CheckedRun(executor, grid)
 
 
 def _check_parameters(units, run_settings: RunSettings, source: str) -> None:
@@ -149,14 +159,13 @@ def open_store(run_settings: RunSettings, settings: Settings):
     return ResultStore(Path(run_settings.results), data_contents=DataCatalog(settings.data_dir).registered_content)
 
 
-def price(run_settings: RunSettings, settings: Settings, results: Path, *, console: Console,
+def price(run_settings: RunSettings, settings: Settings, results: Path, grid: Grid, *, console: Console,
           retry_failed: bool = False) -> Outcome:
-    """`bench run --dry-run`: the plan's size and estimated cost. Reads the store without its run lock (so it
-    answers while a campaign runs on it), creates none and deletes nothing (`retry_failed`: failed rows
-    count as left to compute)."""
+    """`bench run --dry-run`: the plan of `grid` (check_inputs') and its estimated cost. Reads the store without
+    its run lock (so it answers while a campaign runs on it), creates none and deletes nothing (`retry_failed`:
+    failed rows count as left to compute)."""
     from . import analysis, methods
     from .data import DataCatalog
-    from .runner import make_plan
     from .store import DB_NAME, ResultStore, results_dir
     results = results_dir(results)
     catalog = DataCatalog(settings.data_dir)
@@ -168,7 +177,7 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, *, conso
                             data_contents=catalog.registered_content)
         try:
             stored = store.keys() - (store.keys(FAILED) if retry_failed else set())
-            plan = make_plan(run_settings, catalog, stored, settings.data.impute, settings.data.leak)
+            plan = grid.plan(stored)
             _announce(plan, run_settings, n_workers, console, results / DB_NAME)
             cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers),
                                     samplers=methods.sampler_labels(settings))
@@ -179,29 +188,30 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, *, conso
 
 
 def execute(run_settings: RunSettings, settings: Settings, store, *, console: Console, flags: dict,
-            command: Optional[str] = None, retry_failed: bool = False,
-            executor: str = "local", address: Optional[str] = None) -> Outcome:
-    """Plan what the store lacks and compute it. Raises Interrupted on Ctrl-C (after logging it)."""
+            command: Optional[str] = None, retry_failed: bool = False, checked: Optional[CheckedRun] = None,
+            address: Optional[str] = None) -> Outcome:
+    """Plan what the store lacks and compute it on the checked run's executor (`checked`: check_inputs' result;
+    without it the inputs are checked here, for the local executor). Raises Interrupted on Ctrl-C (after
+    logging it)."""
     from .cost import Eta, UnitCosts, group
     from .data import DataCatalog
     from .progress import RunProgress
     from .pruning import TimeoutPruning
-    from .runner import execute_local, make_plan, prepare_splits
     from .runlog import InvocationStatus
+    checked = checked or check_inputs(run_settings, settings)
     catalog = DataCatalog(settings.data_dir)
     with store.exclusive():
         if retry_failed:
             console.print(f"retrying {store.forget(FAILED)} failed rows")
-        plan = make_plan(run_settings, catalog, store.keys(), settings.data.impute, settings.data.leak)
+        plan = checked.grid.plan(store.keys())
         outcome = Outcome(plan.total_rows, plan.stored_rows)
         n_workers = run_settings.workers or os.cpu_count() or 1
         _announce(plan, run_settings, n_workers, console, store.path)
         if not plan.units:
             return outcome
-        prepare_splits(plan.units, catalog)
         started = time.monotonic()
         invocation = store.begin_invocation(command or " ".join(["bench", *sys.argv[1:]]), effective_settings(
-            settings, run_settings, flags, workers=n_workers, executor=executor, address=address,
+            settings, run_settings, flags, workers=n_workers, executor=checked.executor, address=address,
             retry_failed=retry_failed))
         try:
             costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
@@ -214,17 +224,11 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                     progress.update(rows)
                     pruning.observe(rows)
                     outcome.count_failures(rows)
-                if executor == "ray":
-                    try:
-                        from .ray_executor import execute_ray
-                    except ImportError:
-                        raise ConfigError("the Ray executor needs Ray: pip install -e '.[ray]'") from None
-                    # a local Ray is sized by --workers; a cluster at an address brings its own CPUs
-                    execute_ray(plan.units, settings.data_dir, on_rows=on_rows, address=address,
-                                num_cpus=(run_settings.workers or None) if address is None else None)
-                else:
-                    execute_local(plan.units, settings.data_dir, workers=n_workers, on_rows=on_rows,
-                                  rows_instead=pruning.rows_instead)
+                setup = Setup(settings.data_dir, workers=run_settings.workers,
+                              address=address or run_settings.ray_address,
+                              rows_instead=pruning.rows_instead,
+                              say=lambda line: console.print(line, highlight=False, markup=False))
+                make_executor(checked.executor, setup).run(plan.units, on_rows)
         except KeyboardInterrupt as stop:   # Ctrl-C or SIGTERM: what is stored stays; the same command resumes
             signum = signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT
             store.end_invocation(invocation, InvocationStatus.INTERRUPTED,
@@ -245,6 +249,7 @@ def effective_settings(settings: Settings, run_settings: RunSettings, flags: dic
     directory after BENCH_DATA_DIR, and where each came from."""
     return {"run": run_settings.model_dump(), "config_file": settings.source,
             "flags": {k: v for k, v in flags.items() if v is not None},
-            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV) if os.environ.get(k)},
+            "environment_variables": {k: os.environ[k] for k in (CONFIG_ENV, DATA_DIR_ENV, "RAY_ADDRESS")
+                                      if os.environ.get(k)},
             "data": {"dir": str(settings.data_dir), "impute": settings.data.impute, "leak": settings.data.leak},
             **invocation}

@@ -209,7 +209,7 @@ def worker_processes(driver: int, executor: str) -> list[int]:
             continue
         processes[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), cmdline)
     if executor == "ray":
-        from bench.ray_executor import TASK_NAME
+        from bench.executors.ray import TASK_NAME
         title = f"ray::{TASK_NAME}".encode()
         return [pid for pid, (_, cmdline) in processes.items() if cmdline.startswith(title)]
     own = processes.get(driver, (0, None))[1]

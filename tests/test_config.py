@@ -115,13 +115,14 @@ def test_project_bench_toml_is_valid():
 
 def test_project_bench_toml_states_the_built_in_defaults():
     """The project's bench.toml and the models' defaults are the same settings; the file names every key of
-    [data], [run] and [check], but leaves the datasets (bench.data.paper's six) and [table] to the models."""
+    [data], [run] and [check], but leaves the datasets (bench.data.paper's six), the Ray cluster's address (none:
+    TOML has no null) and [table] to the models."""
     loaded, built_in = load_settings(PROJECT_TOML), Settings()
     assert loaded.model_copy(update={"profiles": {}, "source": ""}) == \
         built_in.model_copy(update={"profiles": {}, "source": ""})
     for section in ("data", "run", "check"):
         named = getattr(loaded, section).model_fields_set
-        assert named == set(type(getattr(loaded, section)).model_fields) - {"datasets"}, section
+        assert named == set(type(getattr(loaded, section)).model_fields) - {"datasets", "ray_address"}, section
     assert loaded.table.model_fields_set == set()
     assert set(built_in.profiles) == set(PROFILES) and built_in.run_for().profile == "quick"
     for name, body in PROFILES.items():   # the built-in profiles too

@@ -155,10 +155,17 @@ def test_portable_mode_warns_when_the_libraries_run_unpinned(monkeypatch):
 
 
 def test_only_autosmote_rl_units_run_pinned_and_are_keyed_so():
-    from bench.runner import PINNED_SAMPLERS
-    from bench.samplers.registry import SAMPLERS
-    pinned = {name for name, entry in SAMPLERS.items() if "+pinned" in entry.version}
-    assert pinned == set(PINNED_SAMPLERS) == {"AutoSMOTE"}
+    """The catalogue's pinned flag is what both executors read (bench.executors.unit), and the keys of what it
+    pins say so."""
+    import json
+
+    from bench.executors.resources import pinned
+    from bench.protocol import Unit
+    from bench.samplers.registry import CATALOGUE
+    keyed = {name for name, entry in CATALOGUE.items() if "+pinned" in entry.version}
+    flagged = {name for name in CATALOGUE
+               if pinned(Unit("toy", 5, 1, name, name, json.dumps({}), "1", "{}", "{}", ("SVM",)))}
+    assert flagged == keyed == {"AutoSMOTE"}
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ from bench import methods  # noqa: E402
 from bench.config import load_settings  # noqa: E402
 from bench.data import DataCatalog  # noqa: E402
 from bench.protocol import Unit  # noqa: E402
-from bench.ray_executor import GPU_SHARE, _out_of_time, execute_ray, unit_resources  # noqa: E402
-from bench.runner import execute_local, make_plan  # noqa: E402
+from bench.executors.local import LocalExecutor  # noqa: E402
+from bench.executors.ray import RayExecutor, _out_of_time, unit_resources  # noqa: E402
+from bench.executors.resources import GPU_SHARE  # noqa: E402
+from bench.runner import make_plan  # noqa: E402
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register  # noqa: E402
 from bench.store import ResultStore  # noqa: E402
 from conftest import add_to_config  # noqa: E402
@@ -72,7 +74,7 @@ def _register_test_samplers() -> None:
 _register_test_samplers()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ray_with_test_samplers():
     """A local Ray of 2 CPUs whose workers import this module, so that they know its samplers."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={
@@ -91,13 +93,13 @@ def _plan(results_dir, **overrides):
 
 def _run_local(results_dir, **overrides):
     plan, data_dir, store = _plan(results_dir, **overrides)
-    execute_local(plan.units, data_dir, workers=2, on_rows=store.write)
+    LocalExecutor(data_dir, workers=2).run(plan.units, store.write)
     return store.frame()
 
 
 def _run_ray(results_dir, **kwargs):
     """The Ray executor on a plan; also every batch of rows it handed to the driver."""
-    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits") if k in kwargs}
+    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits", "ratios") if k in kwargs}
     plan, data_dir, store = _plan(results_dir, **overrides)
     batches = []
 
@@ -105,7 +107,7 @@ def _run_ray(results_dir, **kwargs):
         batches.append(rows)
         store.write(rows)
 
-    execute_ray(plan.units, data_dir, on_rows=on_rows, **kwargs)
+    RayExecutor(data_dir, **kwargs).run(plan.units, on_rows)
     return store.frame(), batches
 
 
@@ -129,6 +131,11 @@ def test_resources_ask_for_a_cpu_per_actor_and_a_gpu_share_for_torch_learners():
     assert resources("CTGAN", {"ratio": 0.5}, gpu=True)["num_gpus"] == GPU_SHARE
     assert resources("TVAE", {"ratio": 0.5, "enable_gpu": False}, gpu=True)["num_gpus"] == 0.0
     assert resources("CTGAN", {"ratio": 0.5}, gpu=False)["num_gpus"] == 0.0
+    # every sampler the catalogue marks uses_gpu, not a list of names: MESA and the Gumbel entries too
+    assert resources("MESA", gpu=True)["num_gpus"] == GPU_SHARE
+    assert resources("MESA", {"device": "cpu"}, gpu=True)["num_gpus"] == 0.0
+    assert resources("AutoSMOTE-self", {"ratio": 0.5}, gpu=True)["num_gpus"] == GPU_SHARE
+    assert resources("CTGAN-ctgan", {"ratio": 0.5, "enable_gpu": False}, gpu=True)["num_gpus"] == 0.0
     with pytest.raises(ValueError, match="n_jobs"):
         resources("AutoSMOTE", {"n_jobs": "4"})
     with pytest.raises(ValueError, match="max_node_cpus"):
@@ -144,11 +151,11 @@ def test_an_overdue_attempt_is_cancelled_once_it_shows_it_is_still_computing():
 
 def test_arguments_are_checked_before_ray_starts(tmp_path):
     with pytest.raises(ValueError, match="max_retries"):
-        execute_ray([], tmp_path, on_rows=print, max_retries=-1)
+        RayExecutor(tmp_path, max_retries=-1)
     with pytest.raises(ValueError, match="num_cpus"):
-        execute_ray([], tmp_path, on_rows=print, num_cpus=0)
+        RayExecutor(tmp_path, num_cpus=0)
     with pytest.raises(ValueError, match="num_cpus"):
-        execute_ray([], tmp_path, on_rows=print, address="auto", num_cpus=2)
+        RayExecutor(tmp_path, address="auto", num_cpus=2)
 
 
 def test_ray_stores_the_rows_and_scores_of_the_local_executor(toy_env):
@@ -187,9 +194,11 @@ def test_timeouts_crashes_and_errors_become_rows_with_a_status(toy_env, ray_with
     assert status == {f"ray-test-sleeps[marker={marker}]": ["timeout"], "ray-test-kills-worker": ["error"],
                       "ray-test-raises": ["error"]}
     message = frame.groupby("sampler")["message"].unique().map(list).to_dict()
-    assert message[f"ray-test-sleeps[marker={marker}]"] == ["exceeded the time limit of 3 s"]
+    # (counted from its submission where a loaded machine starts its worker late)
+    assert message[f"ray-test-sleeps[marker={marker}]"][0].startswith("exceeded the time limit of 3 s")
     assert message["ray-test-kills-worker"] == ["worker process died (WorkerCrashedError, 2 attempts)"]
     assert message["ray-test-raises"][0].startswith("RuntimeError: broken on purpose")
+    assert message["ray-test-raises"][0].endswith(f"(on node {ray.util.get_node_ip_address()})")   # a node's own
     assert sorted(len(b) for b in batches) == [2, 2, 2]
     # the timed-out unit's worker was killed, not left sleeping (on a loaded machine the limit can come
     # before the sampler starts, and then there is no pid to check)
@@ -231,3 +240,89 @@ def test_methods_defined_only_in_the_driver_run_on_ray_workers(toy_env, ray_with
         remote, _ = _run_ray(toy_env / "ray", **chosen)
     assert len(local) == 4 and set(remote["status"]) == {"ok"}, remote["message"].tolist()
     assert remote[SCORE_COLUMNS].equals(local[SCORE_COLUMNS])
+
+
+def test_a_failed_task_is_stored_as_the_exception_it_raised_without_terminal_codes():
+    from bench.executors.ray import cause
+    from bench.names import UnknownNameError
+    raised = UnknownNameError("\x1b[31munknown sampler 'mine:Over'\x1b[0m\nsee `bench list samplers`")
+    wrapped = ray.exceptions.RayTaskError("_unit_task", "\x1b[36mray::bench-unit()\x1b[39m Traceback ...", raised)
+    assert cause(wrapped.as_instanceof_cause()) == "UnknownNameError: unknown sampler 'mine:Over'"
+    assert cause(ray.exceptions.GetTimeoutError("\x1b[1mtimed out\x1b[0m")) == "GetTimeoutError: timed out"
+
+
+def test_the_cluster_is_the_flag_then_run_settings_then_ray_address(tmp_path, monkeypatch):
+    """--address, else [run] ray_address (both arrive as Setup.address), else $RAY_ADDRESS, else a local Ray."""
+    from bench.executors import Setup
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    local = RayExecutor.for_run(Setup(tmp_path, workers=3))
+    assert (local.address, local.num_cpus) == (None, 3)
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")
+    from_env = RayExecutor.for_run(Setup(tmp_path, workers=3))
+    assert (from_env.address, from_env.num_cpus) == ("head:6379", None)
+    assert RayExecutor.for_run(Setup(tmp_path, workers=3, address="auto")).address == "auto"
+
+
+def test_run_settings_take_a_ray_address(toy_env):
+    assert load_settings().run_for().ray_address is None
+    add_to_config(toy_env, 'ray_address = "head:6379"\n')   # in the toy bench.toml's last table: [profiles.t]
+    assert load_settings().run_for().ray_address == "head:6379"
+
+
+#: A researcher's sampler, importable in the driver only (a folder on its sys.path, not on PYTHONPATH): a Ray
+#: worker has it only if the executor sends it. Importing it anywhere but in the driver (pid written below)
+#: hangs where HANG is set, before its unit can report that it started.
+OWN_SAMPLER = """
+import os, time
+
+from imblearn.over_sampling import RandomOverSampler
+
+if os.environ.get("HANG") == "{hang}" and os.getpid() != {driver}:
+    time.sleep(600)
+
+
+class OwnOverSampler(RandomOverSampler):
+    pass
+"""
+
+
+def _own_sampler(folder, monkeypatch, name, hang=""):
+    from conftest import importable_module
+    importable_module(folder, monkeypatch, name, OWN_SAMPLER.format(driver=os.getpid(), hang=hang))
+    return f"{name}:OwnOverSampler"
+
+
+def test_a_module_on_the_drivers_path_only_is_sent_to_the_nodes(toy_env, monkeypatch):
+    """(No local run to compare with here: a process that ran Ray cannot fork workers safely.)"""
+    sampler = _own_sampler(toy_env, monkeypatch, "own_sampler_sent")
+    said = []
+    plan, data_dir, store = _plan(toy_env / "ray", samplers=(sampler,), ratios=(1.0,))
+    RayExecutor(data_dir, num_cpus=2, say=said.append).run(plan.units, store.write)
+    remote = store.frame()
+    assert len(remote) == 2 and set(remote["status"]) == {"ok"}, remote["message"].tolist()
+    assert (remote["n_minority"] * 2 == remote["n_train"]).all()   # the method ran: ratio 1.0 balances the classes
+    assert "sent to the nodes: own_sampler_sent" in said
+
+
+def test_a_unit_that_never_starts_is_timed_out_from_its_submission(toy_env, monkeypatch):
+    """Its worker hangs importing the method, before it reports its start: the clock ran from submission."""
+    sampler = _own_sampler(toy_env, monkeypatch, "own_sampler_hangs", hang="yes")
+    plan, data_dir, store = _plan(toy_env / "ray", samplers=(sampler,), ratios=(1.0,))
+    monkeypatch.setenv("HANG", "yes")   # the Ray started below passes it to its workers; this process does not hang
+    RayExecutor(data_dir, num_cpus=2).run([dataclasses.replace(u, time_limit=3.0) for u in plan.units], store.write)
+    frame = store.frame()
+    assert set(frame["sampler"]) == {sampler} and len(frame) == 2
+    assert frame["message"].unique().tolist() == [
+        "exceeded the time limit of 3 s before it started (its node hung or was lost)"]
+
+
+def test_units_carry_their_data_and_workers_never_read_the_drivers_data_directory(toy_env):
+    """Each dataset goes through Ray's object store; a node builds its splits in a data directory of its own.
+    (That its rows are the local executor's: test_ray_stores_the_rows_and_scores_of_the_local_executor.)"""
+    from bench.executors.shipping import NODE_DATA
+    plan, data_dir, store = _plan(toy_env / "ray")
+    RayExecutor(data_dir, num_cpus=2).run(plan.units, store.write)
+    frame = store.frame()
+    assert len(frame) == 8 and set(frame["status"]) == {"ok"}, frame["message"].tolist()
+    assert not (data_dir / "splits").exists()   # what the local executor's workers would have built
+    assert any((NODE_DATA / plan.units[0].data[:32] / "splits").glob("*.npz"))   # where the node built them

@@ -1,4 +1,5 @@
-"""The run path: plan -> forked workers -> store, with error / timeout / no-op rows and resume."""
+"""The run path: plan -> the local executor's forked workers -> store, with error / timeout / no-op rows and
+resume; the grid built once per run; GPU shares."""
 from __future__ import annotations
 
 import gc
@@ -8,13 +9,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 
 from bench.config import load_settings
 from bench.data import DataCatalog
 from bench.protocol import Row
-from bench.runner import execute_local, make_plan
+from bench.executors.local import LocalExecutor
+from bench.runner import make_plan
 from bench.samplers.registry import SAMPLERS, SamplerEntry, register
 from bench.store import ResultStore
 from conftest import OnTerminal
@@ -48,7 +51,7 @@ def _run(toy_env, results_dir, **overrides):
     catalog = DataCatalog(settings.data_dir)
     store = ResultStore(results_dir)
     plan = make_plan(run, catalog, store.keys(), "zero", False)
-    execute_local(plan.units, settings.data_dir, workers=run.workers, on_rows=store.write)
+    LocalExecutor(settings.data_dir, workers=run.workers).run(plan.units, store.write)
     return store.frame(), plan
 
 
@@ -205,7 +208,7 @@ def test_a_unit_process_does_not_wait_for_an_idle_joblib_pool():
     """ctgan starts a loky pool whose workers idle 300 s; the unit's process must still end at once."""
     import multiprocessing as mp
 
-    from bench.runner import stop_process_pools
+    from bench.executors.local import stop_process_pools
 
     def unit_with_pool(conn):
         from joblib import Parallel, delayed
@@ -220,21 +223,102 @@ def test_a_unit_process_does_not_wait_for_an_idle_joblib_pool():
     assert proc.exitcode == 0
 
 
-def test_ctrl_c_on_a_terminal_ends_with_one_line_and_exit_code_130(toy_env):
-    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: driver and workers."""
-    results = toy_env / "interrupted"
-    run = OnTerminal("run", "--samplers", "No-resampling,RandomOverSampler,SMOTE,RandomUnderSampler,TomekLinks",
-                     "--ratios", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0", "--workers", "1",
-                     "--results", str(results))
+def test_ctrl_c_on_a_terminal_ends_with_one_line_and_exit_code_130(toy_env, monkeypatch):
+    """Ctrl-C in a terminal sends SIGINT to the whole foreground process group: driver and workers. It lands
+    while the held sampler computes, after exactly the 4 units before it (8 rows) are stored."""
+    mine = toy_env / "mine"
+    mine.mkdir()
+    (mine / "held_sampler.py").write_text(HELD_SAMPLER)
+    held, results = toy_env / "held", toy_env / "interrupted"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(mine), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("HELD_AT", str(held))
+    run = OnTerminal("run", "--samplers", "No-resampling,RandomOverSampler,held_sampler:HeldOverSampler,SMOTE",
+                     "--ratios", "0.3,0.6,1.0", "--workers", "1", "--results", str(results))
     deadline = time.monotonic() + 120
-    while _count_rows(results / "bench.sqlite") < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while not held.exists():
+        assert run.process.poll() is None, f"the run ended before its interrupt point: {run.wait(timeout=10)}"
+        assert time.monotonic() < deadline, "the run did not reach its interrupt point"
+        time.sleep(0.05)
     os.killpg(run.process.pid, signal.SIGINT)
     code, output = run.wait(timeout=60)
     assert code == 130, output
-    stored = _count_rows(results / "bench.sqlite")
-    assert 2 <= stored < 64, "the interrupt should land mid-run"   # 32 units x 2 classifiers
-    assert f"interrupted: {stored} rows stored; run the same command to resume" in output
+    assert _count_rows(results / "bench.sqlite") == 8
+    assert "interrupted: 8 rows stored; run the same command to resume" in output
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
     log = ResultStore(results, readonly=True).invocations()
-    assert log[["status", "rows"]].values.tolist() == [["interrupted", stored]]
+    assert log[["status", "rows"]].values.tolist() == [["interrupted", 8]]
+
+
+def test_a_run_builds_its_grid_once(toy_env, monkeypatch):
+    """check_inputs builds the grid that the run then plans against its store (and a dry run prices)."""
+    from typer.testing import CliRunner
+
+    from bench import runner
+    from bench.cli import app
+    built = []
+    make_grid = runner.make_grid
+    monkeypatch.setattr(runner, "make_grid", lambda *args: built.append(args) or make_grid(*args))
+    for args, rows in ((["run", "--dry-run"], 0), (["run"], 8), (["run"], 8)):
+        built.clear()
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert len(built) == 1, args
+        assert _count_rows(toy_env / "runs" / "bench.sqlite") == rows
+
+
+class _StartsTogether:
+    """Writes "start" to a log shared by the run's workers, waits until `together` units have started (at most
+    60 s), then writes "end": how many units run at once is read from the log, whatever the machine's speed."""
+
+    def __init__(self, log, together):
+        self.log, self.together = Path(log), together
+
+    def fit_resample(self, X, y):
+        with open(self.log, "a") as log:
+            log.write("start\n")
+        deadline = time.monotonic() + 60
+        while self.log.read_text().count("start") < self.together and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with open(self.log, "a") as log:
+            log.write("end\n")
+        return X, y
+
+
+def _most_at_once(log) -> int:
+    running, most = 0, 0
+    for line in log.read_text().splitlines():
+        running += 1 if line == "start" else -1
+        most = max(most, running)
+    return most
+
+
+def test_units_of_gpu_samplers_share_the_gpus_as_under_ray(toy_env, tmp_path):
+    """With a GPU, four units of a GPU sampler run on it at once (a quarter each) and the others wait; units
+    that keep their model on the CPU (the catalogue's on_cpu) and runs without a GPU are not held back."""
+    import dataclasses
+    import json
+
+    from bench.executors.resources import uses_gpu
+    from bench.runner import prepare_splits
+    name = "test-starts-together"
+    if name not in SAMPLERS:
+        register(SamplerEntry(name, "test", "test", lambda params, context: _StartsTogether(params["log"],
+                              params["together"]), version="1", tunes_ratio=False, uses_gpu=True,
+                              on_cpu={"device": "cpu"}))
+    settings = load_settings()
+    catalog = DataCatalog(settings.data_dir)
+    template = make_plan(settings.run_for(samplers=(name,)), catalog, set(), "zero", False).units[0]
+    said = []
+    for gpus, params, most in ((1, {}, 4), (1, {"device": "cpu"}, 6), (0, {}, 6)):
+        log = tmp_path / f"{gpus}-{len(params)}.log"
+        log.touch()
+        units = [dataclasses.replace(template, seed=seed, params=json.dumps({"log": str(log), "together": most,
+                                                                             **params})) for seed in range(6)]
+        assert all(uses_gpu(u) for u in units) == (not params)
+        prepare_splits(units, catalog)
+        rows = []
+        LocalExecutor(settings.data_dir, workers=6, gpus=gpus, say=said.append).run(units, rows.extend)
+        assert len(rows) == 12 and {r.status for r in rows} == {"no-op"}, [r.message for r in rows]
+        assert _most_at_once(log) == most, (gpus, params)
+    assert said == ["6 units train on 1 GPU(s), 4 at a time",
+                    "no GPU visible: 6 units of GPU samplers train on the CPU"]

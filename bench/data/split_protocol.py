@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,11 @@ class SplitKind(str, enum.Enum):
 
     def __str__(self) -> str:   # "ir", not "SplitKind.IR", wherever a kind is printed
         return self.value
+
+    def irs(self, grid: Iterable[int]) -> tuple[int, ...]:
+        """The IRs a run of this kind covers: the grid's for the paper's splits; one for a stratified run, stored
+        as 0 (the data's own imbalance, a value no IR split has), so its keys read as they always have."""
+        return tuple(grid) if self is SplitKind.IR else (0,)
 
 
 @dataclass

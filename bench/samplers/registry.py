@@ -65,7 +65,9 @@ class SamplerEntry:
     factory: str = ""               # the method, "module:attr" (metadata: nothing imports it but the adapter)
     binary_only: bool = False       # cannot handle multi-class data
     neighbours: str | int | None = None   # needs more minority rows than this k (or the parameter holding it)
-    uses_gpu: bool = False          # trains a torch model on a GPU when one is visible
+    uses_gpu: bool = False          # trains a torch model on a GPU when one is visible (bench.executors.resources)
+    on_cpu: dict[str, Any] = field(default_factory=dict)   # the parameters that keep such a model on the CPU
+    pinned: bool = False            # its units run in a process pinned to one CPU code path (autosmote.determinism)
     variants: tuple[str, ...] = ()  # named fixed parameters worth listing, e.g. "ablation=flat" (Table 4)
     cost: float | None = None       # measured seconds per 1000 original training rows (bench.cost)
     params: dict[str, Any] = field(default_factory=dict)   # fixed parameters of every run ([samplers.NAME])
@@ -104,7 +106,8 @@ def _catalogue() -> dict[str, SamplerEntry]:
         out[item["name"]] = SamplerEntry(
             **{**item, "variants": tuple(item.get("variants", ()))},
             make=_FromAdapter(family["adapter"], "make"), version=version,
-            libraries=tuple(family.get("libraries", ())), fit_info=_FromAdapter(family["adapter"], "fit_info"))
+            libraries=tuple(family.get("libraries", ())), fit_info=_FromAdapter(family["adapter"], "fit_info"),
+            on_cpu=dict(family.get("on_cpu", {})))
     return out
 
 
