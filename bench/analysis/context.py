@@ -149,6 +149,22 @@ class Context:
             return self.frame
         return self.frame[self.split_kinds.isin(kind) if isinstance(kind, tuple) else self.split_kinds == kind]
 
+    def unregistered(self, rows: pd.DataFrame, what: str) -> str | None:
+        """Why the data catalogue cannot give the ``what`` (e.g. statistics) of the datasets in ``rows``, or None."""
+        from ..data import DataError
+        if self.catalog is None:
+            return f"no dataset catalogue to read the datasets' {what} from"
+        unknown = []
+        for name in pd.unique(rows["dataset"]):
+            try:
+                self.catalog.get(name)
+            except DataError:
+                unknown.append(name)
+        if unknown:
+            return (f"dataset(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} not registered in "
+                    f"{self.catalog.root}: `bench data import` them or point BENCH_DATA_DIR at their data directory")
+        return None
+
     def meta(self, rows: pd.DataFrame, field: str) -> pd.Series:
         """One metadata field per row (``family``, ``entry``, ``is_variant`` ...)."""
         return rows["sampler"].map(lambda label: getattr(self.samplers(label), field))

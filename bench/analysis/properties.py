@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import stats
-from ..data import DataError
 from ..data.split_protocol import SplitKind, holdout_sizes
 from ..metrics import LABELS
 from .artefact import Artefact, Built
@@ -113,18 +112,7 @@ class PropertyTable(OnDatasets, Artefact):
         why = super().applies(ctx) or self.compares_the_reference(ctx)
         if why:
             return why
-        if ctx.catalog is None:
-            return "no dataset catalogue to read the datasets' properties from"
-        unknown = []
-        for name in pd.unique(self.rows(ctx)["dataset"]):
-            try:
-                ctx.catalog.get(name)
-            except DataError:
-                unknown.append(name)
-        if unknown:
-            return (f"dataset(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''} not registered in "
-                    f"{ctx.catalog.root}: `bench data import` them or point BENCH_DATA_DIR at their data directory")
-        return None
+        return ctx.unregistered(self.rows(ctx), "properties")
 
     def describe(self, ctx):
         return [f"Computed {describe_rows(self.rows(ctx))}; one block per dataset (its configurations' scores "

@@ -10,7 +10,7 @@ import json
 import pandas as pd
 
 from .. import stats
-from ..data import DataError, table1
+from ..data import table1
 from ..data.split_protocol import HOLDOUT_MIN_CLASS_ROWS, TOO_SMALL_FOR_HOLDOUT, SplitKind
 from ..metrics import LABELS
 from ..run_status import FAILED, SCORED, RunStatus
@@ -193,18 +193,7 @@ class DatasetTable(Artefact):
         rows = self.rows(ctx)
         if rows.empty:
             return "no rows of the paper's IR protocol"
-        if ctx.catalog is None:
-            return "no dataset catalogue to read the datasets' statistics from"
-        unknown = []
-        for name in pd.unique(rows["dataset"]):
-            try:
-                ctx.catalog.get(name)
-            except DataError:
-                unknown.append(name)
-        if unknown:
-            return (f"dataset(s) {', '.join(unknown)} not registered in {ctx.catalog.root}: `bench data import` "
-                    "them or point BENCH_DATA_DIR at their data directory")
-        return None
+        return ctx.unregistered(rows, "statistics")
 
     def build(self, ctx, metric):
         rows = self.rows(ctx)
