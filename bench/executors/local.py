@@ -192,7 +192,7 @@ def _serve(connection, driver_ends: list, data_dir: Path, driver: int) -> None:
             stop_process_pools()
     except KeyboardInterrupt:   # Ctrl-C reaches the whole process group: the driver reports it, quietly here
         os._exit(130)
-    except (EOFError, BrokenPipeError):   # the driver is gone
+    except (EOFError, ConnectionError):   # the driver is gone (its pipe closed: EOF, or reset if data was unread)
         os._exit(0)
 
 
