@@ -9,10 +9,11 @@ local executor:
   `max_retries` times, on any node; when every attempt dies the unit gets "error" rows ("worker process
   died ...");
 * a unit past its time limit is cancelled, its worker killed, and gets "timeout" rows. Units are submitted
-  as the cluster's CPUs and GPUs free up, so a submitted unit starts at once: its limit counts from its
-  submission until the attempt reports its start (a node that hangs or is lost before that times it out),
-  then from that start, reported by the task itself to a small actor (with a beat every second while it
-  computes). A retry gets the whole limit again;
+  as the CPUs and GPUs of the cluster's live nodes free up (a node that joins mid-run takes units too), so a
+  submitted unit starts at once: its limit counts from its submission until the attempt reports its start (a
+  node that hangs or is lost before that times it out), then from that start, reported by the task itself to
+  a small actor on the head node (with a beat every second while it computes). A retry gets the whole limit
+  again;
 * a sampler that raises is already an "error" row of `run_unit`; a task that fails otherwise (e.g. a method
   that cannot be imported on its node) stores the exception it raised, type and first line, without the
   terminal codes of Ray's error text.
@@ -41,7 +42,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ray   # an optional extra: importing this module without Ray raises ImportError (bench.executors says so)
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from ..config import ConfigError
 from ..extensions import one_line
@@ -63,6 +63,8 @@ BEAT_S = 1.0
 WORKER_DEATHS = ("WorkerCrashedError", "NodeDiedError", "OutOfMemoryError", "LocalRayletDiedError")
 #: Terminal colour and cursor codes, which Ray's error texts carry and a stored message must not.
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: The resource only a cluster's head node has (Ray's own name for it).
+HEAD_NODE = "node:__internal_head__"
 #: Where the driver looks for a cluster when no address is given: Ray's own variable.
 ADDRESS_ENV = "RAY_ADDRESS"
 
@@ -153,11 +155,11 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
     say(f"Ray: {cluster.get('CPU', 0):g} CPUs and {cluster.get('GPU', 0):g} GPUs on {len(nodes)} node(s); "
         f"{sum(r['num_gpus'] > 0 for r in requests)} of {len(units)} units ask for a GPU share "
         f"({sum(map(uses_gpu, units))} are of GPU samplers)")
-    capacity = {"num_cpus": cluster.get("CPU", 0), "num_gpus": cluster.get("GPU", 0)}
+    capacity = _capacity()
     datasets = {name: ray.put(pack(data_dir, name)) for name in dict.fromkeys(u.dataset for u in units)}
-    # The log lives on the driver's node: it goes when the driver's node goes, and with it the run.
-    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-    log = ray.remote(num_cpus=0)(AttemptLog).options(scheduling_strategy=here).remote()
+    # The log lives on the head node, the one node a cluster cannot lose and go on (the driver's own node may be
+    # any worker node: a lost worker node must not take the log with it).
+    log = ray.remote(num_cpus=0, resources={HEAD_NODE: 0.001})(AttemptLog).remote()
     task = ray.remote(_unit_task)
     waiting = list(range(len(units)))[::-1]
     running: dict[object, int] = {}    # task reference -> unit index
@@ -197,6 +199,7 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
             now = time.monotonic()
             if now >= next_poll:
                 next_poll = now + POLL_S
+                capacity = _capacity()   # nodes lost or joined since
                 live = set(running.values())
                 expired = [i for i, d in deadlines.items() if d <= now and i not in unstarted]
                 started, silence = ray.get(log.report.remote(seen_starts, expired))
@@ -218,6 +221,12 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
         for ref in running:   # interrupted: stop what is still queued or computing
             ray.cancel(ref, force=True)
         ray.kill(log)
+
+
+def _capacity() -> dict[str, float]:
+    """The CPUs and GPUs of the cluster's live nodes now."""
+    cluster = ray.cluster_resources()
+    return {"num_cpus": cluster.get("CPU", 0), "num_gpus": cluster.get("GPU", 0)}
 
 
 def _out_of_time(unit: Unit, *, overdue: float, silence: float) -> bool:
