@@ -105,9 +105,10 @@ def check_inputs(run_settings: RunSettings, settings: Settings, executor: str = 
     from .data import DataCatalog
     from .runner import make_grid, prepare_splits
     executor = resolve_name(executor, list(EXECUTORS), "executor", listing="bench run --help")
-    executor_class(executor)   # its library installed
+    runs_units = executor_class(executor)   # its library installed
     catalog = DataCatalog(settings.data_dir)
     grid = make_grid(run_settings, catalog, settings.data.impute, settings.data.leak)
+    runs_units.check(grid.units)
     if prepare:
         _check_parameters(grid.units, run_settings, settings.source)
         prepare_splits(grid.units, catalog)

@@ -326,3 +326,16 @@ def test_units_carry_their_data_and_workers_never_read_the_drivers_data_director
     assert len(frame) == 8 and set(frame["status"]) == {"ok"}, frame["message"].tolist()
     assert not (data_dir / "splits").exists()   # what the local executor's workers would have built
     assert any((NODE_DATA / plan.units[0].data[:32] / "splits").glob("*.npz"))   # where the node built them
+
+
+def test_a_namespace_package_is_refused_in_one_line_before_a_store_exists(toy_env, monkeypatch):
+    """Ray's py_modules sends a package by its one folder: a namespace package (no __init__.py) has none."""
+    from typer.testing import CliRunner
+    from bench.cli import app
+    from conftest import refused_before_anything_is_stored
+    package = toy_env / "mine" / "own_namespace"
+    package.mkdir(parents=True)
+    (package / "over.py").write_text(OWN_SAMPLER.format(driver=os.getpid(), hang="never"))
+    monkeypatch.syspath_prepend(str(toy_env / "mine"))
+    result = CliRunner().invoke(app, ["run", "--executor", "ray", "--samplers", "own_namespace.over:OwnOverSampler"])
+    refused_before_anything_is_stored(result, toy_env, ["own_namespace", "namespace package", "install it"])

@@ -23,6 +23,10 @@ OnRows = Callable[["list[Row]"], None]
 
 
 class Executor(Protocol):
+    @staticmethod
+    def check(units: "list[Unit]") -> None:
+        """Raise ConfigError where this executor cannot run `units` (called before a store exists)."""
+
     def run(self, units: "list[Unit]", on_rows: OnRows) -> None:
         """Compute every unit, handing each one's rows to `on_rows` as they come."""
 

@@ -51,6 +51,10 @@ class LocalExecutor:
         self.data_dir, self.workers, self.gpus = Path(data_dir), max(1, workers), gpus
         self.rows_instead, self.say = rows_instead, say
 
+    @staticmethod
+    def check(units: list[Unit]) -> None:
+        """Nothing to check: worker processes forked here have the driver's files and modules."""
+
     @classmethod
     def for_run(cls, setup: Setup) -> "LocalExecutor":
         return cls(setup.data_dir, workers=setup.workers or os.cpu_count() or 1, rows_instead=setup.rows_instead,

@@ -106,6 +106,11 @@ class RayExecutor:
         self.data_dir, self.address, self.num_cpus = Path(data_dir), address, num_cpus
         self.max_retries, self.say = max_retries, say
 
+    @staticmethod
+    def check(units: list[Unit]) -> None:
+        """A method module that cannot travel to the nodes is refused before a store exists."""
+        modules_to_send(units)
+
     @classmethod
     def for_run(cls, setup: Setup) -> "RayExecutor":
         """The cluster at `setup.address` (--address, else [run] ray_address), else at $RAY_ADDRESS, else a local
