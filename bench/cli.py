@@ -380,6 +380,9 @@ class _TableCommand(TyperCommand):
         super().format_help(ctx, formatter)
 
 
+_SEEDS_HELP = "read only these seeds, e.g. 1,2 (those a campaign has completed; default: every stored seed)"
+
+
 @app.command(cls=_TableCommand)
 @user_errors
 def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", "the metric tables are tuned "
@@ -397,13 +400,15 @@ def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", 
           correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected Wilcoxon "
                                                                           "marks, none, or auto: Holm for a "
                                                                           "store of the holdout split")),
+          seeds: Optional[str] = typer.Option(None, help=_SEEDS_HELP),
           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
                                                       f"and 4 (default: {PAPER_TABLES} when present)")):
     """Print a table (or a figure's numbers) from whatever the store holds, exactly as `bench report` writes it;
     never runs anything. A table that does not apply says why in one line (exit code 2)."""
     from .reading import text
     printed = text(state.settings, table_, metric, fmt, results=results, reference=reference, pairing=pairing,
-                   alternative=alternative, noop=noop, correction=correction, paper_tables=paper_tables)
+                   alternative=alternative, noop=noop, correction=correction, seeds=_csv(seeds, int),
+                   paper_tables=paper_tables)
     print(printed, end="" if printed.endswith("\n") else "\n")
 
 
@@ -418,6 +423,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
            correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected "
                                                                            "Wilcoxon marks, none, or auto: Holm "
                                                                            "for a store of the holdout split")),
+           seeds: Optional[str] = typer.Option(None, help=_SEEDS_HELP),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
                                                        f"(default: {PAPER_TABLES} when present)"),
            toy: Optional[Path] = typer.Option(None, help=f"the 2-D toy data of Figure 7 (default: {TOY_CSV} "
@@ -426,7 +432,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
     comparison, with an index: the artefacts `bench table` prints, rendered by the same code."""
     from .reading import report
     written = report(state.settings, results, out, reference=reference, correction=correction,
-                     paper_tables=paper_tables, toy_csv=toy)
+                     seeds=_csv(seeds, int), paper_tables=paper_tables, toy_csv=toy)
     console.print(f"wrote {len(written)} files to {written[-1].parent}; start at {written[-1]}", highlight=False)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from .config import ConfigError, Settings
@@ -36,7 +37,7 @@ def table_key(key: str) -> str:
 def text(settings: Settings, key: str = "all", metric: Optional[str] = None, fmt: str = "markdown", *,
          results: Optional[PathLike] = None, **options: Any) -> str:
     """What `bench table --table KEY --metric METRIC --format FMT` prints (metric: [table] metric unless given);
-    ``options`` as its flags: reference, pairing, alternative, noop, correction, paper_tables."""
+    ``options`` as its flags: reference, pairing, alternative, noop, correction, seeds, paper_tables."""
     from . import analysis
     from .names import resolve_name
     metric = _metric(settings, metric)
@@ -119,13 +120,27 @@ def _input(given: Optional[PathLike], default: Path, exists, wrong: str) -> Opti
     return Path(given)
 
 
-def _context(settings: Settings, store, *, reference: Optional[str] = None, **given: Any):
-    """[table] settings, then every choice given; the reference in any spelling of a sampler the store holds."""
+def _context(settings: Settings, store, *, reference: Optional[str] = None, seeds: Optional[Sequence[int]] = None,
+             **given: Any):
+    """[table] settings, then every choice given; the reference in any spelling of a sampler the store holds;
+    only the rows of `seeds` where given (e.g. the seeds a campaign has completed)."""
     from . import analysis, methods
     from .data import DataCatalog
-    frame = store.frame()
+    frame = _of_seeds(store.frame(), seeds)
     options = analysis.Options.from_settings(settings.table, reference=_stored_sampler(reference, frame), **given)
     return analysis.Context(frame, options, DataCatalog(settings.data_dir), samplers=methods.sampler_labels(settings))
+
+
+def _of_seeds(frame, seeds: Optional[Sequence[int]]):
+    """The rows of `seeds` (all rows when None); a seed the store lacks is one line naming those it holds."""
+    if seeds is None:
+        return frame
+    stored = sorted(int(s) for s in frame["seed"].unique())
+    absent = [s for s in seeds if s not in stored]
+    if absent or not seeds:
+        raise ConfigError(f"--seeds {','.join(map(str, seeds)) or '(none)'}: the store holds seeds "
+                          f"{','.join(map(str, stored)) or '(none)'}: pass some of them")
+    return frame[frame["seed"].isin(seeds)].reset_index(drop=True)
 
 
 def _stored_sampler(reference: Optional[str], frame) -> Optional[str]:

@@ -107,3 +107,18 @@ def test_check_is_bench_check(toy_env):
     assert again.ok and again.mode == "exact" and again.rows == made.rows > 0
     printed = bench("check", "--profile", "t", "--baseline", str(baseline))
     assert printed.exit_code == 0 and f"check passed: {again.rows} rows match {baseline}" in printed.output
+
+
+def test_seeds_reads_a_campaign_on_the_seeds_it_has_completed(toy_env):
+    """`--seeds 1` on a store of seeds 1-2 prints what a store of seed 1 alone prints, from the CLI and the API;
+    a seed the store lacks is one line naming those it holds."""
+    assert bench("run", "--seeds", "1,2", "--results", str(toy_env / "both")).exit_code == 0
+    assert bench("run", "--seeds", "1", "--results", str(toy_env / "first")).exit_code == 0
+    alone = bench("table", "--table", "2", "--format", "csv", "--results", str(toy_env / "first")).stdout
+    both = bench("table", "--table", "2", "--format", "csv", "--results", str(toy_env / "both")).stdout
+    read = bench("table", "--table", "2", "--format", "csv", "--results", str(toy_env / "both"), "--seeds", "1")
+    assert read.exit_code == 0 and read.stdout == alone and read.stdout != both
+    assert api.text("2", fmt="csv", results=toy_env / "both", seeds=[1]).rstrip("\n") == alone.rstrip("\n")
+    missing = bench("table", "--results", str(toy_env / "both"), "--seeds", "1,7")
+    assert missing.exit_code == 2
+    assert missing.output.strip() == "error: --seeds 1,7: the store holds seeds 1,2: pass some of them"
