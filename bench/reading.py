@@ -67,13 +67,17 @@ def report(settings: Settings, results: Optional[PathLike] = None, out: Optional
     written, index.md last."""
     from . import analysis
     located = inputs(options.pop("paper_tables", None), options.pop("toy_csv", None))
+    options["seeds"] = _seed_list(options.get("seeds"))
     store = open_store(settings, results)
     try:
         ctx = _context(settings, store, **options, **located)
         invocations, environments = store.invocations(), store.environments()
-        folder = Path(out) if out is not None else report_folder(store.directory)
+        folder = Path(out) if out is not None else report_folder(store.directory, options["seeds"])
     finally:
         store.close()
+    if ctx.selection:   # each environment's rows among those read
+        environments = environments.assign(rows=environments["id"].map(ctx.frame["environment"].value_counts())
+                                           .fillna(0).astype(int))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -81,9 +85,13 @@ def report(settings: Settings, results: Optional[PathLike] = None, out: Optional
     return analysis.write(ctx, folder, invocations=invocations, environments=environments)
 
 
-def report_folder(results: Path) -> Path:
+def report_folder(results: Path, seeds: Optional[Sequence[int]] = None) -> Path:
     """Beside the store (`runs/report`), unless the store is committed to git (results/...): a report
-    into committed results is written only when asked (--out), so then `runs/report/<name>`."""
+    into committed results is written only when asked (--out), so then `runs/report/<name>`. A report of some
+    seeds only goes to `report-seeds-1-2`, beside the whole store's."""
+    if seeds:
+        whole = report_folder(results)
+        return whole.with_name(f"{whole.name}-seeds-{'-'.join(map(str, seeds))}")
     store = (Path(results) / "bench.sqlite").resolve()
     try:
         tracked = subprocess.run(["git", "-C", str(store.parent), "ls-files", "--error-unmatch", store.name],
@@ -126,12 +134,28 @@ def _context(settings: Settings, store, *, reference: Optional[str] = None, seed
     only the rows of `seeds` where given (e.g. the seeds a campaign has completed)."""
     from . import analysis, methods
     from .data import DataCatalog
-    frame = _of_seeds(store.frame(), seeds)
+    whole = store.frame()
+    seeds = _seed_list(seeds)
+    frame = _of_seeds(whole, seeds)
     options = analysis.Options.from_settings(settings.table, reference=_stored_sampler(reference, frame), **given)
-    return analysis.Context(frame, options, DataCatalog(settings.data_dir), samplers=methods.sampler_labels(settings))
+    ctx = analysis.Context(frame, options, DataCatalog(settings.data_dir), samplers=methods.sampler_labels(settings))
+    if seeds is not None:
+        ctx.selection = (f"only seed{'s' if len(seeds) > 1 else ''} {_listing(seeds)} (`--seeds`) of the store's "
+                         f"seeds {_listing(whole['seed'])}")
+    return ctx
 
 
-def _of_seeds(frame, seeds: Optional[Sequence[int]]):
+def _seed_list(seeds) -> Optional[list[int]]:
+    """The seeds as given to the API or the CLI, as a list (None: all)."""
+    if seeds is None:
+        return None
+    listed = [] if isinstance(seeds, (str, bytes, int)) else list(seeds)
+    if (seeds and not listed) or not all(isinstance(s, int) and not isinstance(s, bool) for s in listed):
+        raise ConfigError(f"seeds={seeds!r}: pass seeds as a list of integers, e.g. [1, 2]")
+    return listed
+
+
+def _of_seeds(frame, seeds: Optional[list[int]]):
     """The rows of `seeds` (all rows when None); a seed the store lacks is one line naming those it holds."""
     if seeds is None:
         return frame
@@ -141,6 +165,12 @@ def _of_seeds(frame, seeds: Optional[Sequence[int]]):
         raise ConfigError(f"--seeds {','.join(map(str, seeds)) or '(none)'}: the store holds seeds "
                           f"{','.join(map(str, stored)) or '(none)'}: pass some of them")
     return frame[frame["seed"].isin(seeds)].reset_index(drop=True)
+
+
+def _listing(seeds) -> str:
+    import pandas as pd
+    from .analysis.context import listing
+    return listing(pd.Series(list(seeds), dtype="int64"))
 
 
 def _stored_sampler(reference: Optional[str], frame) -> Optional[str]:

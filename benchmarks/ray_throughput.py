@@ -12,11 +12,14 @@ safely), in turn so that other load on a shared machine falls on every executor 
 - ray-local: the Ray the executor starts itself when given no address (`--cpus` CPUs on one node).
 
 Prints each run's wall seconds and units per second, each executor's median, and its ratio to the local one.
+Ray's workers run at the local executor's priority here (RAY_worker_niceness=0; Ray's default lowers them by 15),
+so that other load on the machine falls on both alike.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -57,12 +60,15 @@ def one_run(executor: str, args: argparse.Namespace) -> dict:
                 started, address = time.perf_counter() - begin, cluster.address
             runner = RayExecutor(settings.data_dir, address=address,
                                  num_cpus=args.cpus if address is None else None)
-        begin = time.perf_counter()
-        runner.run(plan.units, store.write)
-        wall = time.perf_counter() - begin
-        statuses = store.frame()["status"].value_counts().to_dict()
-        if executor == "cluster":
-            cluster.shutdown()
+        try:
+            begin = time.perf_counter()
+            runner.run(plan.units, store.write)
+            wall = time.perf_counter() - begin
+            statuses = store.frame()["status"].value_counts().to_dict()
+        finally:
+            store.close()
+            if executor == "cluster":
+                cluster.shutdown()
     return {"units": len(plan.units), "wall": wall, "cluster_start": started, "statuses": statuses}
 
 
@@ -80,11 +86,12 @@ def main() -> None:
         print(json.dumps(one_run(args.child, args)))
         return
     forwarded = [a for a in sys.argv[1:] if a != "--child"]
+    env = {**os.environ, "RAY_worker_niceness": "0"}
     runs: dict[str, list[dict]] = {name: [] for name in args.executors}
     for repeat in range(args.repeats):
         for name in args.executors:
             out = subprocess.run([sys.executable, __file__, *forwarded, "--child", name], check=True,
-                                 capture_output=True, text=True).stdout
+                                 capture_output=True, text=True, env=env).stdout
             result = json.loads(out.strip().splitlines()[-1])
             runs[name].append(result)
             start = f", cluster start {result['cluster_start']:.1f} s" if result["cluster_start"] else ""

@@ -119,6 +119,17 @@ def test_seeds_reads_a_campaign_on_the_seeds_it_has_completed(toy_env):
     read = bench("table", "--table", "2", "--format", "csv", "--results", str(toy_env / "both"), "--seeds", "1")
     assert read.exit_code == 0 and read.stdout == alone and read.stdout != both
     assert api.text("2", fmt="csv", results=toy_env / "both", seeds=[1]).rstrip("\n") == alone.rstrip("\n")
+    assert api.text("2", fmt="csv", results=toy_env / "both", seeds=(s for s in [1])).rstrip("\n") == alone.rstrip("\n")
     missing = bench("table", "--results", str(toy_env / "both"), "--seeds", "1,7")
     assert missing.exit_code == 2
     assert missing.output.strip() == "error: --seeds 1,7: the store holds seeds 1,2: pass some of them"
+    for wrong in ("1,2", 1, [True]):
+        with pytest.raises(UserError, match=r"pass seeds as a list of integers, e\.g\. \[1, 2\]"):
+            api.text("2", results=toy_env / "both", seeds=wrong)
+    # a report of some seeds says so, counts the environments' rows among those, and goes beside the whole one
+    written = bench("report", "--results", str(toy_env / "both"), "--seeds", "1")
+    assert written.exit_code == 0, written.output
+    index = (toy_env / "both" / "report-seeds-1" / "index.md").read_text()
+    rows = len(ResultStore(toy_env / "first", readonly=True).frame())
+    assert f"From {rows} stored rows (only seed 1 (`--seeds`) of the store's seeds 1, 2;" in index
+    assert f"({rows} rows)" in index and not (toy_env / "both" / "report").exists()

@@ -1,14 +1,20 @@
 """The Ray executor on a two-node cluster on this machine: a head without CPUs and worker nodes that cannot see
-the driver's data directory nor the researcher's sampler module, run through `bench run --executor ray --address`.
+the researcher's folder (the driver's working directory, its data directory, its sampler module, its bench.toml),
+run through `bench run --executor ray --address`.
 
 A worker node here is a second raylet (ray.cluster_utils.Cluster) started with its own temporary directory and a
-`sitecustomize` whose audit hook refuses to open or list anything under the hidden folders, in every Python
-process of that node. So a unit that read the driver's files, or imported the researcher's module from the
-driver's folder, would fail on the node - the test checks that the hook does refuse them.
+`sitecustomize` whose audit hook refuses to open, list, create, rename or remove anything under the hidden folder
+(symbolic links resolved), and to open an SQLite database there, in every Python process of that node. So a unit
+that read the driver's files, or imported the researcher's module from the driver's folder, would fail on the node;
+each test first checks that the hook refuses, in a worker set up with the run's own runtime environment. (What the
+hook cannot see: a file opened by C code without Python, e.g. pyarrow reading a path, and a stat() call.)
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -23,7 +29,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 from bench.cli import app  # noqa: E402
 from bench.config import load_settings  # noqa: E402
 from bench.data import DataCatalog  # noqa: E402
-from bench.executors.ray import RayExecutor  # noqa: E402
+from bench.executors.ray import ClusterError, RayExecutor  # noqa: E402
 from bench.runner import make_plan  # noqa: E402
 from bench.store import ResultStore  # noqa: E402
 from conftest import OFFLINE_DATASETS, importable_module, needs_offline_datasets  # noqa: E402
@@ -32,18 +38,22 @@ pytestmark = needs_offline_datasets
 
 SCORE_COLUMNS = ["key", "status", "n_train", "n_minority", "val_macro_f1", "test_macro_f1", "val_mcc", "test_mcc"]
 
-#: Installed in every Python process of a worker node: opening or listing a path under $HIDDEN_FROM_NODE raises.
+#: Installed in every Python process of a worker node: touching a path under $HIDDEN_FROM_NODE raises.
 HIDING_HOOK = '''
 import os, sys
 
-_HIDDEN = tuple(p for p in os.environ.get("HIDDEN_FROM_NODE", "").split(os.pathsep) if p)
+_HIDDEN = tuple(os.path.realpath(p) for p in os.environ.get("HIDDEN_FROM_NODE", "").split(os.pathsep) if p)
+_EVENTS = {"open", "os.listdir", "os.scandir", "os.mkdir", "os.rename", "os.replace", "os.remove", "os.rmdir",
+           "sqlite3.connect"}
 
 
 def _refuse_hidden(event, args):
-    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes, os.PathLike)):
-        path = os.path.abspath(os.fsdecode(args[0]))
-        if path.startswith(_HIDDEN):
-            raise PermissionError(f"hidden from this node: {path}")
+    if event in _EVENTS:
+        for arg in args[:2]:   # a path, and a rename's target
+            if isinstance(arg, (str, bytes, os.PathLike)):
+                path = os.path.realpath(os.fsdecode(arg))
+                if any(path == h or path.startswith(h + os.sep) for h in _HIDDEN):
+                    raise PermissionError(f"hidden from this node: {path}")
 
 
 if _HIDDEN:
@@ -91,7 +101,7 @@ seeds = [1]
 classifiers = ["SVM", "DT"]
 samplers = ["SMOTE", "node_over_sampler:NodeOverSampler"]
 ratios = [0.5, 1.0]
-time_limit = 120
+time_limit = 300
 [profiles.cluster]
 [profiles.lost-node]
 samplers = ["node_over_sampler:NodeOverSampler"]
@@ -102,42 +112,54 @@ ratios = [0.5, 0.75, 1.0]
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     imported = bench("data", "import", str(OFFLINE_DATASETS / "phoneme.csv"))
     assert imported.exit_code == 0, imported.output
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 @contextmanager
-def cluster_without_the_drivers_files(folder: Path, hidden: list[Path], nodes: list[dict]):
+def cluster_without_the_drivers_files(researcher: Path, nodes: list[dict]):
     """A head node with no CPUs (the driver's node) and one worker node per entry of `nodes` (its CPUs and extra
-    environment), each with a temporary directory of its own and `hidden` out of its reach."""
-    hook = folder / "node-hook"
+    environment), each with a temporary directory of its own outside `researcher`, which is hidden from it; the
+    driver works in `researcher` (Ray puts the driver's working directory on its workers' paths)."""
+    outside = Path(tempfile.mkdtemp(prefix="bench-nodes-"))
+    hook = outside / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(HIDING_HOOK)
+    driver_dir = os.getcwd()
+    os.chdir(outside)   # the nodes' processes work outside the hidden folder, as on another machine
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     workers = []
     try:
         for i, node in enumerate(nodes):
-            tmp = folder / f"node-{i}-tmp"
+            tmp = outside / f"node-{i}-tmp"
             tmp.mkdir()
-            env = {"TMPDIR": str(tmp), "PYTHONPATH": str(hook),
-                   "HIDDEN_FROM_NODE": os.pathsep.join(map(str, hidden)), **node.get("env", {})}
+            env = {"TMPDIR": str(tmp), "PYTHONPATH": str(hook), "HIDDEN_FROM_NODE": str(researcher),
+                   "RAY_worker_niceness": "0",   # as the local executor's workers, on a machine shared with others
+                   **node.get("env", {})}
             workers.append((cluster.add_node(num_cpus=node["cpus"], env_vars=env), tmp))
         cluster.wait_for_nodes()
+        os.chdir(driver_dir)
         yield cluster, workers
     finally:
+        os.chdir(driver_dir)
         cluster.shutdown()
+        shutil.rmtree(outside, ignore_errors=True)
 
 
-def _hook_refuses(address: str, path: Path) -> str:
-    """What a task on a worker node gets when it opens `path` (the hook's check: this test cannot pass by accident)."""
-    ray.init(address=address, log_to_driver=False)
+def _hook_refuses(address: str, researcher: Path) -> str:
+    """What a task on a worker node, set up with the run's runtime environment (the user module sent by
+    py_modules, which rebuilds the worker's PYTHONPATH), gets when it opens the driver's data registry."""
+    ray.init(address=address, log_to_driver=False,
+             runtime_env={"py_modules": [str(researcher / "mine" / "node_over_sampler.py")]})
     try:
         @ray.remote(num_cpus=1)
-        def read(p):
+        def read(path):
             try:
-                return Path(p).read_bytes()[:0].decode() or "read"
+                Path(path).read_bytes()
+                return "read"
             except PermissionError as err:
                 return str(err)
-        return ray.get(read.remote(str(path)))
+        return ray.get(read.remote(str(researcher / "data" / "registry.json")))
     finally:
         ray.shutdown()
 
@@ -145,9 +167,8 @@ def _hook_refuses(address: str, path: Path) -> str:
 def test_a_node_without_the_drivers_files_stores_the_local_executors_rows(researcher):
     local = bench("run", "--results", str(researcher / "local"))   # before Ray: this process forks its workers
     assert local.exit_code == 0, local.output
-    data_dir, module_dir = researcher / "data", researcher / "mine"
-    with cluster_without_the_drivers_files(researcher, [data_dir, module_dir], [{"cpus": 2}]) as (cluster, nodes):
-        assert _hook_refuses(cluster.address, data_dir / "registry.json").startswith("hidden from this node")
+    with cluster_without_the_drivers_files(researcher, [{"cpus": 2}]) as (cluster, nodes):
+        assert _hook_refuses(cluster.address, researcher).startswith("hidden from this node")
         remote = bench("run", "--executor", "ray", "--address", cluster.address, "--results", str(researcher / "ray"))
         node_data = list((nodes[0][1] / "bench-ray-data").glob("*/splits/*.npz"))
     assert remote.exit_code == 0, remote.output
@@ -161,32 +182,38 @@ def test_a_node_without_the_drivers_files_stores_the_local_executors_rows(resear
     assert node_data, "the node built its splits in a data directory of its own"
 
 
+def _lost_node_plan(store: Path):
+    settings = load_settings()
+    return settings, make_plan(settings.run_for("lost-node", results=str(store)), DataCatalog(settings.data_dir),
+                               set(), "zero", False)
+
+
 def test_a_node_killed_mid_run_loses_nothing_computed_and_the_rerun_completes_the_store(researcher):
     local = bench("run", "--profile", "lost-node", "--results", str(researcher / "local"))
     assert local.exit_code == 0, local.output
-    hidden = [researcher / "data", researcher / "mine"]
     nodes = [{"cpus": 1, "env": {"SLOW_NODE": "yes"}}, {"cpus": 1}]
-    with cluster_without_the_drivers_files(researcher, hidden, nodes) as (cluster, workers):
+    store = researcher / "ray"
+    with cluster_without_the_drivers_files(researcher, nodes) as (cluster, workers):
+        assert _hook_refuses(cluster.address, researcher).startswith("hidden from this node")
         slow_node, slow_tmp = workers[0]
-        killed = []
+        killed, stop = [], threading.Event()
 
         def kill_the_slow_node_mid_unit():
-            deadline = time.monotonic() + 120
-            while not (slow_tmp / "computing").exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            if (slow_tmp / "computing").exists():
-                cluster.remove_node(slow_node, allow_graceful=False)
-                killed.append(slow_node.node_id)
+            while not (slow_tmp / "computing").exists():
+                if stop.wait(0.1):
+                    return
+            cluster.remove_node(slow_node, allow_graceful=False)
+            killed.append(slow_node.node_id)
 
-        killer = threading.Thread(target=kill_the_slow_node_mid_unit)
+        killer = threading.Thread(target=kill_the_slow_node_mid_unit, daemon=True)
         killer.start()
-        store = researcher / "ray"
-        # no retries (as when every attempt died): the unit on the lost node ends as an error row
-        settings = load_settings()
-        plan = make_plan(settings.run_for("lost-node", results=str(store)), DataCatalog(settings.data_dir), set(), "zero", False)
-        RayExecutor(settings.data_dir, address=cluster.address, max_retries=0).run(plan.units,
-                                                                                    ResultStore(store).write)
-        killer.join()
+        try:   # no retries (as when every attempt died): the unit on the lost node ends as error rows
+            settings, plan = _lost_node_plan(store)
+            RayExecutor(settings.data_dir, address=cluster.address, max_retries=0).run(plan.units,
+                                                                                        ResultStore(store).write)
+        finally:
+            stop.set()
+            killer.join()
         assert killed, "the slow node never started a unit"
         after_loss = ResultStore(store).frame()
         rerun = bench("run", "--executor", "ray", "--address", cluster.address, "--results", str(store),
@@ -203,3 +230,26 @@ def test_a_node_killed_mid_run_loses_nothing_computed_and_the_rerun_completes_th
     ok_before = after_loss[after_loss["status"] == "ok"].set_index("key")
     kept = final.set_index("key").loc[ok_before.index]
     assert kept["finished_at"].equals(ok_before["finished_at"])   # what was computed before the loss was not recomputed
+
+
+def test_a_cluster_without_a_live_node_stops_the_run_and_a_node_that_joins_completes_it(researcher):
+    """Every worker node lost (here: none yet): no unit is submitted to wait for ever or stored as a false
+    timeout; after a time limit the run stops with one line, and once a node joins the rerun computes it all."""
+    store = researcher / "ray"
+    with cluster_without_the_drivers_files(researcher, []) as (cluster, _):
+        said = []
+        settings, plan = _lost_node_plan(store)
+        short = [dataclasses.replace(u, time_limit=2.0) for u in plan.units]
+        with pytest.raises(ClusterError, match=r"no live node could take any of the 3 units left for 2 s"):
+            RayExecutor(settings.data_dir, address=cluster.address, say=said.append).run(short,
+                                                                                          ResultStore(store).write)
+        assert any(line.startswith("no live node can take the next unit (it asks for 1 CPUs, 0 GPUs; the cluster "
+                                   "has 0 CPUs, 0 GPUs): waiting for nodes") for line in said), said
+        assert len(ResultStore(store).frame()) == 0
+        cluster.add_node(num_cpus=2)
+        cluster.wait_for_nodes()
+        rerun = bench("run", "--executor", "ray", "--address", cluster.address, "--results", str(store),
+                      "--profile", "lost-node")
+    assert rerun.exit_code == 0, rerun.output
+    rows = ResultStore(store).frame()
+    assert len(rows) == 6 and set(rows["status"]) == {"ok"}, rows["message"].tolist()

@@ -126,6 +126,7 @@ class Context:
         # the rows' sampler labels: bench.methods.sampler_labels(settings) knows bench.toml's definitions too
         self.samplers = samplers or SamplerLabels()
         self.builds: dict[tuple[str, str | None], Any] = {}
+        self.selection: str | None = None   # which of the store's rows these are, when not all (e.g. some seeds)
 
     @cached_property
     def options(self) -> Options:

@@ -37,7 +37,7 @@ def write_report(ctx: Context, out_dir: Path, artefacts: list[Artefact], *, invo
     out_dir.mkdir(parents=True, exist_ok=True)
     sections = [_write(ctx, out_dir, artefact) for artefact in artefacts]
     index = out_dir / "index.md"
-    write_file(index, _index(sections, ctx.frame, invocations, environments))
+    write_file(index, _index(sections, ctx.frame, invocations, environments, ctx.selection))
     return [p for s in sections for p in s.files] + [index]
 
 
@@ -66,9 +66,10 @@ def _write(ctx: Context, out_dir: Path, artefact: Artefact) -> Section:
 
 
 def _index(sections: list[Section], frame: pd.DataFrame, invocations: pd.DataFrame,
-           environments: pd.DataFrame) -> str:
+           environments: pd.DataFrame, selection: str | None = None) -> str:
+    read = f" ({selection}; \"What ran\" lists the whole store's invocations)" if selection else ""
     lines = ["# Benchmark report", "",
-             f"From {len(frame)} stored rows. Every table and figure below is computed from those rows; "
+             f"From {len(frame)} stored rows{read}. Every table and figure below is computed from those rows; "
              "Markdown, LaTeX and CSV hold the same numbers, and each figure's numbers are in the CSV beside it.",
              "", "## What ran", ""] + provenance.invocation_lines(invocations) + [""]
     lines += ["## Environments", ""] + provenance.environment_lines(environments, frame) + [""]

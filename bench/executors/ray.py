@@ -9,14 +9,17 @@ local executor:
   `max_retries` times, on any node; when every attempt dies the unit gets "error" rows ("worker process
   died ...");
 * a unit past its time limit is cancelled, its worker killed, and gets "timeout" rows. Units are submitted
-  as the CPUs and GPUs of the cluster's live nodes free up (a node that joins mid-run takes units too), so a
+  as the CPUs and GPUs of the cluster's live nodes free up (a node that joins mid-run takes units too; a GPU
+  unit waiting for a GPU does not hold up the CPU units behind it), so a
   submitted unit starts at once: its limit counts from its submission until the attempt reports its start (a
   node that hangs or is lost before that times it out), then from that start, reported by the task itself to
   a small actor on the head node (with a beat every second while it computes). A retry gets the whole limit
   again;
-* a sampler that raises is already an "error" row of `run_unit`; a task that fails otherwise (e.g. a method
-  that cannot be imported on its node) stores the exception it raised, type and first line, without the
-  terminal codes of Ray's error text.
+* a sampler that raises, or a method or dataset its node cannot load, is already an "error" row naming the
+  node; a task that fails otherwise (e.g. a node that cannot set up the run's `py_modules`) stores the exception
+  it raised, type and first line, without the terminal codes of Ray's error text, and the node where known;
+* when no live node can take any unit left for a whole time limit (every node lost), the run stops with one
+  line; what it computed is stored and the rerun computes the rest.
 
 Code: a method from outside (a sampler or classifier by import path or from bench.toml) whose module the
 driver imports from its own files, not from an installed distribution, is sent to the nodes with its units
@@ -44,6 +47,7 @@ from pathlib import Path
 import ray   # an optional extra: importing this module without Ray raises ImportError (bench.executors says so)
 
 from ..config import ConfigError
+from ..errors import UserError
 from ..extensions import one_line
 from ..protocol import Row, Unit, failed_rows
 from ..run_status import RunStatus
@@ -57,6 +61,8 @@ from .unit import compute_unit, single_threaded
 TASK_NAME = "bench-unit"
 #: How often the driver looks for started attempts and expired time limits (seconds).
 POLL_S = 0.5
+#: How long the attempt log may take to start on the head node before the run stops (seconds).
+LOG_START_S = 120.0
 #: How often a running attempt tells the driver it is alive (seconds).
 BEAT_S = 1.0
 #: Task failures that mean the worker process itself died (after Ray's retries).
@@ -149,18 +155,17 @@ def _connect(address: str | None, num_cpus: int | None, modules: list[str]) -> b
 
 
 def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, say: Callable[[str], None]) -> None:
-    """Submit units as the cluster's CPUs and GPUs free up, so that a submitted unit starts at once: its time
+    """Submit units as the live nodes' CPUs and GPUs free up, so that a submitted unit starts at once: its time
     limit then counts from its submission until its start is reported (a node that hangs or is lost before
-    it starts the unit times it out), and from its start after that."""
-    cluster = ray.cluster_resources()
-    nodes = [n for n in ray.nodes() if n["Alive"]]
-    max_node_cpus = max((n["Resources"].get("CPU", 0) for n in nodes), default=1)
-    requests = [unit_resources(u, cluster_has_gpu=cluster.get("GPU", 0) > 0, max_node_cpus=max(max_node_cpus, 1))
-                for u in units]   # every unit checked before any is submitted
-    say(f"Ray: {cluster.get('CPU', 0):g} CPUs and {cluster.get('GPU', 0):g} GPUs on {len(nodes)} node(s); "
-        f"{sum(r['num_gpus'] > 0 for r in requests)} of {len(units)} units ask for a GPU share "
+    it starts the unit times it out), and from its start after that. A unit's request is worked out from the
+    nodes alive when it is submitted; when no live node can take any unit left for a whole time limit, the run
+    stops (what it computed is stored; the rerun computes the rest)."""
+    nodes = _Nodes()
+    for unit in units:   # every unit's parameters checked before any is submitted
+        nodes.request(unit)
+    say(f"Ray: {nodes.capacity['num_cpus']:g} CPUs and {nodes.capacity['num_gpus']:g} GPUs on {nodes.count} "
+        f"node(s); {sum(nodes.request(u)['num_gpus'] > 0 for u in units)} of {len(units)} units ask for a GPU share "
         f"({sum(map(uses_gpu, units))} are of GPU samplers)")
-    capacity = _capacity()
     datasets = {name: ray.put(pack(data_dir, name)) for name in dict.fromkeys(u.dataset for u in units)}
     # The log lives on the head node, the one node a cluster cannot lose and go on (the driver's own node may be
     # any worker node: a lost worker node must not take the log with it).
@@ -168,43 +173,78 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
     task = ray.remote(_unit_task)
     waiting = list(range(len(units)))[::-1]
     running: dict[object, int] = {}    # task reference -> unit index
+    granted: dict[int, dict[str, float]] = {}   # unit index -> the resources it was submitted with
     in_use = {"num_cpus": 0.0, "num_gpus": 0.0}
     deadlines: dict[int, float] = {}   # unit index -> when its time is up (monotonic): from submission, then start
     unstarted: set[int] = set()
-    seen_starts, next_poll = 0, 0.0
+    seen_starts, next_poll, starved_since = 0, 0.0, None
+
+    def next_that_fits() -> int | None:
+        """The position in `waiting` of the first unit (in plan order) that fits the free resources: a GPU
+        unit waiting for a GPU does not hold up the CPU units behind it."""
+        blocked = set()
+        for position in range(len(waiting) - 1, -1, -1):
+            request = nodes.request(units[waiting[position]])
+            shape = tuple(request.values())
+            if shape not in blocked:
+                if all(in_use[k] + request[k] <= nodes.capacity[k] for k in in_use):
+                    return position
+                blocked.add(shape)
+        return None
 
     def submit_what_fits() -> None:
-        while waiting and (not running or all(in_use[k] + requests[waiting[-1]][k] <= capacity[k] for k in in_use)):
-            index = waiting.pop()
-            options = dict(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **requests[index])
+        nonlocal starved_since
+        while waiting and (position := next_that_fits()) is not None:
+            index = waiting.pop(position)
             unit = units[index]
+            granted[index] = nodes.request(unit)
+            options = dict(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **granted[index])
             running[task.options(**options).remote(unit, datasets[unit.dataset], index, log)] = index
             for k in in_use:
-                in_use[k] += requests[index][k]
-            deadlines[index] = time.monotonic() + units[index].time_limit
+                in_use[k] += granted[index][k]
+            deadlines[index] = time.monotonic() + unit.time_limit
             unstarted.add(index)
+        if running or not waiting:
+            starved_since = None
+        elif starved_since is None:
+            starved_since = time.monotonic()
+            say(f"no live node can take the next unit (it asks for {_asks(nodes.request(units[waiting[-1]]))}; "
+                f"the cluster has {_asks(nodes.capacity)}): waiting for nodes")
+        elif time.monotonic() - starved_since > units[waiting[-1]].time_limit:
+            raise ClusterError(f"no live node could take any of the {len(waiting)} units left for "
+                               f"{units[waiting[-1]].time_limit:g} s (the cluster has {_asks(nodes.capacity)}): "
+                               "start nodes and run again; the rows computed are stored")
 
     def done(ref) -> int:
         index = running.pop(ref)
         deadlines.pop(index, None)
         unstarted.discard(index)
-        for k in in_use:
-            in_use[k] -= requests[index][k]
+        for k, amount in granted.pop(index).items():
+            in_use[k] -= amount
         return index
 
     try:
+        try:   # the log answers once before any unit depends on it
+            ray.get(log.report.remote(0, []), timeout=LOG_START_S)
+        except ray.exceptions.GetTimeoutError:
+            raise ClusterError(f"the cluster's head node did not start bench's attempt log (a zero-CPU actor) in "
+                               f"{LOG_START_S:g} s: check `ray status` on the head node") from None
         submit_what_fits()
-        while running:
-            ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
-            if ready:
-                ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+        while running or waiting:
+            if running:
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+                if ready:
+                    ready, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
+            else:   # nothing fits the live nodes: wait for one to join
+                ready = []
+                time.sleep(POLL_S)
             for ref in ready:
                 index = done(ref)
                 on_rows(_collect(ref, units[index], max_retries))
             now = time.monotonic()
             if now >= next_poll:
                 next_poll = now + POLL_S
-                capacity = _capacity()   # nodes lost or joined since
+                nodes.refresh()   # nodes lost or joined since
                 live = set(running.values())
                 expired = [i for i, d in deadlines.items() if d <= now and i not in unstarted]
                 started, silence = ray.get(log.report.remote(seen_starts, expired))
@@ -228,10 +268,38 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
         ray.kill(log)
 
 
-def _capacity() -> dict[str, float]:
-    """The CPUs and GPUs of the cluster's live nodes now."""
-    cluster = ray.cluster_resources()
-    return {"num_cpus": cluster.get("CPU", 0), "num_gpus": cluster.get("GPU", 0)}
+class ClusterError(UserError):
+    """The cluster cannot go on with the run (no live node can take its units); str(e) is one line."""
+
+
+class _Nodes:
+    """The cluster's live nodes as units are submitted: their CPUs and GPUs, and what a unit asks of them (worked
+    out again only when the largest node or the presence of a GPU changes)."""
+
+    def __init__(self):
+        self._shape: tuple[float, bool] | None = None
+        self._requests: dict[tuple[str, str], dict[str, float]] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        alive = [n["Resources"] for n in ray.nodes() if n["Alive"]]
+        shape = (max((n.get("CPU", 0) for n in alive), default=0), any(n.get("GPU", 0) > 0 for n in alive))
+        if shape != self._shape:
+            self._shape, self._requests = shape, {}
+        self.count = len(alive)
+        self.capacity = {"num_cpus": sum(n.get("CPU", 0) for n in alive),
+                         "num_gpus": sum(n.get("GPU", 0) for n in alive)}
+
+    def request(self, unit: Unit) -> dict[str, float]:
+        key = (unit.sampler, unit.params)
+        if key not in self._requests:
+            max_node_cpus, has_gpu = self._shape
+            self._requests[key] = unit_resources(unit, cluster_has_gpu=has_gpu, max_node_cpus=max(max_node_cpus, 1))
+        return self._requests[key]
+
+
+def _asks(resources: dict[str, float]) -> str:
+    return f"{resources['num_cpus']:g} CPUs, {resources['num_gpus']:g} GPUs"
 
 
 def _out_of_time(unit: Unit, *, overdue: float, silence: float) -> bool:
@@ -252,7 +320,8 @@ def _collect(ref, unit: Unit, max_retries: int) -> list[Row]:
         kind = type(err).__name__
         if kind in WORKER_DEATHS:
             return failed_rows(unit, RunStatus.ERROR, f"worker process died ({kind}, {max_retries + 1} attempts)")
-        return failed_rows(unit, RunStatus.ERROR, cause(err))
+        node = getattr(err, "ip", None)   # a task's error knows the node it ran on
+        return failed_rows(unit, RunStatus.ERROR, cause(err) + (f" (on node {node})" if node else ""))
 
 
 def cause(err: BaseException) -> str:
