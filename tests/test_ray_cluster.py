@@ -12,14 +12,18 @@ hook cannot see: a file opened by C code without Python, e.g. pyarrow reading a 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -164,22 +168,41 @@ def _hook_refuses(address: str, researcher: Path) -> str:
         ray.shutdown()
 
 
-def test_a_node_without_the_drivers_files_stores_the_local_executors_rows(researcher):
-    local = bench("run", "--results", str(researcher / "local"))   # before Ray: this process forks its workers
-    assert local.exit_code == 0, local.output
+def _in_a_fresh_process(scenario, researcher: Path) -> dict:
+    """`scenario(researcher)` (a function of this module, whose result is JSON) in a new Python process working
+    in `researcher`: a process that ran Ray, even only a cluster's start, cannot safely fork the local executor's
+    workers afterwards, and the rest of the suite forks them in this one."""
+    code = (f"import json, sys; sys.path[:0] = {[str(Path(__file__).parent), str(researcher / 'mine')]!r}; "
+            f"import {Path(__file__).stem} as here; "
+            f"print('RESULT ' + json.dumps(here.{scenario.__name__}(here.Path({str(researcher)!r}))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=researcher, capture_output=True, text=True, timeout=900)
+    result = next((line[7:] for line in done.stdout.splitlines() if line.startswith("RESULT ")), None)
+    assert done.returncode == 0 and result, done.stdout[-4000:] + done.stderr[-4000:]
+    return json.loads(result)
+
+
+def _two_nodes(researcher: Path) -> dict:
     with cluster_without_the_drivers_files(researcher, [{"cpus": 2}]) as (cluster, nodes):
-        assert _hook_refuses(cluster.address, researcher).startswith("hidden from this node")
+        hook = _hook_refuses(cluster.address, researcher)
         remote = bench("run", "--executor", "ray", "--address", cluster.address, "--results", str(researcher / "ray"))
-        node_data = list((nodes[0][1] / "bench-ray-data").glob("*/splits/*.npz"))
-    assert remote.exit_code == 0, remote.output
-    assert "sent to the nodes: node_over_sampler" in remote.output
-    assert "on 2 node(s)" in remote.output
+        node_splits = len(list((nodes[0][1] / "bench-ray-data").glob("*/splits/*.npz")))
+    return {"hook": hook, "exit_code": remote.exit_code, "output": remote.output, "node_splits": node_splits}
+
+
+def test_a_node_without_the_drivers_files_stores_the_local_executors_rows(researcher):
+    local = bench("run", "--results", str(researcher / "local"))
+    assert local.exit_code == 0, local.output
+    remote = _in_a_fresh_process(_two_nodes, researcher)
+    assert remote["hook"].startswith("hidden from this node"), remote["hook"]
+    assert remote["exit_code"] == 0, remote["output"]
+    assert "sent to the nodes: node_over_sampler" in remote["output"]
+    assert "on 2 node(s)" in remote["output"]
     local_rows, ray_rows = ResultStore(researcher / "local").frame(), ResultStore(researcher / "ray").frame()
     assert len(local_rows) == 8 and set(ray_rows["status"]) == {"ok"}, ray_rows["message"].tolist()
     assert set(ray_rows["sampler"]) == {"SMOTE", "node_over_sampler:NodeOverSampler"}
     assert ray_rows[SCORE_COLUMNS].equals(local_rows[SCORE_COLUMNS])   # bit for bit
     assert ray_rows["extra"].equals(local_rows["extra"])
-    assert node_data, "the node built its splits in a data directory of its own"
+    assert remote["node_splits"] > 0, "the node built its splits in a data directory of its own"
 
 
 def _lost_node_plan(store: Path):
@@ -188,13 +211,12 @@ def _lost_node_plan(store: Path):
                                set(), "zero", False)
 
 
-def test_a_node_killed_mid_run_loses_nothing_computed_and_the_rerun_completes_the_store(researcher):
-    local = bench("run", "--profile", "lost-node", "--results", str(researcher / "local"))
-    assert local.exit_code == 0, local.output
+def _lose_a_node_mid_unit(researcher: Path) -> dict:
+    """Two one-CPU nodes; the researcher's sampler holds on the first, which is killed while it computes."""
     nodes = [{"cpus": 1, "env": {"SLOW_NODE": "yes"}}, {"cpus": 1}]
     store = researcher / "ray"
     with cluster_without_the_drivers_files(researcher, nodes) as (cluster, workers):
-        assert _hook_refuses(cluster.address, researcher).startswith("hidden from this node")
+        hook = _hook_refuses(cluster.address, researcher)
         slow_node, slow_tmp = workers[0]
         killed, stop = [], threading.Event()
 
@@ -214,17 +236,27 @@ def test_a_node_killed_mid_run_loses_nothing_computed_and_the_rerun_completes_th
         finally:
             stop.set()
             killer.join()
-        assert killed, "the slow node never started a unit"
-        after_loss = ResultStore(store).frame()
+        after_loss = ResultStore(store).frame()[["key", "status", "message", "finished_at"]]
         rerun = bench("run", "--executor", "ray", "--address", cluster.address, "--results", str(store),
                       "--profile", "lost-node", "--retry-failed")
+    return {"hook": hook, "killed": bool(killed), "after_loss": after_loss.to_dict("records"),
+            "rerun_exit_code": rerun.exit_code, "rerun_output": rerun.output}
+
+
+def test_a_node_killed_mid_run_loses_nothing_computed_and_the_rerun_completes_the_store(researcher):
+    local = bench("run", "--profile", "lost-node", "--results", str(researcher / "local"))
+    assert local.exit_code == 0, local.output
+    lost = _in_a_fresh_process(_lose_a_node_mid_unit, researcher)
+    assert lost["hook"].startswith("hidden from this node"), lost["hook"]
+    assert lost["killed"], "the slow node never started a unit"
+    after_loss = pd.DataFrame(lost["after_loss"])
     failed = after_loss[after_loss["status"] != "ok"]
-    assert len(failed) == 2 and set(failed["status"]) == {"error"}, after_loss[["sampler", "status"]]
+    assert len(failed) == 2 and set(failed["status"]) == {"error"}, after_loss[["status", "message"]]
     assert failed["message"].str.startswith("worker process died (").all(), failed["message"].tolist()
     assert len(after_loss) == 6   # the other units went on on the surviving node
-    assert rerun.exit_code == 0, rerun.output
-    assert "2 to compute" in rerun.output, rerun.output
-    final = ResultStore(store).frame()
+    assert lost["rerun_exit_code"] == 0, lost["rerun_output"]
+    assert "2 to compute" in lost["rerun_output"], lost["rerun_output"]
+    final = ResultStore(researcher / "ray").frame()
     local_rows = ResultStore(researcher / "local").frame()
     assert final[SCORE_COLUMNS].equals(local_rows[SCORE_COLUMNS])
     ok_before = after_loss[after_loss["status"] == "ok"].set_index("key")
@@ -232,24 +264,36 @@ def test_a_node_killed_mid_run_loses_nothing_computed_and_the_rerun_completes_th
     assert kept["finished_at"].equals(ok_before["finished_at"])   # what was computed before the loss was not recomputed
 
 
-def test_a_cluster_without_a_live_node_stops_the_run_and_a_node_that_joins_completes_it(researcher):
-    """Every worker node lost (here: none yet): no unit is submitted to wait for ever or stored as a false
-    timeout; after a time limit the run stops with one line, and once a node joins the rerun computes it all."""
+def _no_live_node_then_one_joins(researcher: Path) -> dict:
     store = researcher / "ray"
     with cluster_without_the_drivers_files(researcher, []) as (cluster, _):
         said = []
         settings, plan = _lost_node_plan(store)
         short = [dataclasses.replace(u, time_limit=2.0) for u in plan.units]
-        with pytest.raises(ClusterError, match=r"no live node could take any of the 3 units left for 2 s"):
+        try:
             RayExecutor(settings.data_dir, address=cluster.address, say=said.append).run(short,
                                                                                           ResultStore(store).write)
-        assert any(line.startswith("no live node can take the next unit (it asks for 1 CPUs, 0 GPUs; the cluster "
-                                   "has 0 CPUs, 0 GPUs): waiting for nodes") for line in said), said
-        assert len(ResultStore(store).frame()) == 0
+            stopped = None
+        except ClusterError as err:
+            stopped = str(err)
+        rows_before = len(ResultStore(store).frame())
         cluster.add_node(num_cpus=2)
         cluster.wait_for_nodes()
         rerun = bench("run", "--executor", "ray", "--address", cluster.address, "--results", str(store),
                       "--profile", "lost-node")
-    assert rerun.exit_code == 0, rerun.output
-    rows = ResultStore(store).frame()
+    return {"stopped": stopped, "said": said, "rows_before": rows_before, "rerun_exit_code": rerun.exit_code,
+            "rerun_output": rerun.output}
+
+
+def test_a_cluster_without_a_live_node_stops_the_run_and_a_node_that_joins_completes_it(researcher):
+    """Every worker node lost (here: none yet): no unit is submitted to wait for ever or stored as a false
+    timeout; after a time limit the run stops with one line, and once a node joins the rerun computes it all."""
+    result = _in_a_fresh_process(_no_live_node_then_one_joins, researcher)
+    assert result["stopped"] is not None and result["stopped"].startswith(
+        "no live node could take any of the 3 units left for 2 s"), result
+    assert any(line.startswith("no live node can take the next unit (it asks for 1 CPUs, 0 GPUs; the cluster "
+                               "has 0 CPUs, 0 GPUs): waiting for nodes") for line in result["said"]), result["said"]
+    assert result["rows_before"] == 0
+    assert result["rerun_exit_code"] == 0, result["rerun_output"]
+    rows = ResultStore(researcher / "ray").frame()
     assert len(rows) == 6 and set(rows["status"]) == {"ok"}, rows["message"].tolist()
