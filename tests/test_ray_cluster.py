@@ -6,8 +6,9 @@ A worker node here is a second raylet (ray.cluster_utils.Cluster) started with i
 `sitecustomize` whose audit hook refuses to open, list, create, rename or remove anything under the hidden folder
 (symbolic links resolved), and to open an SQLite database there, in every Python process of that node. So a unit
 that read the driver's files, or imported the researcher's module from the driver's folder, would fail on the node;
-each test first checks that the hook refuses, in a worker set up with the run's own runtime environment. (What the
-hook cannot see: a file opened by C code without Python, e.g. pyarrow reading a path, and a stat() call.)
+each test with worker nodes first checks that the hook refuses, in a worker set up with the run's own runtime
+environment. (What the hook cannot see: a file opened by C code without Python, e.g. pyarrow reading a path, and a
+stat() call.) The cluster and its driver run in a fresh process per test (`_in_a_fresh_process`).
 """
 from __future__ import annotations
 
