@@ -454,7 +454,7 @@ def status(results: Optional[Path] = typer.Option(None, help="results directory 
     ctx = analysis.Context(frame, analysis.Options.from_settings(settings.table),
                            samplers=methods.sampler_labels(settings))
     counts = analysis.text(ctx, "failures", settings.table.metric, "markdown")
-    lines = [counts, "", *provenance.environment_lines(store.environments(), frame)]
+    lines = [counts, "", *provenance.environment_lines(store.environments(frame), frame)]
     if superseded:
         lines.append(f"{superseded} older rows of runs computed again (in another environment, or after "
                      "their method changed) are kept but not used.")

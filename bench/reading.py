@@ -71,13 +71,10 @@ def report(settings: Settings, results: Optional[PathLike] = None, out: Optional
     store = open_store(settings, results)
     try:
         ctx = _context(settings, store, **options, **located)
-        invocations, environments = store.invocations(), store.environments()
+        invocations, environments = store.invocations(), store.environments(ctx.frame)   # the rows read
         folder = Path(out) if out is not None else report_folder(store.directory, options["seeds"])
     finally:
         store.close()
-    if ctx.selection:   # each environment's rows among those read
-        environments = environments.assign(rows=environments["id"].map(ctx.frame["environment"].value_counts())
-                                           .fillna(0).astype(int))
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:

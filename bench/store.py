@@ -287,11 +287,12 @@ class ResultStore(RunLog):
         return self._read("SELECT COUNT(*) - COUNT(DISTINCT config) FROM runs")[0][0]
 
     # ------------------------------------------------------------------------------------------ provenance
-    def environments(self) -> pd.DataFrame:
-        """Each environment with its description (a dict) and how many current rows it computed."""
+    def environments(self, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Each environment with its description (a dict) and how many of `rows` it computed (default: the current
+        rows; a reader that already holds them, or only some seeds' of them, passes its frame)."""
         envs = self._frame("SELECT id, description, first_seen FROM environments ORDER BY first_seen, id")
         envs["description"] = envs["description"].map(json.loads)
-        counts = self.frame()["environment"].value_counts()
+        counts = (self.frame() if rows is None else rows)["environment"].value_counts()
         envs["rows"] = envs["id"].map(counts).fillna(0).astype(int)
         return envs
 
