@@ -117,12 +117,12 @@ class RunSettings(BaseModel):
     workers: Count = 0                          # 0 = one worker process per CPU core
     ray_address: Optional[Text] = None          # --executor ray: the cluster to attach to (--address overrides it)
     time_limit: Positive = 900.0
-    # sampler -> parameters (part of every run's key, not of the name in tables)
-    params: Annotated[dict[str, SamplerParams], _Says("a table keyed by sampler name, e.g. "
+    # sampler or group -> parameters (part of every run's key, not of the name in tables); a name over its group
+    params: Annotated[dict[str, SamplerParams], _Says("a table keyed by sampler or group name, e.g. "
                                                       "{ AutoSMOTE = { budget = 100 } }", "tables")] = \
         Field(default_factory=lambda: {"AutoSMOTE": {"budget": 1000}})
-    # sampler -> seconds, overrides time_limit
-    time_limits: Annotated[dict[str, Positive], _Says("a table of seconds keyed by sampler name, e.g. "
+    # sampler or group -> seconds, overrides time_limit; a name over its group (bench.samplers.registry.per_sampler)
+    time_limits: Annotated[dict[str, Positive], _Says("a table of seconds keyed by sampler or group name, e.g. "
                                                       "{ AutoSMOTE = 7200 }", "tables")] = \
         Field(default_factory=lambda: {"AutoSMOTE": 7200.0})
 

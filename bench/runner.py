@@ -15,7 +15,7 @@ from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .names import UnknownNameError, resolve_name
 from .protocol import Unit, load_split, split_spec, unit_libraries
-from .samplers.registry import resolve_samplers
+from .samplers.registry import per_sampler, resolve_samplers
 
 
 @dataclass
@@ -102,9 +102,9 @@ def make_grid(run: RunSettings, catalog: DataCatalog, impute: str, leak: bool) -
         # Methods that search against a classifier or a metric get a unit for each.
         groups = [(c,) for c in classifiers] if entry.per_classifier else [tuple(classifiers)]
         tune_metrics = metrics if entry.per_metric else [None]
-        # parameters from [samplers.NAME] and [run.params]: part of the key, not of the label
-        defaults = {**entry.params, **run.params.get(entry.name, {})}
-        limit = run.time_limits.get(entry.name, run.time_limit)
+        # parameters from [samplers.NAME] and [run.params] (by group, then by name): part of the key, not the label
+        defaults = {**entry.params, **{k: v for table in per_sampler(run.params, entry) for k, v in table.items()}}
+        limit = ([run.time_limit] + per_sampler(run.time_limits, entry))[-1]
         for params, group, metric in product(choice.grid(run.ratios), groups, tune_metrics):
             units.append(Unit(dataset, ir, seed, entry.name, choice.label,
                               json.dumps({**defaults, **params}, sort_keys=True), entry.version, spec,

@@ -3,6 +3,7 @@ resume; the grid built once per run; GPU shares."""
 from __future__ import annotations
 
 import gc
+import json
 import os
 import signal
 import sqlite3
@@ -264,6 +265,21 @@ def test_a_run_builds_its_grid_once(toy_env, monkeypatch):
         assert result.exit_code == 0, result.output
         assert len(built) == 1, args
         assert _count_rows(toy_env / "runs" / "bench.sqlite") == rows
+
+
+def test_per_sampler_settings_keyed_by_a_group_apply_to_its_members_and_a_name_overrides_its_group(toy_env):
+    """`time_limits = { smote_variants = 300 }` must reach every smote-variants unit (it was accepted and then
+    silently ignored); a sampler's own key wins over its family's, the family's over `all`."""
+    from bench.runner import make_grid
+    settings = load_settings()
+    run = settings.run_for(samplers=["No-resampling", "RandomOverSampler", "SMOTE", "TomekLinks"],
+                           time_limits={"all": 50, "imblearn": 40, "SMOTE": 30},
+                           params={"over": {"k_neighbors": 3}, "SMOTE": {"k_neighbors": 4}})
+    grid = make_grid(run, DataCatalog(settings.data_dir), "zero", False)
+    limits = {unit.sampler: unit.time_limit for unit in grid.units}
+    assert limits == {"No-resampling": 50, "RandomOverSampler": 40, "SMOTE": 30, "TomekLinks": 40}
+    params = {unit.sampler: json.loads(unit.params).get("k_neighbors") for unit in grid.units}
+    assert params == {"No-resampling": None, "RandomOverSampler": 3, "SMOTE": 4, "TomekLinks": None}
 
 
 class _StartsTogether:

@@ -208,6 +208,14 @@ def groups(entries: list[SamplerEntry] | None = None) -> dict[str, list[str]]:
     return out
 
 
+def per_sampler(table: dict[str, Any], entry: SamplerEntry) -> list[Any]:
+    """The values of a per-sampler table of bench.toml ([run.params], [run.time_limits]) that apply to `entry`,
+    least specific first: keyed by `all`, its category, its family, then its own name - so that
+    `time_limits = { smote_variants = 300, "sv.ADG" = 900 }` gives every smote-variants sampler 300 s and ADG 900 s.
+    Keys are checked to name samplers or groups when the grid is made (bench.runner.make_grid)."""
+    return [table[key] for key in ("all", entry.category, entry.family, entry.name) if key in table]
+
+
 def parse_sampler(text: str) -> SamplerChoice:
     """`Name`, `module:Class` (a sampler from outside the package) or either with `[key=value,...]`; values
     are Python literals (numbers, strings, True/False). Registers nothing."""
