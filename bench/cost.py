@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .data.split_protocol import TRAINING_SHARE, SplitKind, holdout_sizes
+from .pruning import TimeoutPruning
 from .run_status import SCORED
 from .samplers.registry import SAMPLERS
 
@@ -124,6 +125,25 @@ class UnitCosts:
         fits = 0.0 if entry is not None and entry.predicts else \
             sum(FIT_SECONDS_PER_1000.get(c, 0.01) for c in unit.classifiers) * RESAMPLED_ROWS * n
         return resample + fits + UNIT_OVERHEAD_S
+
+
+def plan_seconds(units, costs: UnitCosts, frame: pd.DataFrame) -> list[tuple[float, str]]:
+    """Each unit's expected seconds and where the figure comes from, as the run will spend them: a unit costs
+    at most its time limit (it is killed there: "time limit"), and once a unit is expected to run out of time,
+    the larger ratios of its series are not started (bench.pruning; "not tried", 0 s) - as are those the
+    store's own timeouts rule out. Units in plan order (a series' ratios ascending)."""
+    pruning = TimeoutPruning.from_store(frame)
+    out = []
+    for unit in units:
+        if pruning.rows_instead(unit) is not None:
+            out.append((0.0, "not tried"))
+            continue
+        seconds, source = costs(unit)
+        if seconds >= unit.time_limit:
+            pruning.expect_timeout(unit)
+            seconds, source = unit.time_limit + UNIT_OVERHEAD_S, "time limit"
+        out.append((seconds, source))
+    return out
 
 
 class Eta:

@@ -194,7 +194,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
     """Plan what the store lacks and compute it on the checked run's executor (`checked`: check_inputs' result;
     without it the inputs are checked here, for the local executor). Raises Interrupted on Ctrl-C (after
     logging it)."""
-    from .cost import Eta, UnitCosts, group
+    from .cost import Eta, UnitCosts, group, plan_seconds
     from .data import DataCatalog
     from .progress import RunProgress
     from .pruning import TimeoutPruning
@@ -215,9 +215,11 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
             settings, run_settings, flags, workers=n_workers, executor=checked.executor, address=address,
             retry_failed=retry_failed))
         try:
-            costs = UnitCosts(store.frame(), {r.name: r for r in catalog.records()})
-            eta = Eta({u.key(u.classifiers[0]): (group(u), costs(u)[0]) for u in plan.units}, n_workers)
-            pruning = TimeoutPruning.from_store(store.frame())
+            frame = store.frame()
+            expected = plan_seconds(plan.units, UnitCosts(frame, {r.name: r for r in catalog.records()}), frame)
+            eta = Eta({u.key(u.classifiers[0]): (group(u), seconds) for u, (seconds, _) in zip(plan.units, expected)},
+                      n_workers)
+            pruning = TimeoutPruning.from_store(frame)
             with _terminate_like_ctrl_c(), \
                     RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
                 def on_rows(rows):

@@ -39,6 +39,12 @@ class TimeoutPruning:
                 pruning._timed_out(spec)
         return pruning
 
+    def expect_timeout(self, unit: Unit) -> None:
+        """`unit` is expected to run out of time (pricing a plan: bench.cost.plan_seconds)."""
+        spec = unit.spec(unit.classifiers[0])
+        if "ratio" in spec["params"]:
+            self._timed_out(spec)
+
     def observe(self, rows: list[Row]) -> None:
         """Called with every unit's rows as they are stored."""
         if rows and rows[0].status == RunStatus.TIMEOUT and "ratio" in rows[0].spec["params"]:

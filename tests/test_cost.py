@@ -59,6 +59,33 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
     assert UnitCosts(stored, {"d": RECORD})(_unit(classifiers=("SVM", "KNN")))[1] == "model"   # KNN not stored
 
 
+def _limited(ratio, seed=1, limit=60.0, sampler="SMOTE"):
+    unit = _unit(sampler, params={"ratio": ratio})
+    return Unit(**{**unit.__dict__, "seed": seed, "time_limit": limit})
+
+
+def test_a_plan_prices_a_unit_at_most_at_its_time_limit_and_the_ratios_pruning_skips_at_nothing():
+    """bench.pruning: once a ratio of a series is expected to time out (or is stored as timed out), the larger
+    ratios of that series are not started, so they cost nothing; the smaller ones and other series are priced."""
+    empty = pd.DataFrame(columns=["sampler", "dataset", "classifier", "status", "resample_s", "fit_s", "params",
+                                  "spec", "message"])
+    costs = UnitCosts(empty, {"d": RECORD})
+    modelled = costs(_limited(0.5))[0]
+    units = [_limited(r, limit=limit) for r, limit in ((0.5, 60.0), (1.0, 60.0))]
+    assert cost.plan_seconds(units, costs, empty) == [(pytest.approx(modelled), "model")] * 2
+    tight = modelled / 2   # every unit of this series would be killed
+    units = [_limited(r, limit=tight) for r in (0.5, 1.0)] + [_limited(1.0, seed=2, limit=60.0)]
+    assert cost.plan_seconds(units, costs, empty) == [(pytest.approx(tight + cost.UNIT_OVERHEAD_S), "time limit"),
+                                                      (0.0, "not tried"), (pytest.approx(modelled), "model")]
+    timed_out = _limited(0.2).spec("SVM")
+    stored = pd.DataFrame({"sampler": ["SMOTE"], "dataset": ["d"], "classifier": ["SVM"], "status": ["timeout"],
+                           "resample_s": [0.0], "fit_s": [0.0], "params": ['{"ratio": 0.2}'],
+                           "spec": [json.dumps(timed_out)], "message": ["exceeded the time limit of 60 s"]})
+    units = [_limited(0.1), _limited(0.5)]
+    assert [source for _, source in cost.plan_seconds(units, UnitCosts(stored, {"d": RECORD}), stored)] == \
+        ["model", "not tried"]
+
+
 def _stored_searches(budget: int, seconds: float, classifiers=("SVM", "DT")) -> pd.DataFrame:
     return pd.DataFrame({"sampler": "AutoSMOTE", "dataset": "d", "classifier": list(classifiers), "status": "ok",
                          "resample_s": seconds, "fit_s": 1.0, "params": json.dumps({"budget": budget}),

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import sys
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from bench.analysis.tables import timeout_notes
 from bench.cli import app
 from bench.protocol import Row
 from bench.pruning import TimeoutPruning
@@ -80,3 +82,13 @@ def test_a_run_stores_the_larger_ratio_as_not_tried_and_a_resumed_run_knows_it(t
     more = CliRunner().invoke(app, [*args, "--ratios", "0.5,0.7"])   # resumed with another grid: 0.7 not tried
     rows = ResultStore(toy_env / "runs", readonly=True).frame()
     assert rows[rows["params"].str.contains("0.7")]["message"].str.startswith("not tried").all(), more.output
+
+
+def test_the_timeout_note_says_the_limit_and_how_many_were_not_tried():
+    rows = pd.DataFrame({"sampler": ["sv.ADG"] * 3 + ["SMOTE"], "status": ["timeout"] * 3 + ["ok"],
+                         "message": ["exceeded the time limit of 300 s", "not tried: ratio 0.1 of this split exceeded "
+                                     "the time limit of 300 s (a larger ratio synthesises more)",
+                                     "exceeded the time limit of 60 s", ""]})
+    assert timeout_notes(rows) == ["3 rows timed out (time limit per unit: 60, 300 s), 1 of them not tried because a "
+                                   "smaller ratio of the same sampler and split had timed out (a larger ratio "
+                                   "synthesises more); most: sv.ADG 3."]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..cost import UnitCosts
+from ..cost import UnitCosts, plan_seconds
 from .artefact import Artefact, Built
 
 
@@ -18,14 +18,17 @@ class CostEstimate(Artefact):
     def build(self, ctx, metric):
         units, workers = ctx.plan
         costs = UnitCosts(ctx.frame, {r.name: r for r in ctx.catalog.records()} if ctx.catalog else {})
-        rows = [(ctx.samplers(u.sampler).family, len(u.classifiers), *costs(u)) for u in units]
+        expected = plan_seconds(units, costs, ctx.frame)
+        rows = [(ctx.samplers(u.sampler).family, len(u.classifiers), *cost) for u, cost in zip(units, expected)]
         plan = pd.DataFrame(rows, columns=["family", "rows", "seconds", "source"])
         if plan.empty:
             return Built("Cost of the plan", plan, ["nothing to compute"])
         summary = plan.groupby("family").agg(
             units=("rows", "size"), rows=("rows", "sum"), cpu_hours=("seconds", "sum"),
             from_store=("source", lambda s: f"{(s == 'stored').mean():.0%}"),
-            scaled=("source", lambda s: f"{(s == 'scaled').mean():.0%}"))
+            scaled=("source", lambda s: f"{(s == 'scaled').mean():.0%}"),
+            time_limit=("source", lambda s: int((s == "time limit").sum())),
+            not_tried=("source", lambda s: int((s == "not tried").sum())))
         summary["cpu_hours"] = (summary["cpu_hours"] / 3600).round(2)
         total = summary["cpu_hours"].sum()
         return Built("Cost of the plan", summary.reset_index(), [
@@ -33,4 +36,6 @@ class CostEstimate(Artefact):
             "(from_store: share of units timed from stored runs of the same sampler, dataset and parameters "
             "that drive cost; scaled: from stored runs at another AutoSMOTE budget, times the model's ratio; the "
             "rest from the model in bench/cost.py: the training split's size, the sampler's measured cost in "
-            "catalog.toml, the classifiers' fit costs)"])
+            "catalog.toml, the classifiers' fit costs; time_limit: units expected to be killed at their time "
+            "limit, priced at it; not_tried: units at larger ratios of a series expected to time out or stored "
+            "as timed out, which the run does not start, bench.pruning)"])

@@ -135,8 +135,10 @@ def timeout_notes(rows: pd.DataFrame) -> list[str]:
         return []
     not_tried = timeouts["message"].str.startswith("not tried")
     slowest = timeouts["sampler"].value_counts().head(5)
-    return [f"{len(timeouts)} rows timed out, {int(not_tried.sum())} of them not tried because a smaller ratio of the "
-            "same sampler and split had timed out (a larger ratio synthesises more); most: "
+    limits = sorted(set(timeouts["message"].str.extract(r"time limit of ([\d.]+) s", expand=False).dropna()), key=float)
+    limit = f" (time limit per unit: {', '.join(limits)} s)" if limits else ""
+    return [f"{len(timeouts)} rows timed out{limit}, {int(not_tried.sum())} of them not tried because a smaller ratio "
+            "of the same sampler and split had timed out (a larger ratio synthesises more); most: "
             + ", ".join(f"{s} {n}" for s, n in slowest.items()) + "."]
 
 
