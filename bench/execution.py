@@ -147,6 +147,13 @@ def _announce(plan, run_settings: RunSettings, n_workers: int, console: Console,
     console.print(f"profile {run_settings.profile}: {_count(plan.total_rows, 'row')} in the grid, "
                   f"{plan.stored_rows} already stored, {plan.rows} to compute in {_count(len(plan.units), 'unit')} "
                   f"on {_count(n_workers, 'worker')} -> {target}", highlight=False)
+    if plan.recomputed:   # not new work: stored runs whose code or data changed (a stale checkout, an upgrade)
+        shown = plan.recomputed.most_common(5)
+        more = len(plan.recomputed) - len(shown)
+        console.print(f"of these, {sum(plan.recomputed.values())} recompute stored runs under changed code or data "
+                      "(the stored rows stay; tables read the newest): "
+                      + "; ".join(f"{label} {n} ({change})" for (label, change), n in shown)
+                      + (f"; and {more} more" if more > 0 else ""), highlight=False, markup=False)
 
 
 def _count(n: int, noun: str) -> str:
@@ -178,7 +185,7 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, grid: Gr
                             data_contents=catalog.registered_content)
         try:
             stored = store.keys() - (store.keys(FAILED) if retry_failed else set())
-            plan = grid.plan(stored)
+            plan = grid.plan(stored, store.specs_by_config())
             _announce(plan, run_settings, n_workers, console, results / DB_NAME)
             cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers),
                                     samplers=methods.sampler_labels(settings))
@@ -204,7 +211,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
     with store.exclusive():
         if retry_failed:
             console.print(f"retrying {store.forget(FAILED)} failed rows")
-        plan = checked.grid.plan(store.keys())
+        plan = checked.grid.plan(store.keys(), store.specs_by_config())
         outcome = Outcome(plan.total_rows, plan.stored_rows)
         n_workers = run_settings.workers or os.cpu_count() or 1
         _announce(plan, run_settings, n_workers, console, store.path)

@@ -87,6 +87,22 @@ def spec_key(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def what_changed(stored: dict[str, Any], planned: dict[str, Any]) -> str:
+    """In words, how a planned run's code and data differ from a stored run of the same config_key ("" when they
+    do not): the sampler's version, a key library's, the data's content, an outside classifier's code."""
+    changes = []
+    if stored.get("version") != planned.get("version"):
+        changes.append(f"version {stored.get('version')} -> {planned.get('version')}")
+    old, new = stored.get("libraries") or {}, planned.get("libraries") or {}
+    changes += [f"{name} {old.get(name, '-')} -> {new.get(name, '-')}"
+                for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)]
+    if stored.get("data") != planned.get("data"):
+        changes.append("the data's content")
+    if (stored.get("classifier_code") or {}).get("version") != (planned.get("classifier_code") or {}).get("version"):
+        changes.append("the classifier's code")
+    return ", ".join(changes)
+
+
 def config_key(spec: dict[str, Any]) -> str:
     """The run's identity without the code that computed it - library versions, the sampler's version, a
     classifier's from outside - nor the content of its dataset: the same run computed in two environments,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from itertools import product
 
 from .classifiers import identities, resolve_classifiers
@@ -14,7 +15,7 @@ from .data import PAPER_DATASETS, DataCatalog
 from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .names import UnknownNameError, resolve_name
-from .protocol import Unit, load_split, split_spec, unit_libraries
+from .protocol import Unit, config_key, load_split, split_spec, unit_libraries, what_changed
 from .samplers.registry import per_sampler, resolve_samplers
 
 
@@ -23,6 +24,8 @@ class Plan:
     units: list[Unit]          # what is left to compute
     total_rows: int            # rows of the whole grid, stored or not
     stored_rows: int
+    # rows left that recompute a stored run under changed code or data: (label, what changed) -> rows
+    recomputed: Counter = field(default_factory=Counter)
 
     @property
     def rows(self) -> int:
@@ -73,16 +76,24 @@ class Grid:
     check_inputs) and plans it against its store when the store is locked."""
     units: tuple[Unit, ...]
 
-    def plan(self, stored: set[str]) -> Plan:
-        """Every (unit, classifier) row of the grid whose key is not in `stored`, grouped into units."""
-        units, total, done = [], 0, 0
+    def plan(self, stored: set[str], stored_specs: dict[str, dict] | None = None) -> Plan:
+        """Every (unit, classifier) row of the grid whose key is not in `stored`, grouped into units; with the
+        store's specs by config key (ResultStore.specs_by_config), also which of them recompute a stored run
+        because its code or data changed, and what changed."""
+        units, total, done, recomputed = [], 0, 0, Counter()
         for unit in self.units:
             missing = tuple(c for c in unit.classifiers if unit.key(c) not in stored)
             total += len(unit.classifiers)
             done += len(unit.classifiers) - len(missing)
             if missing:
                 units.append(replace(unit, classifiers=missing))
-        return Plan(units, total, done)
+            for classifier in missing if stored_specs else ():
+                spec = unit.spec(classifier)
+                before = stored_specs.get(config_key(spec))
+                change = what_changed(before, spec) if before is not None else ""
+                if change:   # "" : new, or the same identity retried (--retry-failed)
+                    recomputed[unit.label, change] += 1
+        return Plan(units, total, done, recomputed)
 
 
 def make_grid(run: RunSettings, catalog: DataCatalog, impute: str, leak: bool) -> Grid:

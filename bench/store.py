@@ -218,6 +218,13 @@ class ResultStore(RunLog):
         where = "" if statuses is None else f"AND status IN ({','.join('?' * len(statuses))})"
         return {k for (k,) in self._read(f"SELECT key FROM runs WHERE NOT ({INCOMPLETE}) {where}", statuses or ())}
 
+    def specs_by_config(self) -> dict[str, dict]:
+        """The spec of the newest complete row of each config key (a run's identity without its code and data,
+        bench.protocol.config_key): what a plan compares its rows with, to say which recompute a stored run
+        under changed code or data, and what changed."""
+        rows = self._read(f"SELECT config, spec FROM runs WHERE NOT ({INCOMPLETE}) ORDER BY finished_at")
+        return {config: json.loads(spec) for config, spec in rows}
+
     def incomplete(self) -> pd.DataFrame:
         """The scored runs that lack some of their scores (the next run computes them again), for `bench status`."""
         return self._frame(f"SELECT key, dataset, ir, seed, sampler, classifier FROM runs WHERE {INCOMPLETE} "

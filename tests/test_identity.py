@@ -54,6 +54,9 @@ def test_a_dataset_registered_again_with_other_content_is_computed_afresh_and_bo
     assert imported.exit_code == 0 and "warning: toy was registered before with other content" in imported.output
     planned = bench("run", "--dry-run")
     assert f"0 already stored, {stored} to compute" in planned.output, planned.output
+    said = " ".join(planned.output.split())
+    assert f"of these, {stored} recompute stored runs under changed code or data" in said
+    assert "RandomOverSampler 4 (the data's content)" in said, said
     assert bench("run").exit_code == 0
     current, every = _rows(toy_env), _rows(toy_env, superseded=True)
     assert len(current) == stored and len(every) == 2 * stored   # the new content's rows supersede the old
@@ -144,6 +147,10 @@ def test_editing_an_editable_install_recomputes_its_runs_and_nothing_else(toy_en
     sys.modules.pop("my_copies", None)
     planned = bench("run", *samplers, "--dry-run").output
     assert "2 already stored, 4 to compute" in planned, planned   # its 2 ratios x 2 classifiers; No-resampling kept
+    # said as recomputation, not new work, with what changed
+    new_version = code_identity.code_version(__import__("my_copies"), None)
+    assert (f"of these, 4 recompute stored runs under changed code or data (the stored rows stay; tables read the "
+            f"newest): my_copies:Copies 4 (version {version} -> {new_version})") in " ".join(planned.split()), planned
 
 
 def test_an_installed_distribution_is_known_by_its_version_until_a_file_of_it_changes(toy_env, monkeypatch):
