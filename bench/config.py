@@ -32,7 +32,8 @@ DATA_DIR_ENV = "BENCH_DATA_DIR"
 #: and does not become [run]'s full paper grid. A file's own [profiles.NAME] replaces the built-in one.
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {"results": "results/paper",
-              "samplers": ["No-resampling", "imblearn", "CTGAN", "TVAE", "MESA", "AutoSMOTE"]},
+              "samplers": ["No-resampling", "imblearn", "CTGAN", "TVAE", "MESA", "AutoSMOTE"],
+              "time_limits": {"smote_variants": 300}},
     "quick": {"seeds": [1], "ratios": [0.2, 0.4, 0.6, 0.8, 1.0], "time_limit": 300,
               "params": {"AutoSMOTE": {"budget": 100}}},
     "ci": {"datasets": ["phoneme", "mozilla4"], "irs": [20, 50], "seeds": [1], "ratios": [0.5, 1.0], "time_limit": 120,

@@ -127,15 +127,17 @@ class UnitCosts:
         return resample + fits + UNIT_OVERHEAD_S
 
 
-def plan_seconds(units, costs: UnitCosts, frame: pd.DataFrame) -> list[tuple[float, str]]:
+def plan_seconds(units, costs: UnitCosts, frame: pd.DataFrame, *, pruned: bool = True) -> list[tuple[float, str]]:
     """Each unit's expected seconds and where the figure comes from, as the run will spend them: a unit costs
-    at most its time limit (it is killed there: "time limit"), and once a unit is expected to run out of time,
-    the larger ratios of its series are not started (bench.pruning; "not tried", 0 s) - as are those the
-    store's own timeouts rule out. Units in plan order (a series' ratios ascending)."""
+    at most its time limit (it is killed there: "time limit"), and (`pruned`) once a unit is expected to run
+    out of time, the larger ratios of its series are not started (bench.pruning, whose hold-back makes a
+    series' ratios run smallest first under any number of workers; "not tried", 0 s) - as are those the
+    store's own timeouts rule out. A series' ratios in the order the grid lists them, as the executors take
+    them."""
     pruning = TimeoutPruning.from_store(frame)
     out = []
     for unit in units:
-        if pruning.rows_instead(unit) is not None:
+        if pruned and pruning.rows_instead(unit) is not None:
             out.append((0.0, "not tried"))
             continue
         seconds, source = costs(unit)
@@ -162,6 +164,10 @@ class Eta:
         self.expected, self.workers = dict(expected), max(1, workers)   # unit -> (group, expected seconds)
         self.left = set(expected)
         self.done: dict[str, list[tuple[float, float]]] = {}   # group -> (expected, measured) of finished units
+
+    def skipped(self, unit_id: str) -> None:
+        """A unit that will not run (bench.pruning): no longer left, and no measurement of its kind."""
+        self.left.discard(unit_id)
 
     def finished(self, unit_id: str, measured_seconds: float) -> None:
         if unit_id in self.left:

@@ -119,7 +119,7 @@ def _check_parameters(units, run_settings: RunSettings, source: str) -> None:
     """Each sampler's parameters besides the ratio (from Name[k=v], [samplers.NAME] params, [run.params])
     validated once by the method itself (bench.samplers.registry.check_values), so that a bad value is one
     line instead of a grid of stored error rows."""
-    from .samplers.registry import SAMPLERS, SamplerContext, check_values
+    from .samplers.registry import SAMPLERS, SamplerContext, check_values, keys_for
     checked = set()
     for unit in units:
         params = json.loads(unit.params)
@@ -137,8 +137,10 @@ def _check_parameters(units, run_settings: RunSettings, source: str) -> None:
                 places.append(f"the name {unit.label}")
             if entry.params:
                 places.append(f"[samplers.{unit.sampler}] params in {source}")
-            if run_settings.params.get(unit.sampler):
-                places.append(f"params.{unit.sampler} of [run] or [profiles.{run_settings.profile}] in {source}")
+            keys = keys_for(run_settings.params, entry)
+            if keys:   # the keys per_sampler applied to it: its own name, or a group's
+                places.append(f"{' / '.join(f'params.{key}' for key in keys)} of [run] or "
+                              f"[profiles.{run_settings.profile}] in {source}")
             raise ConfigError(f"sampler {unit.label} refuses the parameters {json.dumps(fixed)}: {one_line(err)}; "
                               f"correct them in {' or '.join(places)}") from None
 
@@ -148,12 +150,12 @@ def _announce(plan, run_settings: RunSettings, n_workers: int, console: Console,
                   f"{plan.stored_rows} already stored, {plan.rows} to compute in {_count(len(plan.units), 'unit')} "
                   f"on {_count(n_workers, 'worker')} -> {target}", highlight=False)
     if plan.recomputed:   # not new work: stored runs whose code or data changed (a stale checkout, an upgrade)
-        shown = plan.recomputed.most_common(5)
-        more = len(plan.recomputed) - len(shown)
-        console.print(f"of these, {sum(plan.recomputed.values())} recompute stored runs under changed code or data "
+        shown, total = plan.recomputed.most_common(5), sum(plan.recomputed.values())
+        more = total - sum(n for _, n in shown)
+        console.print(f"of these, {total} recompute stored runs under changed code or data "
                       "(the stored rows stay; tables read the newest): "
                       + "; ".join(f"{label} {n} ({change})" for (label, change), n in shown)
-                      + (f"; and {more} more" if more > 0 else ""), highlight=False, markup=False)
+                      + (f"; and {more} rows more" if more > 0 else ""), highlight=False, markup=False)
 
 
 def _count(n: int, noun: str) -> str:
@@ -187,7 +189,10 @@ def price(run_settings: RunSettings, settings: Settings, results: Path, grid: Gr
             stored = store.keys() - (store.keys(FAILED) if retry_failed else set())
             plan = grid.plan(stored, store.specs_by_config())
             _announce(plan, run_settings, n_workers, console, results / DB_NAME)
-            cost = analysis.Context(store.frame(), catalog=catalog, plan=(plan.units, n_workers),
+            frame = store.frame()
+            if retry_failed:   # the run forgets them before it starts: their timeouts prune nothing
+                frame = frame[~frame["status"].isin(FAILED)]
+            cost = analysis.Context(frame, catalog=catalog, plan=(plan.units, n_workers),
                                     samplers=methods.sampler_labels(settings))
         finally:
             store.close()
@@ -223,10 +228,18 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
             retry_failed=retry_failed))
         try:
             frame = store.frame()
-            expected = plan_seconds(plan.units, UnitCosts(frame, {r.name: r for r in catalog.records()}), frame)
+            # every unit as if it ran (capped at its limit); those the pruning rule skips leave the ETA as they go
+            expected = plan_seconds(plan.units, UnitCosts(frame, {r.name: r for r in catalog.records()}), frame,
+                                    pruned=False)
             eta = Eta({u.key(u.classifiers[0]): (group(u), seconds) for u, (seconds, _) in zip(plan.units, expected)},
                       n_workers)
             pruning = TimeoutPruning.from_store(frame)
+
+            def rows_instead(unit):
+                rows = pruning.rows_instead(unit)
+                if rows is not None:
+                    eta.skipped(unit.key(unit.classifiers[0]))
+                return rows
             with _terminate_like_ctrl_c(), \
                     RunProgress(plan.total_rows, console, stored_rows=plan.stored_rows, eta=eta) as progress:
                 def on_rows(rows):
@@ -236,7 +249,7 @@ def execute(run_settings: RunSettings, settings: Settings, store, *, console: Co
                     outcome.count_failures(rows)
                 setup = Setup(settings.data_dir, workers=run_settings.workers,
                               address=address or run_settings.ray_address,
-                              rows_instead=pruning.rows_instead,
+                              rows_instead=rows_instead, holds_back=pruning.holds_back,
                               say=lambda line: console.print(line, highlight=False, markup=False))
                 make_executor(checked.executor, setup).run(plan.units, on_rows)
         except KeyboardInterrupt as stop:   # Ctrl-C or SIGTERM: what is stored stays; the same command resumes

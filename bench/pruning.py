@@ -1,5 +1,8 @@
 """Not trying what cannot finish: once a sampler's unit runs out of time at one ratio of a split, its units at
-larger ratios of the same split are not started.
+larger ratios of the same split are not started. So that this holds with several workers, a unit waits while a
+smaller ratio of its series is running and the workers have other series' units to take: a series' ratios run
+smallest first, one at a time, and at most one of them reaches the time limit (at the end of a run, when only
+held-back units are left, an idle worker takes one rather than wait).
 
 Why: the smote-variants sweep of Table 3 has a few oversamplers whose resampling grows with the number of
 rows they synthesise (ADG, DSMOTE, DSRBF ...); on the paper's larger datasets each of their ten ratios would
@@ -24,10 +27,11 @@ def _series(spec: dict) -> str:
 
 
 class TimeoutPruning:
-    """Remembers, per series of ratios, the smallest ratio whose unit timed out."""
+    """Remembers, per series of ratios, the smallest ratio whose unit timed out, and the ratios running now."""
 
     def __init__(self) -> None:
         self.timed_out: dict[str, float] = {}
+        self.running: dict[str, set[float]] = {}
 
     @classmethod
     def from_store(cls, frame) -> "TimeoutPruning":
@@ -47,18 +51,32 @@ class TimeoutPruning:
 
     def observe(self, rows: list[Row]) -> None:
         """Called with every unit's rows as they are stored."""
-        if rows and rows[0].status == RunStatus.TIMEOUT and "ratio" in rows[0].spec["params"]:
-            self._timed_out(rows[0].spec)
+        if rows and "ratio" in rows[0].spec["params"]:
+            self.running.get(_series(rows[0].spec), set()).discard(rows[0].spec["params"]["ratio"])
+            if rows[0].status == RunStatus.TIMEOUT:
+                self._timed_out(rows[0].spec)
+
+    def holds_back(self, unit: Unit) -> bool:
+        """Whether `unit` waits for now: a smaller ratio of its series is running, whose timeout would leave it
+        untried."""
+        spec = unit.spec(unit.classifiers[0])
+        ratio = spec["params"].get("ratio")
+        return ratio is not None and any(r < ratio for r in self.running.get(_series(spec), ()))
 
     def _timed_out(self, spec: dict) -> None:
         series, ratio = _series(spec), spec["params"]["ratio"]
         self.timed_out[series] = min(ratio, self.timed_out.get(series, ratio))
 
     def rows_instead(self, unit: Unit) -> list[Row] | None:
-        """The `timeout` rows to store instead of running `unit`, or None to run it."""
+        """The `timeout` rows to store instead of running `unit`, or None: the executor starts it now, and it
+        counts as running until its rows are observed."""
         spec = unit.spec(unit.classifiers[0])
-        ratio, smallest = spec["params"].get("ratio"), self.timed_out.get(_series(spec))
-        if ratio is None or smallest is None or ratio <= smallest:
+        series = _series(spec)
+        ratio, smallest = spec["params"].get("ratio"), self.timed_out.get(series)
+        if ratio is None:
+            return None
+        if smallest is None or ratio <= smallest:
+            self.running.setdefault(series, set()).add(ratio)
             return None
         return failed_rows(unit, RunStatus.TIMEOUT, f"not tried: ratio {smallest:g} of this split exceeded the time "
                                                     f"limit of {unit.time_limit:g} s (a larger ratio synthesises more)")

@@ -16,7 +16,7 @@ from .data.split_protocol import SplitKind
 from .metrics import METRICS
 from .names import UnknownNameError, resolve_name
 from .protocol import Unit, config_key, load_split, split_spec, unit_libraries, what_changed
-from .samplers.registry import per_sampler, resolve_samplers
+from .samplers.registry import check_table_key, per_sampler, resolve_samplers
 
 
 @dataclass
@@ -101,8 +101,9 @@ def make_grid(run: RunSettings, catalog: DataCatalog, impute: str, leak: bool) -
     classifiers = resolve_classifiers(run.classifiers)
     samplers = resolve_samplers(run.samplers)
     metrics = [resolve_name(m, METRICS, "metric", listing="bench list metrics") for m in run.metrics]
-    for name in (*run.params, *run.time_limits):   # per-sampler settings must name real samplers
-        resolve_samplers([name])
+    for table, keys in (("params", run.params), ("time_limits", run.time_limits)):
+        for key in keys:   # exact sampler or group names: per_sampler matches no other spelling
+            check_table_key(key, table)
     datasets = resolve_datasets(run.datasets, catalog)   # last: a paper dataset not here yet is downloaded
     spec = split_spec(run.split, impute, leak, run.test_size)
     libraries = {c.entry.name: unit_libraries(c.entry.libraries) for c in samplers}

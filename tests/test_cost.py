@@ -136,6 +136,15 @@ def test_eta_weighs_units_by_cost_and_learns_from_the_finished_ones():
     assert eta.seconds(elapsed=20) == pytest.approx(1 * 200 / 2)    # 40 measured in 20 s on 2 workers
 
 
+def test_a_unit_the_pruning_rule_skips_leaves_the_eta_without_counting_as_a_measurement():
+    eta = Eta({"a": ("sv.ADG", 300.0), "b": ("sv.ADG", 300.0), "c": ("sv.ADG", 300.0)}, workers=1)
+    eta.finished("a", 300.0)
+    eta.skipped("b")                                                # not tried: no 0 s measurement of its kind
+    assert eta.seconds(elapsed=300) == pytest.approx(300.0)         # c only, at the ratio its group measured
+    eta.finished("b", 0.0)                                          # the skipped unit's rows: no longer left
+    assert eta.seconds(elapsed=300) == pytest.approx(300.0)
+
+
 def test_the_correction_reads_a_shortfall_on_small_units_as_a_fixed_cost_not_a_ratio():
     from bench.cost import correction
     assert correction([(1.0, 12.0), (10.0, 30.0), (100.0, 210.0)]) == pytest.approx((10.0, 2.0))   # 10 + 2 e

@@ -62,6 +62,16 @@ def test_larger_ratios_of_the_same_split_and_sampler_are_not_tried_after_a_timeo
     assert "ratio 0.1" in pruning.rows_instead(_Unit(ratio=0.2))[0].message
 
 
+def test_a_series_runs_its_ratios_smallest_first_while_other_series_have_units_to_run():
+    pruning = TimeoutPruning()
+    assert pruning.rows_instead(_Unit(ratio=0.3)) is None      # started: 0.3 runs
+    assert pruning.holds_back(_Unit(ratio=0.5))                # a smaller ratio of its series runs
+    assert not pruning.holds_back(_Unit(ratio=0.2))            # a smaller one may start
+    assert not pruning.holds_back(_Unit(ratio=0.5, seed=2))    # another series
+    pruning.observe([Row("k", _spec(0.3), RunStatus.OK)])      # 0.3 done: 0.5 may start
+    assert not pruning.holds_back(_Unit(ratio=0.5))
+
+
 @pytest.fixture
 def slow(toy_env, monkeypatch):
     importable_module(toy_env, monkeypatch, "my_slow", SLOW)
@@ -92,3 +102,24 @@ def test_the_timeout_note_says_the_limit_and_how_many_were_not_tried():
     assert timeout_notes(rows) == ["3 rows timed out (time limit per unit: 60, 300 s), 1 of them not tried because a "
                                    "smaller ratio of the same sampler and split had timed out (a larger ratio "
                                    "synthesises more); most: sv.ADG 3."]
+
+
+def test_with_two_workers_a_series_spends_one_time_limit_while_other_series_have_units(toy_env, slow):
+    """Three series (seeds 1-3), two workers: while seed 1's 0.5 runs, its 1.0 is held back and the second worker
+    takes seed 2's 0.5, and so on; seeds 1 and 2 each spend one time limit and their 1.0 is not tried (without the
+    hold-back, seed 1's 0.5 and 1.0 would start side by side and both run out of time). The last series may
+    start its 1.0 rather than leave a worker idle."""
+    result = CliRunner().invoke(app, ["run", "--samplers", "my_slow:Slow", "--workers", "2", "--time-limit", "1",
+                                      "--ratios", "0.5,1.0", "--seeds", "1,2,3"])
+    assert result.exit_code in (0, 1), result.output
+    rows = ResultStore(toy_env / "runs", readonly=True).frame()
+    larger = rows[rows["params"].str.contains('"ratio": 1.0') & rows["seed"].isin([1, 2])]
+    assert len(larger) == 4 and larger["message"].str.startswith("not tried: ratio 0.5").all(), larger["message"]
+
+
+def test_a_dry_run_that_retries_failed_rows_prices_their_units_as_run_not_as_pruned(toy_env, slow):
+    args = ["run", "--samplers", "my_slow:Slow", "--workers", "1", "--time-limit", "1", "--ratios", "0.5,1.0"]
+    CliRunner().invoke(app, args)
+    plain = CliRunner().invoke(app, [*args, "--retry-failed", "--dry-run"]).output
+    row = next(line for line in plain.splitlines() if line.startswith("| user"))
+    assert row.split("|")[-2].strip() == "0", plain   # not_tried: the retried timeouts prune nothing

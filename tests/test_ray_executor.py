@@ -18,6 +18,7 @@ from bench import methods  # noqa: E402
 from bench.config import load_settings  # noqa: E402
 from bench.data import DataCatalog  # noqa: E402
 from bench.protocol import Unit  # noqa: E402
+from bench.pruning import TimeoutPruning  # noqa: E402
 from bench.executors.local import LocalExecutor  # noqa: E402
 from bench.executors.ray import RayExecutor, _out_of_time, unit_resources  # noqa: E402
 from bench.executors.resources import GPU_SHARE  # noqa: E402
@@ -50,6 +51,11 @@ class _SleepsOnlyTheFirstTime(_SleepsAfterWritingItsPid):
         return np.vstack([X, X[y == 1]]), np.concatenate([y, y[y == 1]])
 
 
+class _SleepsAtEveryRatio:
+    def fit_resample(self, X, y):
+        time.sleep(120)
+
+
 class _KillsItsOwnWorker:
     def fit_resample(self, X, y):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -69,6 +75,9 @@ def _register_test_samplers() -> None:
     for name, make in makers.items():
         if name not in SAMPLERS:
             register(SamplerEntry(name, "test", "test", make, version="1", tunes_ratio=False))
+    if "ray-test-slow" not in SAMPLERS:
+        register(SamplerEntry("ray-test-slow", "test", "test", lambda params, context: _SleepsAtEveryRatio(),
+                              version="1"))
 
 
 _register_test_samplers()
@@ -99,13 +108,16 @@ def _run_local(results_dir, **overrides):
 
 def _run_ray(results_dir, **kwargs):
     """The Ray executor on a plan; also every batch of rows it handed to the driver."""
-    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits", "ratios") if k in kwargs}
+    overrides = {k: kwargs.pop(k) for k in ("samplers", "classifiers", "time_limits", "ratios", "seeds")
+                 if k in kwargs}
+    observe = kwargs.pop("observe", lambda rows: None)
     plan, data_dir, store = _plan(results_dir, **overrides)
     batches = []
 
     def on_rows(rows):
         batches.append(rows)
         store.write(rows)
+        observe(rows)
 
     RayExecutor(data_dir, **kwargs).run(plan.units, on_rows)
     return store.frame(), batches
@@ -204,6 +216,19 @@ def test_timeouts_crashes_and_errors_become_rows_with_a_status(toy_env, ray_with
     # before the sampler starts, and then there is no pid to check)
     if marker.exists() and marker.read_text():
         assert _wait_until(lambda: _state(int(marker.read_text())) in ("gone", "Z"), timeout=30)
+
+
+def test_the_larger_ratios_after_a_timeout_are_not_tried_under_ray_as_under_the_local_executor(
+        toy_env, ray_with_test_samplers):
+    """bench.pruning through the Ray executor: three series, two CPUs; seeds 1 and 2 spend one time limit each
+    and their 1.0 is not tried (held back while their 0.5 runs, then left out)."""
+    pruning = TimeoutPruning()
+    frame, _ = _run_ray(toy_env / "ray", time_limits={"ray-test-slow": 2.0}, samplers=("ray-test-slow",),
+                        ratios=[0.5, 1.0], seeds=[1, 2, 3], rows_instead=pruning.rows_instead,
+                        holds_back=pruning.holds_back, observe=pruning.observe)
+    assert set(frame["status"]) == {"timeout"}
+    larger = frame[frame["params"].str.contains('"ratio": 1.0') & frame["seed"].isin([1, 2])]
+    assert len(larger) == 4 and larger["message"].str.startswith("not tried: ratio 0.5").all(), larger["message"]
 
 
 def test_a_worker_killed_mid_unit_is_retried_and_stored_once(toy_env, ray_with_test_samplers):

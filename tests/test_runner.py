@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from bench.config import load_settings
 from bench.data import DataCatalog
@@ -280,6 +281,36 @@ def test_per_sampler_settings_keyed_by_a_group_apply_to_its_members_and_a_name_o
     assert limits == {"No-resampling": 50, "RandomOverSampler": 40, "SMOTE": 30, "TomekLinks": 40}
     params = {unit.sampler: json.loads(unit.params).get("k_neighbors") for unit in grid.units}
     assert params == {"No-resampling": None, "RandomOverSampler": 3, "SMOTE": 4, "TomekLinks": None}
+
+
+@pytest.mark.parametrize("table, key, said", [
+    ("time_limits", "smote", "time_limits key 'smote' is not a sampler's or a group's exact name: write 'SMOTE'"),
+    ("time_limits", "SMOTE[k_neighbors=3]", "write 'SMOTE'"),
+    ("params", "SMOTE[k_neighbors=3]", "write 'SMOTE' (fixed parameters go in its value)"),
+    ("time_limits", "nosuch", "time_limits key: unknown sampler 'nosuch'")])
+def test_a_per_sampler_key_that_would_match_nothing_is_refused_before_anything_is_stored(toy_env, table, key, said):
+    """The name resolver forgives `smote` and takes `SMOTE[...]`, but per-sampler tables match exact names:
+    such a key used to be accepted and then ignored."""
+    from typer.testing import CliRunner
+    from bench.cli import app
+    value = "{ k_neighbors = 3 }" if table == "params" else "5"
+    config = toy_env / "bench.toml"
+    config.write_text(config.read_text().replace("[table]", f'[run.{table}]\n"{key}" = {value}\n[table]'))
+    result = CliRunner().invoke(app, ["run", "--samplers", "SMOTE"])
+    assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
+    assert not (toy_env / "runs").exists()
+
+
+def test_parameters_a_group_gives_that_a_member_refuses_name_the_group_s_key(toy_env):
+    from typer.testing import CliRunner
+    from bench.cli import app
+    config = toy_env / "bench.toml"
+    config.write_text(config.read_text().replace("[table]", "[run.params]\nover = { k_neighbors = 3 }\n[table]"))
+    result = CliRunner().invoke(app, ["run", "--samplers", "SMOTE,RandomOverSampler"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "RandomOverSampler refuses the parameters" in said, said
+    assert "correct them in params.over of [run] or [profiles.t]" in said, said
+    assert not (toy_env / "runs").exists()
 
 
 class _StartsTogether:

@@ -37,7 +37,8 @@ class Setup:
     data_dir: Path
     workers: Optional[int] = None    # worker processes (local) or CPUs of a local Ray; None or 0: one per core
     address: Optional[str] = None    # a Ray cluster to attach to; None: start a local one
-    rows_instead: Callable[["Unit"], "Optional[list[Row]]"] = lambda unit: None   # bench.pruning (local)
+    rows_instead: Callable[["Unit"], "Optional[list[Row]]"] = lambda unit: None   # bench.pruning: not to start
+    holds_back: Callable[["Unit"], bool] = lambda unit: False   # bench.pruning: not to start yet
     say: Callable[[str], None] = lambda line: None   # a line for the run's console (e.g. where units compute)
 
 

@@ -47,9 +47,10 @@ class LocalExecutor:
 
     def __init__(self, data_dir: Path, *, workers: int, gpus: float | None = None,
                  rows_instead: Callable[[Unit], list[Row] | None] = lambda unit: None,
+                 holds_back: Callable[[Unit], bool] = lambda unit: False,
                  say: Callable[[str], None] = lambda line: None):
         self.data_dir, self.workers, self.gpus = Path(data_dir), max(1, workers), gpus
-        self.rows_instead, self.say = rows_instead, say
+        self.rows_instead, self.holds_back, self.say = rows_instead, holds_back, say
 
     @staticmethod
     def check(units: list[Unit]) -> None:
@@ -58,7 +59,7 @@ class LocalExecutor:
     @classmethod
     def for_run(cls, setup: Setup) -> "LocalExecutor":
         return cls(setup.data_dir, workers=setup.workers or os.cpu_count() or 1, rows_instead=setup.rows_instead,
-                   say=setup.say)
+                   holds_back=setup.holds_back, say=setup.say)
 
     def run(self, units: list[Unit], on_rows: OnRows) -> None:
         gpus = self._gpus(units)
@@ -71,7 +72,7 @@ class LocalExecutor:
             while pending or busy:
                 while len(busy) < self.workers:
                     gpu_free = gpus - sum(gpu_share(w.unit, gpus) for w in busy.values())
-                    unit = _next_unit(pending, gpus, gpu_free)
+                    unit = _next_unit(pending, gpus, gpu_free, self.holds_back)
                     if unit is None:
                         break
                     instead = self.rows_instead(unit)
@@ -123,13 +124,17 @@ class LocalExecutor:
         return float(gpus)
 
 
-def _next_unit(pending: list[Unit], gpus: float, gpu_free: float) -> Unit | None:
+def _next_unit(pending: list[Unit], gpus: float, gpu_free: float, holds_back: Callable[[Unit], bool]) -> Unit | None:
     """Take the next unit to start from `pending`: the first one whose GPU share is free (one that needs none
-    always is); None when every pending unit waits for a share."""
+    always is) and that is not held back (bench.pruning) - or, when every such unit is held back, the first of
+    them rather than leave the worker idle; None when every pending unit waits for a GPU share."""
+    held = None
     for i, unit in enumerate(pending):
         if gpu_share(unit, gpus) <= gpu_free:
-            return pending.pop(i)
-    return None
+            if not holds_back(unit):
+                return pending.pop(i)
+            held = i if held is None else held
+    return None if held is None else pending.pop(held)
 
 
 def _import_before_forking(units: list[Unit]) -> None:

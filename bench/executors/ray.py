@@ -102,7 +102,9 @@ class RayExecutor:
     """
 
     def __init__(self, data_dir: Path, *, address: str | None = None, num_cpus: int | None = None,
-                 max_retries: int = 1, say: Callable[[str], None] = lambda line: None):
+                 max_retries: int = 1, say: Callable[[str], None] = lambda line: None,
+                 rows_instead: Callable[[Unit], list | None] = lambda unit: None,
+                 holds_back: Callable[[Unit], bool] = lambda unit: False):
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1):
@@ -111,6 +113,7 @@ class RayExecutor:
             raise ValueError("num_cpus sizes a local Ray; a cluster at an address has its own CPUs")
         self.data_dir, self.address, self.num_cpus = Path(data_dir), address, num_cpus
         self.max_retries, self.say = max_retries, say
+        self.rows_instead, self.holds_back = rows_instead, holds_back   # bench.pruning, as the local executor
 
     @staticmethod
     def check(units: list[Unit]) -> None:
@@ -122,8 +125,8 @@ class RayExecutor:
         """The cluster at `setup.address` (--address, else [run] ray_address), else at $RAY_ADDRESS, else a local
         Ray sized by --workers (a cluster brings its own CPUs)."""
         address = setup.address or os.environ.get(ADDRESS_ENV) or None
-        return cls(setup.data_dir, address=address, say=setup.say,
-                   num_cpus=(setup.workers or None) if address is None else None)
+        return cls(setup.data_dir, address=address, say=setup.say, rows_instead=setup.rows_instead,
+                   holds_back=setup.holds_back, num_cpus=(setup.workers or None) if address is None else None)
 
     def run(self, units: list[Unit], on_rows: OnRows) -> None:
         if not units:
@@ -135,7 +138,7 @@ class RayExecutor:
             self.say(f"sent to the nodes: {names}" if started else
                      f"Ray was started before this run: its nodes must import {names} themselves")
         try:
-            _run(units, self.data_dir, on_rows, self.max_retries, self.say)
+            _run(units, self.data_dir, on_rows, self.max_retries, self.say, self.rows_instead, self.holds_back)
         finally:
             if started:
                 ray.shutdown()
@@ -154,7 +157,8 @@ def _connect(address: str | None, num_cpus: int | None, modules: list[str]) -> b
     return True
 
 
-def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, say: Callable[[str], None]) -> None:
+def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, say: Callable[[str], None],
+         rows_instead: Callable[[Unit], list | None], holds_back: Callable[[Unit], bool]) -> None:
     """Submit units as the live nodes' CPUs and GPUs free up, so that a submitted unit starts at once: its time
     limit then counts from its submission until its start is reported (a node that hangs or is lost before
     it starts the unit times it out), and from its start after that. A unit's request is worked out from the
@@ -181,22 +185,30 @@ def _run(units: list[Unit], data_dir: Path, on_rows: OnRows, max_retries: int, s
 
     def next_that_fits() -> int | None:
         """The position in `waiting` of the first unit (in plan order) that fits the free resources: a GPU
-        unit waiting for a GPU does not hold up the CPU units behind it."""
-        blocked = set()
+        unit waiting for a GPU does not hold up the CPU units behind it; a held-back unit (bench.pruning) waits
+        while another fits."""
+        blocked, held = set(), None
         for position in range(len(waiting) - 1, -1, -1):
             request = nodes.request(units[waiting[position]])
             shape = tuple(request.values())
             if shape not in blocked:
                 if all(in_use[k] + request[k] <= nodes.capacity[k] for k in in_use):
-                    return position
-                blocked.add(shape)
-        return None
+                    if not holds_back(units[waiting[position]]):
+                        return position
+                    held = position if held is None else held
+                else:
+                    blocked.add(shape)
+        return held
 
     def submit_what_fits() -> None:
         nonlocal starved_since
         while waiting and (position := next_that_fits()) is not None:
             index = waiting.pop(position)
             unit = units[index]
+            instead = rows_instead(unit)
+            if instead is not None:
+                on_rows(instead)
+                continue
             granted[index] = nodes.request(unit)
             options = dict(name=TASK_NAME, max_retries=max_retries, retry_exceptions=False, **granted[index])
             running[task.options(**options).remote(unit, datasets[unit.dataset], index, log)] = index

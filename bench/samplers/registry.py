@@ -212,8 +212,29 @@ def per_sampler(table: dict[str, Any], entry: SamplerEntry) -> list[Any]:
     """The values of a per-sampler table of bench.toml ([run.params], [run.time_limits]) that apply to `entry`,
     least specific first: keyed by `all`, its category, its family, then its own name - so that
     `time_limits = { smote_variants = 300, "sv.ADG" = 900 }` gives every smote-variants sampler 300 s and ADG 900 s.
-    Keys are checked to name samplers or groups when the grid is made (bench.runner.make_grid)."""
-    return [table[key] for key in ("all", entry.category, entry.family, entry.name) if key in table]
+    Keys are matched exactly: check_table_key refuses any other spelling when the grid is made."""
+    return [table[key] for key in keys_for(table, entry)]
+
+
+def keys_for(table: dict[str, Any], entry: SamplerEntry) -> list[str]:
+    """The keys of `table` that apply to `entry`, least specific first (per_sampler's order)."""
+    return [key for key in ("all", entry.category, entry.family, entry.name) if key in table]
+
+
+def check_table_key(key: str, table: str) -> None:
+    """A key of a per-sampler table must be a sampler's or a group's exact name: the name resolver forgives
+    case and punctuation (`smote`) and takes fixed parameters (`SMOTE[k_neighbors=3]`), which per_sampler would
+    then match to nothing - a setting silently ignored. Raises UnknownNameError naming the spelling to use."""
+    try:
+        choices = resolve_samplers([key])
+    except UnknownNameError as err:   # the resolver's suggestions, said as this table's key
+        raise UnknownNameError(f"{table} key: {err}") from None
+    if _group(key) is not None or (len(choices) == 1 and choices[0].entry.name == key):
+        return
+    exact = choices[0].entry.name if len(choices) == 1 else None
+    fixed = " (fixed parameters go in its value)" if exact and choices[0].fixed and table == "params" else ""
+    fix = f"write {exact!r}{fixed}" if exact else "use a sampler's or a group's name (`bench list samplers`)"
+    raise UnknownNameError(f"{table} key {key!r} is not a sampler's or a group's exact name: {fix}")
 
 
 def parse_sampler(text: str) -> SamplerChoice:
