@@ -380,3 +380,18 @@ SKLEARN_CHECKS = [
 @pytest.mark.parametrize("estimator, check", SKLEARN_CHECKS)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_adasyn_asked_for_rows_that_all_round_to_none_returns_its_input_as_a_no_op():
+    """700/300 rows at ratio 0.431 ask for one new row; ADASYN spreads it over the 300 minority rows, every share
+    rounds to 0, and imbalanced-learn raises. The adapter returns the input: the unit's row is a no-op (the ratio
+    adds nothing), not an error. Other ValueErrors still raise."""
+    from imblearn.over_sampling import ADASYN
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(1000, 3)), np.r_[np.zeros(700, int), np.ones(300, int)]
+    with pytest.raises(ValueError, match="No samples will be generated"):
+        ADASYN(sampling_strategy=0.431, random_state=0).fit_resample(X, y)
+    X_out, y_out = RatioSampler(ADASYN, ratio=0.431, random_state=0).fit_resample(X, y)
+    assert returned_input(X, y, X_out, y_out)
+    with pytest.raises(ValueError):
+        RatioSampler(ADASYN, ratio=0.431, random_state=0, params={"n_neighbors": 0}).fit_resample(X, y)

@@ -16,6 +16,10 @@ from .registry import MINORITY_SHARE, SamplerContext, SamplerEntry
 #: class's share of the rows (catalog.toml: KMeansSMOTE's cluster_balance_threshold, issue 25).
 
 
+#: What imbalanced-learn's ADASYN raises when the ratio's rows, spread over the minority rows, round to none.
+ADASYN_ADDS_NOTHING = "No samples will be generated with the provided ratio settings."
+
+
 def minority_share(y) -> float:
     """The smallest class's share of the rows of y."""
     return float(np.unique(y, return_counts=True)[1].min() / len(y))
@@ -58,7 +62,15 @@ class RatioSampler(ProtocolSampler):
             arguments["random_state"] = self.random_state
         if self.ratio is not None:
             arguments["sampling_strategy"] = ratio_strategy(self.ratio, y, self._sampling_type)
-        return self.sampler(**arguments).fit_resample(X, y)
+        try:
+            return self.sampler(**arguments).fit_resample(X, y)
+        except ValueError as err:
+            # ADASYN spreads the rows the ratio asks for over the minority rows and rounds each share; when every
+            # share rounds to 0 it raises instead of returning its input. That is "no new samples", what the
+            # protocol calls a ratio met already: the input, stored as a no-op row, not an error.
+            if str(err) == ADASYN_ADDS_NOTHING:
+                return X, y
+            raise
 
 
 def make(entry: SamplerEntry, params: dict[str, Any], context: SamplerContext) -> ProtocolSampler:
