@@ -163,3 +163,13 @@ def test_a_group_not_seen_yet_is_corrected_by_the_others_by_at_most_two_fold():
     eta = Eta({"gan": ("CTGAN", 1.0), "smote": ("SMOTE", 10.0)}, workers=1)
     eta.finished("gan", 100.0)                                     # 100x its expectation
     assert eta.seconds(elapsed=100) == pytest.approx(20.0)         # SMOTE: 10 s x 2, not x 100
+
+
+def test_a_method_whose_cost_does_not_grow_with_the_data_is_priced_per_unit():
+    """MESA meta-trains a fixed number of episodes: the same seconds per classifier on 100 rows as on 10000."""
+    costs = UnitCosts(pd.DataFrame(columns=["sampler", "dataset", "classifier", "status", "resample_s", "fit_s",
+                                            "params", "spec"]),
+                      {"d": RECORD, "big": SimpleNamespace(name="big", class_counts={0: 10000, 1: 5000})})
+    small, big = _unit("MESA", ("AdaBoost",)), Unit(**{**_unit("MESA", ("AdaBoost",)).__dict__, "dataset": "big"})
+    expected = cost.PER_UNIT_SECONDS["MESA"]["AdaBoost"] + cost.UNIT_OVERHEAD_S
+    assert costs(small) == costs(big) == (pytest.approx(expected), "model")
