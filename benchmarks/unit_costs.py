@@ -7,14 +7,16 @@ Prints, per sampler, the median resampling seconds per 1000 rows of the original
 `cost` field of bench/samplers/catalog.toml), per classifier the median fit seconds per 1000 rows
 it was fitted on (bench.cost.FIT_SECONDS_PER_1000), and what a unit costs beyond its resampling and fits
 (bench.cost.UNIT_OVERHEAD_S), and how a 1000-episode AutoSMOTE search compares with a 100-episode one of the same
-split, classifier and metric where the stores hold both (bench.cost.AUTOSMOTE_PER_100_MORE). Stores on one machine; other machines differ by a
-factor, which a run's ETA corrects from its own finished units.
+split, classifier and metric where the stores hold both, and per classifier and budget the least-squares line of a
+search's seconds in the training rows (bench.cost.AUTOSMOTE_SECONDS). Stores on one machine; other machines differ
+by a factor, which a run's ETA corrects from its own finished units.
 """
 from __future__ import annotations
 
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 
 from bench.run_status import SCORED
@@ -49,8 +51,11 @@ def main() -> None:
         print("AutoSMOTE at budget 1000 against 100 on the same split, classifier and metric (seconds):")
         print(pairs.groupby(["dataset", "classifier"]).agg(pairs=("ratio", "size"), t100=("t100", "median"),
                                                             t1000=("t1000", "median"), ratio=("ratio", "median")))
-        per_100_more = (pairs.groupby("classifier")["ratio"].median() - 1) / 9
-        print("each 100 more episodes add, per classifier:", {k: round(v, 2) for k, v in per_100_more.items()})
+    print("AutoSMOTE search seconds = a + b x (1000s of original training rows), least squares per budget:")
+    lines, residuals = autosmote_lines(rows)
+    print(lines.to_string(index=False))
+    print("measured / line, per dataset:")
+    print(residuals.to_string())
 
 
 def budget_pairs(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
@@ -62,6 +67,26 @@ def budget_pairs(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
     at = {b: searches[searches["budget"] == b].groupby(same)["seconds"].median().rename(f"t{b}") for b in (low, high)}
     pairs = pd.concat(at.values(), axis=1, join="inner").reset_index()
     return pairs.assign(ratio=pairs[f"t{high}"] / pairs[f"t{low}"])
+
+
+def autosmote_lines(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per classifier and budget, the line a + b * n (n: the original training rows / 1000) through the stored
+    searches' seconds (resampling, which holds the search, plus the final fit); one point per search. Also how
+    far each dataset's searches lie from their line (measured over fitted seconds, summed per dataset)."""
+    searches = rows[rows["sampler"] == "AutoSMOTE"].assign(
+        budget=lambda f: f["params"].map(lambda p: json.loads(p).get("budget")),
+        seconds=lambda f: f["resample_s"] + f["fit_s"])
+    points = searches.groupby(["budget", "classifier", "dataset", "ir", "seed", "tune_metric"]).agg(
+        seconds=("seconds", "median"), n=("n_original", "first")).reset_index()
+    lines, fitted = [], []
+    for (budget, classifier), part in points.groupby(["budget", "classifier"]):
+        b, a = np.polyfit(part["n"] / 1000, part["seconds"], 1)
+        lines.append({"budget": budget, "classifier": classifier, "searches": len(part), "a": round(a, 2),
+                      "b": round(b, 3), "median_s": round(part["seconds"].median(), 1)})
+        fitted.append(part.assign(line=a + b * part["n"] / 1000))
+    fitted = pd.concat(fitted)
+    sums = fitted.groupby(["budget", "classifier", "dataset"])[["seconds", "line"]].sum()
+    return pd.DataFrame(lines), (sums["seconds"] / sums["line"]).round(2).unstack("dataset")
 
 
 def unit_overhead(path: str) -> pd.DataFrame:

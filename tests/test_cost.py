@@ -46,10 +46,17 @@ def test_the_model_adds_resampling_and_fits_and_stored_timings_replace_it():
     n = 0.63   # thousand training rows
     fits = (cost.FIT_SECONDS_PER_1000["SVM"] + cost.FIT_SECONDS_PER_1000["DT"]) * cost.RESAMPLED_ROWS * n
     assert costs(_unit()) == (pytest.approx(SAMPLERS["SMOTE"].cost * n + fits + cost.UNIT_OVERHEAD_S), "model")
-    a, b = cost.AUTOSMOTE_BUDGET_100["SVM"]
-    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 100})) == (pytest.approx(a + b * n), "model")
-    longer = (a + b * n) * (1 + 9 * cost.AUTOSMOTE_PER_100_MORE["SVM"])   # budget 1000: 9 more hundreds
-    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 1000}))[0] == pytest.approx(longer)
+    lines = cost.AUTOSMOTE_SECONDS["SVM"]
+    at = {budget: lines[budget][0] + lines[budget][1] * n for budget in (100, 1000)}
+    for budget in (100, 1000):
+        assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": budget})) == (pytest.approx(at[budget]), "model")
+    # between and beyond the measured budgets: straight through them
+    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 550}))[0] == pytest.approx((at[100] + at[1000]) / 2)
+    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 1900}))[0] == pytest.approx(2 * at[1000] - at[100])
+    # below 100 episodes: never less than the budget's share of a 100-episode search
+    assert costs(_unit("AutoSMOTE", ("SVM",), params={"budget": 10}))[0] >= 0.1 * at[100] > 0
+    # where a budget's line is extrapolated below another's (tiny data), more episodes never cost less
+    assert cost.autosmote_seconds("KNN", 1000, 0.05) >= cost.autosmote_seconds("KNN", 100, 0.05)
     stored = pd.DataFrame({"sampler": ["SMOTE"] * 4, "dataset": ["d"] * 4, "classifier": ["SVM", "SVM", "DT", "DT"],
                            "status": ["ok"] * 4, "resample_s": [1.0, 3.0, 1.0, 3.0], "fit_s": [0.5, 0.5, 2.0, 4.0],
                            "params": ['{"ratio": 0.2}', '{"ratio": 0.4}'] * 2, "spec": ["{}"] * 4})
@@ -98,9 +105,10 @@ def test_stored_runs_at_another_budget_are_scaled_by_the_model_not_taken_as_they
     assert costs(at_100) == (pytest.approx(20.0 + 1.0 + cost.UNIT_OVERHEAD_S), "stored")
     at_1000 = _unit("AutoSMOTE", ("SVM",), params={"budget": 1000})
     seconds, source = costs(at_1000)
-    # the stored 21.12 s times the model's budget-1000 / budget-100 ratio: 1 + 9 hundreds x 0.29
+    # the stored 21.12 s times the model's budget-1000 / budget-100 ratio on this split's rows
     assert source == "scaled"
-    assert seconds == pytest.approx((20.0 + 1.0 + cost.UNIT_OVERHEAD_S) * (1 + 9 * cost.AUTOSMOTE_PER_100_MORE["SVM"]))
+    ratio = cost.autosmote_seconds("SVM", 1000, 0.63) / cost.autosmote_seconds("SVM", 100, 0.63)
+    assert seconds == pytest.approx((20.0 + 1.0 + cost.UNIT_OVERHEAD_S) * ratio)
     # stored at both budgets: each unit is timed by its own
     both = UnitCosts(pd.concat([_stored_searches(100, 20.0), _stored_searches(1000, 150.0)]), {"d": RECORD})
     assert both(at_1000) == (pytest.approx(151.0 + cost.UNIT_OVERHEAD_S), "stored")
