@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -189,19 +190,27 @@ class Eta:
         self.expected, self.workers = dict(expected), max(1, workers)   # unit -> (group, expected seconds)
         self.left = set(expected)
         self.done: dict[str, list[tuple[float, float]]] = {}   # group -> (expected, measured) of finished units
+        # the run records finished units while the progress log reads the ETA from a thread of its own
+        self._lock = threading.Lock()
 
     def skipped(self, unit_id: str) -> None:
         """A unit that will not run (bench.pruning): no longer left, and no measurement of its kind."""
-        self.left.discard(unit_id)
+        with self._lock:
+            self.left.discard(unit_id)
 
     def finished(self, unit_id: str, measured_seconds: float) -> None:
-        if unit_id in self.left:
-            self.left.discard(unit_id)
-            group, expected = self.expected[unit_id]
-            self.done.setdefault(group, []).append((expected, measured_seconds))
+        with self._lock:
+            if unit_id in self.left:
+                self.left.discard(unit_id)
+                group, expected = self.expected[unit_id]
+                self.done.setdefault(group, []).append((expected, measured_seconds))
 
     def seconds(self, elapsed: float) -> float:
         """After `elapsed` seconds of this run (before any unit finished: the expectation as it is)."""
+        with self._lock:
+            return self._seconds(elapsed)
+
+    def _seconds(self, elapsed: float) -> float:
         every = [point for points in self.done.values() for point in points]
         measured = sum(m for _, m in every)
         clock = elapsed * self.workers / measured if measured > 0 else 1.0

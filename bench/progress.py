@@ -39,6 +39,7 @@ class RunProgress:
         self._log_every = log_every
         self._live = console.is_terminal
         self._stop = threading.Event()
+        self._lock = threading.Lock()   # the log thread reads the counts while the run adds to them
         self._bar = Progress(TextColumn("[bold]rows"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
                              TextColumn("ETA {task.fields[eta]}"), console=console, disable=not self._live)
@@ -70,10 +71,11 @@ class RunProgress:
 
     def update(self, rows: list[Row]) -> None:
         """One unit's rows (the first one's key names the unit): counted, and done for the ETA."""
-        self.counts.update(r.status for r in rows)
-        if self.eta is not None and rows:
-            self.eta.finished(rows[0].key, measured_seconds(rows))
-        self._bar.update(self._task, advance=len(rows), failed=self.failed, eta=self._eta_text())
+        with self._lock:
+            self.counts.update(r.status for r in rows)
+            if self.eta is not None and rows:
+                self.eta.finished(rows[0].key, measured_seconds(rows))
+            self._bar.update(self._task, advance=len(rows), failed=self.failed, eta=self._eta_text())
 
     def _eta_text(self) -> str:
         elapsed = self.clock.now() - self.started
@@ -83,9 +85,10 @@ class RunProgress:
 
     def line(self) -> str:
         """E.g. `300/5400 rows done (120 stored before), 2 failed, 5100 left, 60 s elapsed, ETA 1020 s`."""
-        elapsed = self.clock.now() - self.started
-        left = self.total - self.stored - self.done
-        eta = self._eta_text()
+        with self._lock:
+            elapsed = self.clock.now() - self.started
+            done, failed, eta = self.done, self.failed, self._eta_text()
+        left = self.total - self.stored - done
         before = f" ({self.stored} stored before)" if self.stored else ""
-        return (f"{self.stored + self.done}/{self.total} rows done{before}, {self.failed} failed, {left} left, "
+        return (f"{self.stored + done}/{self.total} rows done{before}, {failed} failed, {left} left, "
                 f"{elapsed:.0f} s elapsed, ETA {eta}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -181,3 +182,29 @@ def test_a_method_whose_cost_does_not_grow_with_the_data_is_priced_per_unit():
     small, big = _unit("MESA", ("AdaBoost",)), Unit(**{**_unit("MESA", ("AdaBoost",)).__dict__, "dataset": "big"})
     expected = cost.PER_UNIT_SECONDS["MESA"]["AdaBoost"] + cost.UNIT_OVERHEAD_S
     assert costs(small) == costs(big) == (pytest.approx(expected), "model")
+
+
+def test_the_eta_can_be_read_while_units_finish():
+    """The progress log reads the ETA from its own thread while the run records finished units: reading must
+    never see the units left change under it (it did: the log thread died, and the log went silent)."""
+    units = {f"u{i}": ("SMOTE" if i % 2 else "AutoSMOTE/SVM", 1.0 + i % 7) for i in range(30000)}
+    eta, errors, stop = Eta(units, workers=2), [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                eta.seconds(10.0)
+            except RuntimeError as error:   # "Set changed size during iteration"
+                errors.append(error)
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i, unit in enumerate(units):
+        if i % 5 == 0:
+            eta.skipped(unit)
+        else:
+            eta.finished(unit, 1.0)
+    stop.set()
+    reader.join()
+    assert errors == []
