@@ -5,8 +5,8 @@ the paper's Table 2.
     python benchmarks/protocol_side_by_side.py results/reproduction results/paper [--seeds 1] [--paper-tables ...]
 
 For each protocol and metric - and for the two reductions one at a time (the paper's grid with AutoSMOTE's
-searches at 100 episodes from the reduced store) - the Spearman correlation of the overall ranks with the paper's (and per dataset),
-AutoSMOTE's average rank and place, and AutoSMOTE against SVMSMOTE by a two-sided Wilcoxon signed-rank test over
+searches at 100 episodes from the reduced store) - the Spearman correlation of the overall ranks with the
+paper's (and per dataset), AutoSMOTE's average rank and place, and AutoSMOTE against SVMSMOTE by a two-sided Wilcoxon signed-rank test over
 the seed-averaged configurations (overall and per dataset); then the budget alone: each search at 1000 episodes
 against the same split's, classifier's and metric's search at 100. The full protocol is read on the seeds where every
 Table 2 sampler, AutoSMOTE at the paper's budget included, has its runs, and says which seeds those are;

@@ -58,25 +58,31 @@ def main() -> None:
     print(residuals.to_string())
 
 
-def budget_pairs(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
-    """AutoSMOTE searches stored at both budgets on the same split, classifier and metric: their seconds."""
-    searches = rows[rows["sampler"] == "AutoSMOTE"].assign(
+#: One AutoSMOTE search: a split, the classifier it searched against and the metric it was tuned by.
+SEARCH = ["dataset", "ir", "seed", "classifier", "tune_metric"]
+
+
+def autosmote_searches(rows: pd.DataFrame) -> pd.DataFrame:
+    """The stored AutoSMOTE rows with their budget and seconds (resampling, which holds the search, plus the
+    final fit)."""
+    return rows[rows["sampler"] == "AutoSMOTE"].assign(
         budget=lambda f: f["params"].map(lambda p: json.loads(p).get("budget")),
         seconds=lambda f: f["resample_s"] + f["fit_s"])
-    same = ["dataset", "ir", "seed", "classifier", "tune_metric"]
-    at = {b: searches[searches["budget"] == b].groupby(same)["seconds"].median().rename(f"t{b}") for b in (low, high)}
+
+
+def budget_pairs(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
+    """AutoSMOTE searches stored at both budgets on the same split, classifier and metric: their seconds."""
+    searches = autosmote_searches(rows)
+    at = {b: searches[searches["budget"] == b].groupby(SEARCH)["seconds"].median().rename(f"t{b}") for b in (low, high)}
     pairs = pd.concat(at.values(), axis=1, join="inner").reset_index()
     return pairs.assign(ratio=pairs[f"t{high}"] / pairs[f"t{low}"])
 
 
 def autosmote_lines(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per classifier and budget, the line a + b * n (n: the original training rows / 1000) through the stored
-    searches' seconds (resampling, which holds the search, plus the final fit); one point per search. Also how
-    far each dataset's searches lie from their line (measured over fitted seconds, summed per dataset)."""
-    searches = rows[rows["sampler"] == "AutoSMOTE"].assign(
-        budget=lambda f: f["params"].map(lambda p: json.loads(p).get("budget")),
-        seconds=lambda f: f["resample_s"] + f["fit_s"])
-    points = searches.groupby(["budget", "classifier", "dataset", "ir", "seed", "tune_metric"]).agg(
+    searches' seconds; one point per search. Also how far each dataset's searches lie from their line (measured
+    over fitted seconds, summed per dataset)."""
+    points = autosmote_searches(rows).groupby(["budget"] + SEARCH).agg(
         seconds=("seconds", "median"), n=("n_original", "first")).reset_index()
     lines, fitted = [], []
     for (budget, classifier), part in points.groupby(["budget", "classifier"]):
