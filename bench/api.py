@@ -68,8 +68,8 @@ def table(key: str = "2", metric: Optional[str] = None, *, results: Optional[Pat
           config: Optional[PathLike] = None, **options: Any) -> pd.DataFrame:
     """The frame of a table or figure (`bench table --table KEY`: "1", "2", "3", "4", "gumbel", "fig4", ...),
     its notes in `.attrs["notes"]` and its title in `.attrs["title"]`. `metric`: [table] metric unless given;
-    `options`: reference, pairing, alternative, noop, correction, seeds, paper_tables (as `bench table`'s
-    flags)."""
+    `options`: reference, pairing, alternative, noop, correction, failed, seeds, paper_tables (as `bench
+    table`'s flags)."""
     from .errors import UserError
     from .reading import built, table_key
     if table_key(key) == "all":
@@ -90,7 +90,8 @@ def text(key: str = "2", metric: Optional[str] = None, fmt: str = "markdown", *,
 def report(results: Optional[PathLike] = None, *, out: Optional[PathLike] = None,
            config: Optional[PathLike] = None, **options: Any) -> list[Path]:
     """What `bench report` writes, into `out` (default: report/ beside the store; for a store committed to git
-    runs/report/NAME); the files written, index.md last. `options`: reference, correction, seeds, paper_tables, toy_csv."""
+    runs/report/NAME); the files written, index.md last. `options`: reference, correction, failed, seeds,
+    paper_tables, toy_csv."""
     from .reading import report as write_report
     return write_report(settings(config), results, out, **options)
 

@@ -380,6 +380,8 @@ class _TableCommand(TyperCommand):
         super().format_help(ctx, formatter)
 
 
+FAILED_HELP = ("a sampler that could not run on a configuration is scored as its input (No-resampling's score), "
+               "or missing; auto: input for a store of the holdout split")
 _SEEDS_HELP = "read only these seeds, e.g. 1,2 (those a campaign has completed; default: every stored seed)"
 
 
@@ -400,6 +402,7 @@ def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", 
           correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected Wilcoxon "
                                                                           "marks, none, or auto: Holm for a "
                                                                           "store of the holdout split")),
+          failed: Optional[str] = typer.Option(None, help=_table_help("failed", FAILED_HELP)),
           seeds: Optional[str] = typer.Option(None, help=_SEEDS_HELP),
           paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for --table paper "
                                                       f"and 4 (default: {PAPER_TABLES} when present)")):
@@ -407,7 +410,7 @@ def table(metric: Optional[str] = typer.Option(None, help=_table_help("metric", 
     never runs anything. A table that does not apply says why in one line (exit code 2)."""
     from .reading import text
     printed = text(state.settings, table_, metric, fmt, results=results, reference=reference, pairing=pairing,
-                   alternative=alternative, noop=noop, correction=correction, seeds=_csv(seeds, int),
+                   alternative=alternative, noop=noop, correction=correction, failed=failed, seeds=_csv(seeds, int),
                    paper_tables=paper_tables)
     print(printed, end="" if printed.endswith("\n") else "\n")
 
@@ -423,6 +426,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
            correction: Optional[str] = typer.Option(None, help=_table_help("correction", "Holm-corrected "
                                                                            "Wilcoxon marks, none, or auto: Holm "
                                                                            "for a store of the holdout split")),
+           failed: Optional[str] = typer.Option(None, help=_table_help("failed", FAILED_HELP)),
            seeds: Optional[str] = typer.Option(None, help=_SEEDS_HELP),
            paper_tables: Optional[Path] = typer.Option(None, help="the paper's tables as CSV, for the comparison "
                                                        f"(default: {PAPER_TABLES} when present)"),
@@ -431,7 +435,7 @@ def report_command(results: Optional[Path] = typer.Option(None, help="results di
     """Write Tables 1-4, the Gumbel table, Figures 4-7, the CD diagram, the Bayesian comparison and the paper
     comparison, with an index: the artefacts `bench table` prints, rendered by the same code."""
     from .reading import report
-    written = report(state.settings, results, out, reference=reference, correction=correction,
+    written = report(state.settings, results, out, reference=reference, correction=correction, failed=failed,
                      seeds=_csv(seeds, int), paper_tables=paper_tables, toy_csv=toy)
     console.print(f"wrote {len(written)} files to {written[-1].parent}; start at {written[-1]}", highlight=False)
 

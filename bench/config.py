@@ -140,6 +140,11 @@ class TableSettings(BaseModel):
     # multiple-testing correction of the Wilcoxon marks: "auto" is Holm for a store holding the holdout split's rows
     # (a collection: many datasets), else none (the paper's uncorrected marks)
     correction: Literal["auto", "none", "holm"] = "auto"
+    # a sampler that could not run on a configuration (every row there failed or was skipped, none timed out):
+    # "input" scores it as its input, No-resampling's score (smote_variants' rule for an oversampler that cannot
+    # run), "missing" leaves it unranked there; "auto" is input for a store of the holdout split (a collection,
+    # where one dataset a sampler cannot handle would otherwise drop it from every overall rank), else missing
+    failed: Literal["auto", "missing", "input"] = "auto"
 
     @classmethod
     def choices(cls, key: str) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ def table_key(key: str) -> str:
 def text(settings: Settings, key: str = "all", metric: Optional[str] = None, fmt: str = "markdown", *,
          results: Optional[PathLike] = None, **options: Any) -> str:
     """What `bench table --table KEY --metric METRIC --format FMT` prints (metric: [table] metric unless given);
-    ``options`` as its flags: reference, pairing, alternative, noop, correction, seeds, paper_tables."""
+    ``options`` as its flags: reference, pairing, alternative, noop, correction, failed, seeds, paper_tables."""
     from . import analysis
     from .names import resolve_name
     metric = _metric(settings, metric)

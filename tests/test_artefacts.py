@@ -75,6 +75,7 @@ def test_the_reasons_for_not_applying_are_one_line_on_the_command_line():
     one_line_error(_cli("table", "--table", "fig7", "--results", quick), "unknown table")
     one_line_error(_cli("table", "--table", "2", "--correction", "bonferroni", "--results", quick),
                     "correction", "holm")
+    one_line_error(_cli("table", "--table", "2", "--failed", "impute", "--results", quick), "failed", "input")
 
 
 def test_every_artefact_says_in_one_line_why_it_does_not_apply():
@@ -143,7 +144,7 @@ def test_holm_correction_is_an_option_of_both_commands():
     assert "Holm-adjusted" in holm and "Holm-adjusted" not in plain
     assert analysis.Options.from_settings(analysis.Options(), correction="holm").correction == "holm"
     for command in (["table"], ["report", "--out", "/nonexistent/never"]):
-        assert "--correction" in _cli(*command, "--help").output
+        assert "--correction" in _cli(*command, "--help").output and "--failed" in _cli(*command, "--help").output
 
 
 def test_the_cd_diagram_gives_the_friedman_test_and_names_what_it_leaves_out():

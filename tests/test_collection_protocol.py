@@ -361,3 +361,72 @@ def test_holm_is_statsmodels_holm():
         assert stats.holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-15)
     p = np.array([0.02, np.nan, 0.01, 0.5])
     assert stats.holm(p)[[0, 2, 3]] == pytest.approx(multipletests(p[[0, 2, 3]], method="holm")[1])
+
+
+def _cannot_run_collection() -> pd.DataFrame:
+    """Two datasets, two classifiers; ADASYN fails at both ratios on d0 (as imbalanced-learn's ADASYN where no
+    minority row has a majority neighbour) and at one of its two ratios on d1."""
+    scores = {"d0": {"No-resampling": (0.6, 0.6), "SMOTE": (0.8, 0.7), "AutoSMOTE": (0.9, 0.5)},
+              "d1": {"No-resampling": (0.5, 0.5), "SMOTE": (0.6, 0.6), "AutoSMOTE": (0.7, 0.7)}}
+    rows = [_collection(scores)]
+    adasyn = []
+    for classifier in ("SVM", "DT"):
+        for ratio in (0.5, 1.0):
+            adasyn.append(_holdout(_row("d0", 0, 1, "ADASYN", classifier, score=np.nan, params={"ratio": ratio},
+                                        status="error")))
+        adasyn.append(_holdout(_row("d1", 0, 1, "ADASYN", classifier, score=np.nan, params={"ratio": 0.5},
+                                    status="error")))
+        adasyn.append(_holdout(_row("d1", 0, 1, "ADASYN", classifier, score=0.55, params={"ratio": 1.0})))
+    return pd.concat([*rows, pd.DataFrame(adasyn)], ignore_index=True)
+
+
+def _overall_ranks(ctx) -> pd.Series:
+    table = pd.read_csv(io.StringIO(analysis.text(ctx, "2", "macro_f1", "csv")))
+    return table.set_index("sampler")["overall"]
+
+
+def test_a_sampler_that_cannot_run_on_a_collections_dataset_is_ranked_as_its_input_and_the_table_says_so():
+    frame = _cannot_run_collection()
+    ctx = _ctx(frame)
+    assert ctx.options.failed == "input"                      # auto, on a store of the holdout split
+    # per configuration (higher is better, ties share the mean rank), ADASYN scoring No-resampling's 0.6 on d0:
+    # d0/SVM: AutoSMOTE 1, SMOTE 2, No-resampling and ADASYN 3.5; d0/DT: SMOTE 1, the two 2.5, AutoSMOTE 4;
+    # d1 (both): AutoSMOTE 1, SMOTE 2, ADASYN 3 (its ratio that ran), No-resampling 4
+    ranks = _overall_ranks(ctx)
+    assert ranks["ADASYN"] == pytest.approx((3.5 + 2.5 + 3 + 3) / 4)
+    assert ranks["No-resampling"] == pytest.approx((3.5 + 2.5 + 4 + 4) / 4)
+    assert ranks["AutoSMOTE"] == pytest.approx((1 + 4 + 1 + 1) / 4)
+    notes = " ".join(str(n) for n in ctx.builds[("2", "macro_f1")].notes)
+    assert "Scored as its input (No-resampling's score)" in notes
+    assert "ADASYN in 2 configuration(s) on d0 (error: ValueError: boom)" in notes
+    # missing instead: ADASYN is not ranked over all, and the table says why
+    missing = _ctx(frame, failed="missing")
+    assert math.isnan(_overall_ranks(missing)["ADASYN"])
+    assert "Incomplete configurations per sampler: ADASYN (2 of 4)" in analysis.text(missing, "2", "macro_f1",
+                                                                                     "markdown")
+    # the paper's IR protocol keeps the paper's rule: a sampler is missing where it failed
+    ir_rows = pd.DataFrame([_row("a", 20, 1, "No-resampling", "SVM", score=0.5),
+                            _row("a", 20, 1, "ADASYN", "SVM", score=np.nan, status="error")])
+    assert _ctx(ir_rows).options.failed == "missing"
+    assert analysis.Options().failed == "auto"
+
+
+def test_scoring_as_input_replaces_only_configurations_where_the_sampler_never_ran():
+    frame = _cannot_run_collection()
+    timed_out = _holdout(_row("d0", 0, 1, "SMOTE", "KNN", score=np.nan, params={"ratio": 1.0}, status="timeout"))
+    errored = _holdout(_row("d0", 0, 1, "SMOTE", "KNN", score=np.nan, params={"ratio": 0.5}, status="error"))
+    frame = pd.concat([frame, pd.DataFrame([timed_out, errored])], ignore_index=True)
+    out = analysis.context.scored_as_input(frame, frame)
+    adasyn = out[out["sampler"] == "ADASYN"]
+    on_d0 = adasyn[adasyn["dataset"] == "d0"]
+    assert len(on_d0) == 2 and (on_d0["status"] == "no-op").all()          # one row per classifier, not per ratio
+    assert on_d0["message"].str.startswith("could not run, scored as its input (error: ValueError").all()
+    inputs = frame[(frame["sampler"] == "No-resampling") & (frame["dataset"] == "d0")].set_index("classifier")
+    assert on_d0.set_index("classifier")["test_macro_f1"].to_dict() == inputs["test_macro_f1"].to_dict()
+    assert set(on_d0["key"]) <= set(frame.loc[frame["sampler"] == "ADASYN", "key"])   # its own identity
+    # d1, where one ratio ran: as stored; SMOTE on KNN, where one ratio timed out: as stored (no input to score, and
+    # a timeout is no refusal); the order of the rows is kept
+    pd.testing.assert_frame_equal(adasyn[adasyn["dataset"] == "d1"], frame[(frame["sampler"] == "ADASYN")
+                                                                              & (frame["dataset"] == "d1")])
+    assert out.index.is_monotonic_increasing and len(out) == len(frame) - 2
+    assert (out["classifier"] == "KNN").sum() == 2

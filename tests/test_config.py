@@ -154,7 +154,7 @@ def test_the_table_settings_defaults_are_those_of_every_reader():
     table = TableSettings()
     assert Options() == Options.from_settings(table)
     assert Options().wilcoxon == WilcoxonSetting(table.reference) == Options.from_settings(table).wilcoxon
-    for key in ("pairing", "alternative", "noop", "correction"):
+    for key in ("pairing", "alternative", "noop", "correction", "failed"):
         assert getattr(table, key) in TableSettings.choices(key)
         for other in TableSettings.choices(key):   # every choice the settings allow, the readers accept
             assert getattr(Options(**{key: other}), key) == other

@@ -18,10 +18,11 @@ import pandas as pd
 
 from .. import stats
 from ..config import TableSettings
-from ..data.split_protocol import SplitKind
+from ..data.split_protocol import TOO_SMALL_FOR_HOLDOUT, SplitKind
 from ..errors import UserError
 from ..metrics import METRICS
 from ..names import resolve_name
+from ..run_status import SCORED, RunStatus
 from ..samplers.labels import SamplerLabels
 
 REPORT_METRICS = ("macro_f1", "mcc")     # the paper's two; multi-metric artefacts (Table 4) show both
@@ -31,8 +32,11 @@ STORE_COLUMNS = ("key", "dataset", "ir", "seed", "sampler", "params", "classifie
 # on a CPU (about 5 on two shared cores): pass toy_samplers=(..., "CTGAN") to add it.
 TOY_SAMPLERS = ("No-resampling", "SMOTE", "BorderlineSMOTE", "ADASYN", "SVMSMOTE", "AutoSMOTE")
 SMOTE_VARIANTS = "smote_variants"       # the family of Table 3
+NO_RESAMPLING = "No-resampling"         # the input: what a sampler that cannot run is scored as ([table] failed)
+AS_INPUT = "could not run, scored as its input"   # the message that marks such a row
 # the flags' choices and the options' defaults are the settings' own (bench.config.TableSettings)
-FLAG_CHOICES = {name: TableSettings.choices(name) for name in ("pairing", "alternative", "noop", "correction")}
+FLAG_CHOICES = {name: TableSettings.choices(name)
+                for name in ("pairing", "alternative", "noop", "correction", "failed")}
 _TABLE = TableSettings()
 #: The split kinds whose samplers are tuned on a validation part: Table 2 ranks their rows (the IR protocol's and
 #: the holdout split's; a configuration's IR is 0 at the data's own imbalance). The stratified split has none.
@@ -56,6 +60,7 @@ class Options:
     alpha: float = _TABLE.alpha
     noop: str = _TABLE.noop
     correction: str = _TABLE.correction
+    failed: str = _TABLE.failed
     metrics: tuple[str, ...] = REPORT_METRICS
     paper_tables: Path | None = None
     toy_csv: Path | None = None
@@ -66,8 +71,9 @@ class Options:
         unknown = [m for m in self.metrics if m not in METRICS]
         if unknown or not self.metrics:
             raise ValueError(f"metrics must be a non-empty subset of {list(METRICS)}, got {list(self.metrics)}")
-        if self.noop not in FLAG_CHOICES["noop"]:
-            raise ValueError(f"noop must be one of {FLAG_CHOICES['noop']}, got {self.noop!r}")
+        for name in ("noop", "failed"):
+            if getattr(self, name) not in FLAG_CHOICES[name]:
+                raise ValueError(f"{name} must be one of {FLAG_CHOICES[name]}, got {getattr(self, name)!r}")
         _ = self.wilcoxon   # WilcoxonSetting validates pairing, alternative, alpha and correction
 
     @classmethod
@@ -79,7 +85,7 @@ class Options:
             if name in given:
                 given[name] = resolve_name(given[name], allowed, name, listing=" | ".join(allowed))
         base = {"reference": table.reference, "pairing": table.pairing, "alternative": table.alternative,
-                "alpha": table.alpha, "noop": table.noop, "correction": table.correction}
+                "alpha": table.alpha, "noop": table.noop, "correction": table.correction, "failed": table.failed}
         return cls(**{**base, **given})
 
     @property
@@ -89,11 +95,16 @@ class Options:
         return stats.WilcoxonSetting(self.reference, self.pairing, self.alternative, self.alpha, correction)
 
     def for_store(self, collection: bool) -> Options:
-        """Correction "auto" resolved for a store: Holm where it holds a collection's rows (the holdout split:
-        one control against many samplers over many datasets, Demsar 2006), else none (the paper's marks)."""
-        if self.correction != "auto":
-            return self
-        return replace(self, correction="holm" if collection else "none")
+        """The "auto" choices resolved for a store. Where it holds a collection's rows (the holdout split: one
+        control against many samplers over many datasets, Demsar 2006) the correction is Holm and a sampler that
+        cannot run on a dataset is scored as its input; else the paper's uncorrected marks, and such a sampler
+        is missing there (as the paper's Table 2)."""
+        resolved = {}
+        if self.correction == "auto":
+            resolved["correction"] = "holm" if collection else "none"
+        if self.failed == "auto":
+            resolved["failed"] = "input" if collection else "missing"
+        return replace(self, **resolved)
 
 
 def is_variant_of(labels: pd.Series, reference: str, parameters: set[str], samplers: SamplerLabels) -> pd.Series:
@@ -130,9 +141,7 @@ class Context:
 
     @cached_property
     def options(self) -> Options:
-        """The reader's options, correction "auto" resolved for this store (:meth:`Options.for_store`)."""
-        if self._options.correction != "auto":
-            return self._options
+        """The reader's options, their "auto" choices resolved for this store (:meth:`Options.for_store`)."""
         return self._options.for_store(collection=self.is_collection)
 
     @cached_property
@@ -179,7 +188,14 @@ class Context:
         variant, entry = self.meta(rows, "is_variant").astype(bool), self.meta(rows, "entry")
         represented = set(entry[~variant])
         keep = (self.meta(rows, "family") != SMOTE_VARIANTS) & (~variant | ~entry.isin(represented))
-        return rows[keep.astype(bool)]
+        return self.failures_scored(rows[keep.astype(bool)])
+
+    def failures_scored(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` under the reader's ``failed`` choice: with "input", each sampler that could not run on a
+        configuration scored as its input (:func:`scored_as_input`, No-resampling's rows of any tuned split)."""
+        if self.options.failed != "input":
+            return rows
+        return scored_as_input(rows, self.rows(TUNED_KINDS))
 
     def reference_family(self, parameters: set[str]) -> pd.DataFrame:
         """The reference's rows and those of its variants fixing one of ``parameters``, on the configurations
@@ -191,6 +207,36 @@ class Context:
         keys = ["dataset", "ir", "seed", "classifier"]
         covered = rows.loc[variant, keys].drop_duplicates()
         return rows[variant | (rows["sampler"] == self.options.reference)].merge(covered, on=keys)
+
+
+def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` where each sampler that could not run on a configuration (dataset, IR, seed, classifier) -
+    every row of it there an error or a skip, none timed out or scored - has instead one row scored as its
+    input: No-resampling's scored row of that configuration in ``baseline``, as a no-op row of the sampler whose
+    message keeps why it could not run. This is smote_variants' rule (an oversampler that cannot run returns its
+    input) for the samplers that raise instead, e.g. imbalanced-learn's ADASYN where no minority row has a
+    majority neighbour. A configuration without such a No-resampling row, or skipped because the dataset is too
+    small for the split (every sampler's, No-resampling's too), stays as it is. Row order is kept."""
+    config, group = ["dataset", "ir", "seed", "classifier"], ["dataset", "ir", "seed", "classifier", "sampler"]
+    small = rows["message"].fillna("").astype(str).str.startswith(TOO_SMALL_FOR_HOLDOUT)
+    cannot = rows["status"].isin((RunStatus.ERROR, RunStatus.SKIPPED)) & ~small
+    whole_group = cannot.groupby([rows[k] for k in group], dropna=False).transform("all").astype(bool)
+    if not whole_group.any():
+        return rows
+    failed = rows[whole_group]
+    own = [c for c in ("key", "config") if c in rows.columns]   # the failed run's identity stays its own
+    inputs = baseline[(baseline["sampler"] == NO_RESAMPLING) & baseline["status"].isin(SCORED)]
+    inputs = inputs.drop_duplicates(config).drop(columns=[*own, "sampler", "status", "message"])
+    failed_rows = failed.drop_duplicates(group)[[*own, *group, "status", "message"]].reset_index(names="_row")
+    scored = failed_rows.merge(inputs, on=config)
+    if scored.empty:
+        return rows
+    why = scored["status"].astype(str) + ": " + scored["message"].fillna("").astype(str)
+    scored = scored.assign(status=RunStatus.NO_OP, message=AS_INPUT + " (" + why + ")").set_index("_row")
+    scored.index.name = rows.index.name
+    replaced = failed.set_index(group).index.isin(scored.set_index(group).index)
+    kept = rows.drop(index=failed.index[replaced])
+    return pd.concat([kept, scored[rows.columns]]).sort_index(kind="mergesort")
 
 
 def describe_rows(rows: pd.DataFrame) -> str:

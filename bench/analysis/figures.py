@@ -283,7 +283,7 @@ class DatasetCriticalDifference(OnDatasets, CriticalDifference):
             raise NotApplicable(str(err)) from None
         post_hoc = ("Nemenyi's cliques drawn" if friedman.rejects
                     else "no Nemenyi post-hoc test, as Friedman does not reject (Demsar 2006)")
-        summary = [f"{label}: {friedman.describe()} {post_hoc}.", *left_out_notes(over)]
+        summary = [f"{label}: {friedman.describe()} {post_hoc}.", *left_out_notes(over, self.rows(ctx))]
         data = friedman.mean_ranks.rename("rank_over_datasets").reset_index().assign(
             cd=friedman.cd, n_datasets=friedman.n, friedman_chi2=friedman.statistic, friedman_p=friedman.pvalue)
         if ref in over.block.columns:   # Nemenyi's p-values against the reference (1 for itself)

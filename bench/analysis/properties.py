@@ -20,7 +20,7 @@ from ..data.split_protocol import SplitKind, holdout_sizes
 from ..metrics import LABELS
 from .artefact import Artefact, Built
 from .context import Context, NotApplicable, describe_rows
-from .tables import OnTable2Rows, ranked
+from .tables import OnTable2Rows, as_input_notes, ranked
 
 #: Each property's bin edges: a bin holds lower <= value < upper. Fixed, not quantiles, so that two stores'
 #: tables read alike; chosen around the KEEL collection's quartiles (keel-min20: training rows 201 / 415 / 890,
@@ -85,8 +85,10 @@ class OnDatasets(OnTable2Rows):
         return OverDatasets(chosen.scores, chosen.left_out_samplers, chosen.left_out_datasets, len(scores))
 
 
-def left_out_notes(over: OverDatasets) -> list[str]:
-    notes = []
+def left_out_notes(over: OverDatasets, rows: pd.DataFrame) -> list[str]:
+    """What the comparison over datasets left out, and the samplers scored as their input where they could not
+    run (kept in, under [table] failed = input)."""
+    notes = as_input_notes(rows)
     if over.left_out_samplers:
         notes.append("Left out, with a score on fewer than half of the datasets: " + ", ".join(
             f"{s} (missing on {n} of {over.n_datasets})" for s, n in over.left_out_samplers.items()) + ".")
@@ -146,7 +148,7 @@ class PropertyTable(OnDatasets, Artefact):
                  f"score is above / equal to / below {best}'s. Properties from the data registry: training rows of "
                  "the holdout split (60 %), imbalance ratio = largest / smallest class, minority rows and features "
                  "(one-hot encoded) as `bench data list` gives them; a bin holds lower <= value < upper.",
-                 *left_out_notes(over)]
+                 *left_out_notes(over, self.rows(ctx))]
         return Built(f"Where {ref} wins and loses by dataset property, {label}", frame, notes,
                      extra={"best": best})
 

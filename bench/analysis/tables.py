@@ -17,7 +17,7 @@ from ..run_status import FAILED, SCORED, RunStatus
 from . import render as text
 from .artefact import Artefact, Built, MarkNote, built_for, notes_for
 from ..samplers.labels import SamplerLabels
-from .context import SMOTE_VARIANTS, TUNED_KINDS, Context, NotApplicable, describe_rows, listing
+from .context import AS_INPUT, SMOTE_VARIANTS, TUNED_KINDS, Context, NotApplicable, describe_rows, listing
 
 MISSING = "—"
 PAPER_ABLATIONS = {None: "full AutoSMOTE", "no_cross_instance": "w/o cross-instance sub-policy",
@@ -95,6 +95,21 @@ def skipped_notes(rows: pd.DataFrame) -> list[str]:
     reasons = skipped.groupby("sampler")["message"].agg(lambda m: m.value_counts().index[0])
     listed = "; ".join(f"{s} ({(skipped['sampler'] == s).sum()} runs): {why}" for s, why in reasons.items())
     return notes + [f"Skipped, not failed (the method cannot handle the data there, by its own declaration): {listed}."]
+
+
+def as_input_notes(rows: pd.DataFrame) -> list[str]:
+    """Samplers scored as their input where they could not run ([table] failed = input,
+    bench.analysis.context.scored_as_input): where, and why."""
+    marked = rows[rows["message"].fillna("").astype(str).str.startswith(AS_INPUT)]
+    if marked.empty:
+        return []
+    listed = []
+    for sampler, own in marked.groupby("sampler", sort=False):
+        why = own["message"].value_counts().index[0].removeprefix(AS_INPUT).strip(" ()")
+        configurations = own[["dataset", "ir", "classifier"]].drop_duplicates()
+        listed.append(f"{sampler} in {len(configurations)} configuration(s) on {listing(own['dataset'])} ({why})")
+    return [f"Scored as its input (No-resampling's score) where it could not run - smote_variants' rule for an "
+            f"oversampler that cannot run; `--failed missing` leaves it unranked there: {'; '.join(listed)}."]
 
 
 def holdout_notes(rows: pd.DataFrame, ctx: Context) -> list[str]:
@@ -233,7 +248,7 @@ class AverageRanks(OnTable2Rows, RankTable):
         notes = [f"Average rank (1 = best) of the test {label}: per configuration (dataset, classifier, IR) each "
                  f"sampler's score is averaged over {seeds_of(best)}, after tuning on the validation {label}; "
                  f"{len(cfg)} configurations in 'overall'.", *holdout_notes(self.rows(ctx), ctx), *missing_notes(cfg),
-                 *skipped_notes(self.rows(ctx)), mark_note]
+                 *skipped_notes(self.rows(ctx)), *as_input_notes(self.rows(ctx)), mark_note]
         if noop == "missing":
             notes.append("Rows whose sampler returned its input unchanged (no-op) count as missing.")
         notes += calibration_notes(self.rows(ctx), ctx.samplers)
@@ -250,7 +265,7 @@ class SmoteVariantsRanks(RankTable):
     def rows(self, ctx):
         rows = ctx.rows(TUNED_KINDS)
         chosen = (ctx.meta(rows, "family") == SMOTE_VARIANTS) | (rows["sampler"] == ctx.options.reference)
-        return rows[chosen.astype(bool)]
+        return ctx.failures_scored(rows[chosen.astype(bool)])
 
     def applies(self, ctx):
         ref = ctx.options.reference
@@ -268,7 +283,8 @@ class SmoteVariantsRanks(RankTable):
         notes = [f"Average rank (1 = best) of the test {LABELS[metric]} among {len(ranks)} samplers over "
                  f"{len(cfg)} configurations (the paper prints the top 5 of 86).", *holdout_notes(self.rows(ctx), ctx),
                  *missing_notes(cfg),
-                 *skipped_notes(self.rows(ctx)), *timeout_notes(self.rows(ctx)), mark_note]
+                 *skipped_notes(self.rows(ctx)), *as_input_notes(self.rows(ctx)), *timeout_notes(self.rows(ctx)),
+                 mark_note]
         return Built(f"Table 3: {ctx.options.reference} versus the smote-variants oversamplers, {LABELS[metric]}",
                      ranks, notes, extra={"marks": marks})
 
@@ -404,7 +420,7 @@ class BayesianComparison(OnTable2Rows, Artefact):
                  f"test {label} per {per} "
                  f"where both have a score: posterior probability that {ref} is better by more than {ROPE:g}, that "
                  f"the two are within +-{ROPE:g} (practically equivalent), or that the sampler is better; "
-                 f"{BAYES_SAMPLES} posterior samples, seed 0."]
+                 f"{BAYES_SAMPLES} posterior samples, seed 0.", *as_input_notes(self.rows(ctx))]
         return Built(f"Bayesian signed-rank test of {ref}, {label}", probs, notes)
 
 
