@@ -430,3 +430,18 @@ def test_scoring_as_input_replaces_only_configurations_where_the_sampler_never_r
                                                                               & (frame["dataset"] == "d1")])
     assert out.index.is_monotonic_increasing and len(out) == len(frame) - 2
     assert (out["classifier"] == "KNN").sum() == 2
+
+
+def test_a_search_that_failed_for_one_metric_is_scored_as_its_input_for_that_metric_only():
+    frame = _cannot_run_collection()
+    per_metric = (frame["sampler"] == "AutoSMOTE") & (frame["dataset"] == "d0") & (frame["tune_metric"] == "macro_f1")
+    frame.loc[per_metric, "status"] = "error"
+    frame.loc[per_metric, "message"] = "RuntimeError: the search failed"
+    out = analysis.context.scored_as_input(frame, frame)
+    autosmote = out[(out["sampler"] == "AutoSMOTE") & (out["dataset"] == "d0")].set_index(["classifier", "tune_metric"])
+    assert autosmote["status"].to_dict() == {("SVM", "macro_f1"): "no-op", ("SVM", "mcc"): "ok",
+                                             ("DT", "macro_f1"): "no-op", ("DT", "mcc"): "ok"}
+    best = {m: stats.select_best(out[out["dataset"] == "d0"], m).set_index(["sampler", "classifier"])["score"]
+            for m in ("macro_f1", "mcc")}
+    assert best["macro_f1"][("AutoSMOTE", "SVM")] == best["macro_f1"][("No-resampling", "SVM")] == 0.6
+    assert best["mcc"][("AutoSMOTE", "SVM")] == 0.9 and best["mcc"][("AutoSMOTE", "DT")] == 0.5   # its own search

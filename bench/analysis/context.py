@@ -211,13 +211,14 @@ class Context:
 
 def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     """``rows`` where each sampler that could not run on a configuration (dataset, IR, seed, classifier) -
-    every row of it there an error or a skip, none timed out or scored - has instead one row scored as its
-    input: No-resampling's scored row of that configuration in ``baseline``, as a no-op row of the sampler whose
+    every row of it there (of its search for one metric) an error or a skip, none timed out or scored - has
+    instead one row scored as its input: No-resampling's scored row of that configuration in ``baseline``, as a no-op row of the sampler whose
     message keeps why it could not run. This is smote_variants' rule (an oversampler that cannot run returns its
     input) for the samplers that raise instead, e.g. imbalanced-learn's ADASYN where no minority row has a
     majority neighbour. A configuration without such a No-resampling row, or skipped because the dataset is too
     small for the split (every sampler's, No-resampling's too), stays as it is. Row order is kept."""
-    config, group = ["dataset", "ir", "seed", "classifier"], ["dataset", "ir", "seed", "classifier", "sampler"]
+    config = ["dataset", "ir", "seed", "classifier"]
+    group = [*config, "sampler", "tune_metric"]   # a search per metric (AutoSMOTE's) fails or runs on its own
     small = rows["message"].fillna("").astype(str).str.startswith(TOO_SMALL_FOR_HOLDOUT)
     cannot = rows["status"].isin((RunStatus.ERROR, RunStatus.SKIPPED)) & ~small
     whole_group = cannot.groupby([rows[k] for k in group], dropna=False).transform("all").astype(bool)
@@ -226,7 +227,7 @@ def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     failed = rows[whole_group]
     own = [c for c in ("key", "config") if c in rows.columns]   # the failed run's identity stays its own
     inputs = baseline[(baseline["sampler"] == NO_RESAMPLING) & baseline["status"].isin(SCORED)]
-    inputs = inputs.drop_duplicates(config).drop(columns=[*own, "sampler", "status", "message"])
+    inputs = inputs.drop_duplicates(config).drop(columns=[*own, "sampler", "tune_metric", "status", "message"])
     failed_rows = failed.drop_duplicates(group)[[*own, *group, "status", "message"]].reset_index(names="_row")
     scored = failed_rows.merge(inputs, on=config)
     if scored.empty:
@@ -234,7 +235,9 @@ def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     why = scored["status"].astype(str) + ": " + scored["message"].fillna("").astype(str)
     scored = scored.assign(status=RunStatus.NO_OP, message=AS_INPUT + " (" + why + ")").set_index("_row")
     scored.index.name = rows.index.name
-    replaced = failed.set_index(group).index.isin(scored.set_index(group).index)
+    def groups(frame):   # (a missing tune_metric is equal to another, as the groupby above has it)
+        return pd.MultiIndex.from_frame(frame[group].fillna({"tune_metric": ""}))
+    replaced = groups(failed).isin(groups(scored))
     kept = rows.drop(index=failed.index[replaced])
     return pd.concat([kept, scored[rows.columns]]).sort_index(kind="mergesort")
 
