@@ -138,6 +138,7 @@ class Context:
         self.samplers = samplers or SamplerLabels()
         self.builds: dict[tuple[str, str | None], Any] = {}
         self.selection: str | None = None   # which of the store's rows these are, when not all (e.g. some seeds)
+        self._table2_rows: dict[tuple[SplitKind, ...], pd.DataFrame] = {}   # read by most artefacts, many times
 
     @cached_property
     def options(self) -> Options:
@@ -183,12 +184,14 @@ class Context:
         """Table 2's rows (also Figure 4's, the CD diagram's, the paper comparison's and the Bayesian test's):
         the split kinds tuned on validation (IR and holdout splits; ``kinds`` to narrow), every family but
         smote_variants, no variants. A variant whose entry has no rows of its own stands for it (e.g.
-        ``MESA[n_estimators=3]`` in a quick profile)."""
-        rows = self.rows(kinds)
-        variant, entry = self.meta(rows, "is_variant").astype(bool), self.meta(rows, "entry")
-        represented = set(entry[~variant])
-        keep = (self.meta(rows, "family") != SMOTE_VARIANTS) & (~variant | ~entry.isin(represented))
-        return self.failures_scored(rows[keep.astype(bool)])
+        ``MESA[n_estimators=3]`` in a quick profile). Computed once per ``kinds``: callers must not change it."""
+        if kinds not in self._table2_rows:
+            rows = self.rows(kinds)
+            variant, entry = self.meta(rows, "is_variant").astype(bool), self.meta(rows, "entry")
+            represented = set(entry[~variant])
+            keep = (self.meta(rows, "family") != SMOTE_VARIANTS) & (~variant | ~entry.isin(represented))
+            self._table2_rows[kinds] = self.failures_scored(rows[keep.astype(bool)])
+        return self._table2_rows[kinds]
 
     def failures_scored(self, rows: pd.DataFrame) -> pd.DataFrame:
         """``rows`` under the reader's ``failed`` choice: with "input", each sampler that could not run on a
@@ -212,8 +215,8 @@ class Context:
 def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     """``rows`` where each sampler that could not run on a configuration (dataset, IR, seed, classifier) -
     every row of it there (of its search for one metric) an error or a skip, none timed out or scored - has
-    instead one row scored as its input: No-resampling's scored row of that configuration in ``baseline``, as a no-op row of the sampler whose
-    message keeps why it could not run. This is smote_variants' rule (an oversampler that cannot run returns its
+    instead one row scored as its input: No-resampling's scored row of that configuration in ``baseline``, as a
+    no-op row of the sampler whose message keeps why it could not run. This is smote_variants' rule (an oversampler that cannot run returns its
     input) for the samplers that raise instead, e.g. imbalanced-learn's ADASYN where no minority row has a
     majority neighbour. A configuration without such a No-resampling row, or skipped because the dataset is too
     small for the split (every sampler's, No-resampling's too), stays as it is. Row order is kept."""
@@ -235,9 +238,7 @@ def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     why = scored["status"].astype(str) + ": " + scored["message"].fillna("").astype(str)
     scored = scored.assign(status=RunStatus.NO_OP, message=AS_INPUT + " (" + why + ")").set_index("_row")
     scored.index.name = rows.index.name
-    def groups(frame):   # (a missing tune_metric is equal to another, as the groupby above has it)
-        return pd.MultiIndex.from_frame(frame[group].fillna({"tune_metric": ""}))
-    replaced = groups(failed).isin(groups(scored))
+    replaced = pd.MultiIndex.from_frame(failed[config]).isin(pd.MultiIndex.from_frame(inputs[config]))
     kept = rows.drop(index=failed.index[replaced])
     return pd.concat([kept, scored[rows.columns]]).sort_index(kind="mergesort")
 
