@@ -216,9 +216,9 @@ def scored_as_input(rows: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
     """``rows`` where each sampler that could not run on a configuration (dataset, IR, seed, classifier) -
     every row of it there (of its search for one metric) an error or a skip, none timed out or scored - has
     instead one row scored as its input: No-resampling's scored row of that configuration in ``baseline``, as a
-    no-op row of the sampler whose message keeps why it could not run. This is smote_variants' rule (an oversampler that cannot run returns its
-    input) for the samplers that raise instead, e.g. imbalanced-learn's ADASYN where no minority row has a
-    majority neighbour. A configuration without such a No-resampling row, or skipped because the dataset is too
+    no-op row of the sampler whose message keeps why it could not run. This is smote_variants' rule (an
+    oversampler that cannot run returns its input) for the samplers that raise instead, e.g. imbalanced-learn's
+    ADASYN where no minority row has a majority neighbour. A configuration without such a No-resampling row, or skipped because the dataset is too
     small for the split (every sampler's, No-resampling's too), stays as it is. Row order is kept."""
     config = ["dataset", "ir", "seed", "classifier"]
     group = [*config, "sampler", "tune_metric"]   # a search per metric (AutoSMOTE's) fails or runs on its own
