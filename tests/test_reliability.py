@@ -237,6 +237,29 @@ def test_a_run_missing_scores_is_named_recomputed_and_left_out_of_a_recovery(sto
     assert "lack some of their scores" not in bench("status").output
 
 
+def test_a_reader_reads_a_resting_store_once_and_never_serves_rows_a_write_changed(stored, monkeypatch):
+    """Readers in one process (the API, `bench table` per artefact) share one read of a store nothing writes;
+    any commit - here a delete just after the read, which leaves the file's size as it was - reads again."""
+    results, _ = stored
+    reads = []
+    read_frame = ResultStore._read_frame
+    monkeypatch.setattr(ResultStore, "_read_frame", lambda self, superseded: reads.append(1) or read_frame(self, superseded))
+    first = ResultStore(results, readonly=True).frame()
+    size = (results / DB_NAME).stat().st_size
+    first["sampler"] = "changed by its caller"
+    again = ResultStore(results, readonly=True).frame()
+    assert len(reads) == 1 and len(again) == 8 and "changed by its caller" not in set(again["sampler"])
+    assert again.equals(read_frame(ResultStore(results, readonly=True), False))
+
+    with sqlite3.connect(results / DB_NAME) as conn:   # one sampler's runs deleted by hand
+        conn.execute("DELETE FROM runs WHERE sampler = 'TomekLinks'")
+    conn.close()
+    assert (results / DB_NAME).stat().st_size == size
+    after = ResultStore(results, readonly=True).frame()
+    assert len(reads) == 2 and len(after) == 6 and "TomekLinks" not in set(after["sampler"])
+    assert len(ResultStore(results, readonly=True).frame(superseded=True)) == 6 and len(reads) == 3
+
+
 def test_the_schema_is_created_under_the_run_lock(tmp_path):
     """Two `bench run` started at once on a new directory: the second is refused by the lock, before it
     touches the file, instead of meeting a half-created schema."""
