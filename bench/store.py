@@ -283,15 +283,17 @@ class ResultStore(RunLog):
 
     def _resting_identity(self, superseded: bool) -> tuple | None:
         """For a reader, the main file's identity when no journal or write-ahead log is beside it (no run is
-        writing, none left a transaction to roll back), else None. It holds SQLite's file change counter,
-        which every commit in the store's rollback-journal mode increments (a WAL writer has its log beside the
-        file while it writes), so rows that changed never share an identity with those read before."""
+        writing, none left a transaction to roll back) and the file is in the store's rollback-journal mode,
+        else None. It holds SQLite's file change counter, which every commit in that mode increments (in WAL
+        mode it need not), so rows that changed never share an identity with those read before."""
         if not self.readonly or any((self.directory / name).exists() for name in SQLITE_FILES[1:3]):
             return None
         try:
             with open(self.path, "rb") as main:
                 stat, header = os.fstat(main.fileno()), main.read(28)
         except OSError:
+            return None
+        if header[18:19] == b"\x02":   # WAL mode (a store of an older version): read every time
             return None
         return (str(self.path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, header[24:28],
                 superseded)
