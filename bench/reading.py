@@ -70,7 +70,7 @@ def report(settings: Settings, results: Optional[PathLike] = None, out: Optional
     options["seeds"] = _seed_list(options.get("seeds"))
     store = open_store(settings, results)
     try:
-        ctx = _context(settings, store, **options, **located)
+        ctx = _shared_context(settings, store, options, located)
         invocations, environments = store.invocations(), store.environments(ctx.frame)   # the rows read
         folder = Path(out) if out is not None else report_folder(store.directory, options["seeds"])
     finally:
@@ -103,9 +103,39 @@ def context(settings: Settings, results: Optional[PathLike] = None, **options: A
     located = inputs(options.pop("paper_tables", None), options.pop("toy_csv", None))
     store = open_store(settings, results)
     try:
-        return _context(settings, store, **options, **located)
+        return _shared_context(settings, store, options, located)
     finally:
         store.close()
+
+
+#: The last context read, with what it was read from (:func:`_shared_context`).
+_last_context: tuple[tuple, Any] | None = None
+
+
+def _shared_context(settings: Settings, store, options: dict, located: dict):
+    """:func:`_context`, kept for the next reader of the same store at rest with the same settings and options:
+    `bench table` once per artefact in one process (the API, a notebook, the tests) builds each artefact once,
+    as `bench report` does. A write to the store, the data registry or the inputs reads anew."""
+    global _last_context
+    key = _context_key(settings, store, options, located)
+    if key is not None and _last_context is not None and _last_context[0] == key:
+        return _last_context[1]
+    ctx = _context(settings, store, **options, **located)
+    if key is not None and _context_key(settings, store, options, located) == key:   # nothing changed meanwhile
+        _last_context = (key, ctx)
+    return ctx
+
+
+def _context_key(settings: Settings, store, options: dict, located: dict) -> Optional[tuple]:
+    """What a context is made of: the store's identity at rest (None while a run writes it), the settings, the
+    reader's options and the state of the files it reads beside the store (the data registry, the inputs)."""
+    identity = store.resting_identity()
+    if identity is None:
+        return None
+    beside = [Path(settings.data_dir) / "registry.json", *(p for p in located.values() if p is not None)]
+    states = tuple((str(p.resolve()), p.stat().st_mtime_ns if p.exists() else None) for p in beside)
+    given = tuple(sorted((k, repr(_seed_list(v) if k == "seeds" else v)) for k, v in options.items()))
+    return identity, settings.model_dump_json(), given, states
 
 
 def inputs(paper_tables: Optional[PathLike] = None, toy_csv: Optional[PathLike] = None) -> dict[str, Optional[Path]]:

@@ -272,16 +272,16 @@ class ResultStore(RunLog):
         A reader of a store that nothing is writing reads it once per process (a copy each time): `bench table`
         per artefact through the API, or a report after its tables, skips the SQL and the pivot (3 s on a
         300 MB store)."""
-        identity = self._resting_identity(superseded)
+        identity = self.resting_identity(superseded)
         global _last_read
         if identity is not None and _last_read is not None and _last_read[0] == identity:
             return _last_read[1].copy()
         frame = self._read_frame(superseded)
-        if identity is not None and self._resting_identity(superseded) == identity:   # no write while reading
+        if identity is not None and self.resting_identity(superseded) == identity:   # no write while reading
             _last_read = (identity, frame.copy())
         return frame
 
-    def _resting_identity(self, superseded: bool) -> tuple | None:
+    def resting_identity(self, superseded: bool = False) -> tuple | None:
         """For a reader, the main file's identity when no journal or write-ahead log is beside it (no run is
         writing, none left a transaction to roll back) and the file is in the store's rollback-journal mode,
         else None. It holds SQLite's file change counter, which every commit in that mode increments (in WAL

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +35,18 @@ def _cli(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def _snapshot(store: Path, folder: Path) -> Path:
+    """A consistent copy of a committed store (SQLite's backup): a campaign may be computing into it in place
+    while the suite runs, and the two commands must read the same rows."""
+    folder.mkdir()
+    source, copy = sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True), sqlite3.connect(folder / store.name)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return folder
+
+
 @pytest.mark.parametrize("store", STORES, ids=[s.parent.name for s in STORES])
 def test_bench_table_prints_what_bench_report_writes(store, tmp_path, monkeypatch):
     """For every table artefact (and every figure's CSV), metric and format: the bytes `bench table` prints are
@@ -41,7 +54,7 @@ def test_bench_table_prints_what_bench_report_writes(store, tmp_path, monkeypatc
     with the same one-line reason. Neither command writes into the results folder."""
     monkeypatch.chdir(tmp_path)                          # no ../shared defaults: Figure 7 is not drawn
     monkeypatch.setattr(tables, "BAYES_SAMPLES", 2000)   # the same function either way; fewer draws, faster
-    folder, out = store.parent, tmp_path / "report"
+    folder, out = _snapshot(store, tmp_path / store.parent.name), tmp_path / "report"
     paper = [] if not PAPER_TABLES.is_dir() else ["--paper-tables", str(PAPER_TABLES)]
     before = _digest(folder)
     report = _cli("report", "--results", str(folder), "--out", str(out), *paper)
@@ -65,6 +78,28 @@ def test_bench_table_prints_what_bench_report_writes(store, tmp_path, monkeypatc
                     assert f"- not produced: {why}" in index or f"- not produced: {LABELS[metric]}: {why}" in index
     assert checked > 0
     assert _digest(folder) == before
+
+
+def test_tables_of_a_store_at_rest_share_one_context_until_the_store_or_the_options_change(toy_env, monkeypatch):
+    """`bench table` per artefact in one process builds from one read of the store, as `bench report` does; other
+    options, or a write to the store, read it anew."""
+    from bench import reading
+    assert _cli("run").exit_code == 0
+    made = []
+    context = reading._context
+    monkeypatch.setattr(reading, "_context", lambda *args, **kwargs: made.append(1) or context(*args, **kwargs))
+    first = _cli("table", "--table", "2", "--metric", "mcc")
+    assert first.exit_code == 0 and "TomekLinks" in first.stdout, first.output
+    for args in (["--format", "csv"], ["--table", "1"], ["--table", "2", "--metric", "mcc"]):
+        assert _cli("table", *args).exit_code == 0
+    assert len(made) == 1
+    other = _cli("table", "--table", "2", "--metric", "mcc", "--noop", "missing")
+    assert other.exit_code == 0 and len(made) == 2
+    with sqlite3.connect(toy_env / "runs" / "bench.sqlite") as conn:   # one sampler's runs deleted by hand
+        conn.execute("DELETE FROM runs WHERE sampler = 'TomekLinks'")
+    conn.close()
+    again = _cli("table", "--table", "2", "--metric", "mcc")
+    assert again.exit_code == 0 and len(made) == 3 and "TomekLinks" not in again.stdout
 
 
 def test_the_reasons_for_not_applying_are_one_line_on_the_command_line():
