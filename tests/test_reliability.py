@@ -243,7 +243,8 @@ def test_a_reader_reads_a_resting_store_once_and_never_serves_rows_a_write_chang
     results, _ = stored
     reads = []
     read_frame = ResultStore._read_frame
-    monkeypatch.setattr(ResultStore, "_read_frame", lambda self, superseded: reads.append(1) or read_frame(self, superseded))
+    monkeypatch.setattr(ResultStore, "_read_frame",
+                        lambda self, superseded: reads.append(1) or read_frame(self, superseded))
     first = ResultStore(results, readonly=True).frame()
     size = (results / DB_NAME).stat().st_size
     first["sampler"] = "changed by its caller"
