@@ -132,7 +132,8 @@ def _context_key(settings: Settings, store, options: dict, located: dict) -> Opt
     identity = store.resting_identity()
     if identity is None:
         return None
-    beside = [Path(settings.data_dir) / "registry.json", *(p for p in located.values() if p is not None)]
+    from .data.registry import Registry
+    beside = [Registry(Path(settings.data_dir)).path, *(p for p in located.values() if p is not None)]
     states = tuple((str(p.resolve()), p.stat().st_mtime_ns if p.exists() else None) for p in beside)
     given = tuple(sorted((k, repr(_seed_list(v) if k == "seeds" else v)) for k, v in options.items()))
     return identity, settings.model_dump_json(), given, states

@@ -53,6 +53,16 @@ _last_read: tuple[tuple, pd.DataFrame] | None = None
 ORPHANS_GRACE_S = 10.0
 
 
+def _header(path: Path) -> bytes:
+    """The SQLite file's 100-byte header (shorter for a file that is not yet a database), not the whole file."""
+    with open(path, "rb") as main:
+        return main.read(100)
+
+
+def _in_wal_mode(header: bytes) -> bool:
+    return len(header) == 100 and header[18:19] == b"\x02"   # the file format's write version: 2 is WAL
+
+
 class StoreError(UserError):
     """A results-directory problem the user can fix; one line."""
 
@@ -155,8 +165,7 @@ class ResultStore(RunLog):
                              "or pass the directory that holds bench.sqlite")
         # A store still in WAL mode with no -wal file has everything in the main file: `immutable` reads it
         # without creating the -shm/-wal files a plain read-only connection would leave behind.
-        with open(self.path, "rb") as header:   # the header's byte 18 (2: WAL), not the whole file
-            wal_mode = header.read(100)[18:19] == b"\x02" if self.path.stat().st_size >= 100 else False
+        wal_mode = _in_wal_mode(_header(self.path))
         immutable = wal_mode and not Path(f"{self.path}-wal").exists()
         uri = f"{self.path.resolve().as_uri()}?{'immutable=1' if immutable else 'mode=ro'}"
         try:
@@ -289,11 +298,10 @@ class ResultStore(RunLog):
         if not self.readonly or any((self.directory / name).exists() for name in SQLITE_FILES[1:3]):
             return None
         try:
-            with open(self.path, "rb") as main:
-                stat, header = os.fstat(main.fileno()), main.read(28)
+            stat, header = self.path.stat(), _header(self.path)
         except OSError:
             return None
-        if header[18:19] == b"\x02":   # WAL mode (a store of an older version): read every time
+        if _in_wal_mode(header):   # a store of an older version: read every time
             return None
         return (str(self.path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, header[24:28],
                 superseded)
